@@ -1,0 +1,5 @@
+"""The one exception type the front ends turn into a message for the user."""
+
+
+class PN2VError(ValueError):
+    """Bad input or a bad file: the message is meant for the user, not a traceback."""

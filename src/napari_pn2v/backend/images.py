@@ -1,0 +1,97 @@
+"""Reading, checking and writing images.
+
+Every front end hands user data through :func:`as_stack` so that bad input (1-D or RGB data,
+NaN/inf, too few pixels) is refused with one clear message before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from .errors import PN2VError
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
+
+
+def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1) -> np.ndarray:
+    """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X).
+
+    2-D images become one plane; every leading axis of a higher-dimensional array is folded into
+    N. RGB(A) data, 1-D data, complex data and non-finite values are refused, as are planes
+    smaller than ``min_size`` pixels along either axis.
+    """
+    array = np.asarray(data)
+    if array.dtype.kind not in "biuf":
+        raise PN2VError(
+            f"{name}: unsupported pixel type {array.dtype}; expected a grey-scale image"
+        )
+    if array.ndim < 2:
+        raise PN2VError(f"{name}: {array.ndim}-D data; expected a 2-D image or a stack of them")
+    if array.ndim >= 3 and array.shape[-1] in (3, 4) and min(array.shape[-3:-1]) > 4:
+        raise PN2VError(
+            f"{name}: looks like RGB(A) data (shape {array.shape}); convert it to one channel first"
+        )
+    stack = array.reshape((-1, *array.shape[-2:])).astype(np.float32, copy=False)
+    if stack.size == 0:
+        raise PN2VError(f"{name}: the image is empty (shape {array.shape})")
+    if not np.isfinite(stack).all():
+        bad = int(np.size(stack) - np.count_nonzero(np.isfinite(stack)))
+        raise PN2VError(f"{name}: {bad} pixel(s) are NaN or infinite; fix or mask them first")
+    if min(stack.shape[-2:]) < min_size:
+        raise PN2VError(
+            f"{name}: planes of {stack.shape[-2]}×{stack.shape[-1]} pixels are smaller than "
+            f"the {min_size}×{min_size} needed here"
+        )
+    return stack
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a TIFF (any number of pages) or PNG file into a numpy array."""
+    path = Path(path)
+    if not path.is_file():
+        raise PN2VError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".tif", ".tiff"):
+            import tifffile
+
+            return tifffile.imread(path)
+        if suffix == ".png":
+            import imageio.v3 as iio
+
+            return iio.imread(path)
+    except Exception as error:  # a reader's many failure types all mean "not readable"
+        raise PN2VError(f"{path}: cannot be read as an image ({error})") from error
+    raise PN2VError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+
+
+def read_stack(paths: Sequence[str | os.PathLike], min_size: int = 1) -> np.ndarray:
+    """Read one or more files into one (N, Y, X) float32 stack; all planes must share a shape."""
+    if not paths:
+        raise PN2VError("no input files given")
+    stacks = [as_stack(read_image(p), name=str(p), min_size=min_size) for p in paths]
+    shapes = {s.shape[1:] for s in stacks}
+    if len(shapes) > 1:
+        raise PN2VError(f"input images differ in size: {sorted(shapes)}")
+    return np.concatenate(stacks, axis=0)
+
+
+def write_tiff(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write a float32 TIFF atomically: a failure never leaves a half-written file behind."""
+    import tifffile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tif.part")
+    os.close(handle)
+    try:
+        tifffile.imwrite(tmp, np.asarray(image, dtype=np.float32))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

@@ -1,0 +1,166 @@
+"""A trained denoiser: network, its configuration, data normalisation and noise model.
+
+Model files are written with ``torch.save`` but hold only tensors, numbers and strings, and are
+read back with ``torch.load(weights_only=True)``: loading never executes code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import torch
+
+from .errors import PN2VError
+from .noise_model import HistogramNoiseModel
+from .unet import UNet
+
+FORMAT = "napari-pn2v-model"
+FORMAT_VERSION = 1
+MODES = ("pn2v", "n2v")
+PRIORS = ("location-scale", "published")
+
+
+@dataclass
+class ModelConfig:
+    """What defines the network; stored in every model file."""
+
+    mode: str = "pn2v"
+    depth: int = 3
+    features: int = 64
+    samples: int = 800
+    #: how the head's outputs become the K prior samples (see :meth:`PN2VModel.samples_from_head`)
+    prior: str = "location-scale"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise PN2VError(f"mode must be one of {MODES}, got {self.mode!r}")
+        if self.prior not in PRIORS:
+            raise PN2VError(f"prior must be one of {PRIORS}, got {self.prior!r}")
+        for name in ("depth", "features", "samples"):
+            if int(getattr(self, name)) < 1:
+                raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def out_channels(self) -> int:
+        if self.mode == "n2v":
+            return 1
+        return self.samples + (2 if self.prior == "location-scale" else 0)
+
+
+class PN2VModel:
+    """Everything needed to denoise: the net, normalisation and (for PN2V) the noise model."""
+
+    def __init__(self, config: ModelConfig, mean: float, std: float,
+                 noise_model: HistogramNoiseModel | None = None,
+                 net: UNet | None = None) -> None:
+        if config.mode == "pn2v" and noise_model is None:
+            raise PN2VError("PN2V needs a noise model; build one first or choose N2V mode")
+        self.config = config
+        self.mean = float(mean)
+        self.std = float(std) if std > 0 else 1.0
+        self.noise_model = noise_model
+        self.net = net if net is not None else self._new_net(config)
+        self.epochs_trained = 0
+
+    @staticmethod
+    def _new_net(config: ModelConfig) -> UNet:
+        net = UNet(config.depth, config.features, config.out_channels)
+        if config.mode == "pn2v" and config.prior == "location-scale":
+            with torch.no_grad():
+                net.head.weight[2:] *= 0.01  # residuals start small: samples = normal quantiles
+                net.head.bias[2:] = 0.0
+                net.head.bias[1] = math.log(0.5)  # spread starts at half the data's std
+        return net
+
+    @property
+    def is_probabilistic(self) -> bool:
+        return self.config.mode == "pn2v"
+
+    # ---------------------------------------------------------------- head read-out
+    def samples_from_head(self, raw: torch.Tensor) -> torch.Tensor:
+        """(N, out_channels) head outputs -> (N, K) prior samples in normalised units.
+
+        ``location-scale``: the head predicts a location μ, a log-spread log σ and K residuals
+        r_k; samples are μ + σ·(z_k + r_k) with z_k the standard-normal quantiles (k+½)/K. Any
+        sample set is still reachable through r_k, but location and spread learn fast.
+        ``published``: the K outputs times 10, as in the published PN2V code.
+        """
+        if self.config.prior == "published":
+            return raw * 10.0
+        k = raw.shape[1] - 2
+        z = self._normal_quantiles(k, raw.device, raw.dtype)
+        sigma = raw[:, 1:2].clamp(-12.0, 6.0).exp()
+        return raw[:, :1] + sigma * (z + raw[:, 2:])
+
+    @staticmethod
+    def _normal_quantiles(k: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        p = (torch.arange(k, device=device, dtype=torch.float64) + 0.5) / k
+        return (math.sqrt(2.0) * torch.erfinv(2 * p - 1)).to(dtype)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def denormalise(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std + self.mean
+
+    # ---------------------------------------------------------------- files
+    def copy(self) -> PN2VModel:
+        clone = PN2VModel(self.config, self.mean, self.std, self.noise_model)
+        clone.net.load_state_dict(self.net.state_dict())
+        clone.epochs_trained = self.epochs_trained
+        return clone
+
+    def save(self, path: str | os.PathLike) -> None:
+        """One file: format version, config, normalisation, weights and noise model."""
+        state = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": asdict(self.config),
+            "mean": self.mean,
+            "std": self.std,
+            "epochs_trained": self.epochs_trained,
+            "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "noise_model": None,
+        }
+        if self.noise_model is not None:
+            nm = self.noise_model.to_state()
+            state["noise_model"] = {
+                k: torch.from_numpy(v) if hasattr(v, "dtype") else v for k, v in nm.items()
+            }
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PN2VModel:
+        path = Path(path)
+        if not path.is_file():
+            raise PN2VError(f"{path}: no such file")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # unpickling refuses anything but plain data
+            raise PN2VError(f"{path}: not a napari-pn2v model file ({error})") from error
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise PN2VError(f"{path}: not a napari-pn2v model file")
+        if int(state.get("version", -1)) > FORMAT_VERSION:
+            raise PN2VError(f"{path}: made by a newer napari-pn2v (format {state['version']})")
+        try:
+            known = {f.name for f in fields(ModelConfig)}
+            config = ModelConfig(**{k: v for k, v in state["config"].items() if k in known})
+            noise_model = None
+            if state.get("noise_model") is not None:
+                nm = {k: v.numpy() if isinstance(v, torch.Tensor) else v
+                      for k, v in state["noise_model"].items()}
+                noise_model = HistogramNoiseModel.from_state(nm, source=str(path))
+            model = cls(config, state["mean"], state["std"], noise_model)
+            model.net.load_state_dict(state["weights"])
+            model.epochs_trained = int(state.get("epochs_trained", 0))
+        except PN2VError:
+            raise
+        except Exception as error:  # missing keys, wrong shapes: a damaged file
+            raise PN2VError(f"{path}: damaged napari-pn2v model file ({error})") from error
+        return model

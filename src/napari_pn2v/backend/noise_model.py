@@ -1,0 +1,255 @@
+"""The histogram noise model p(x | s) of PN2V (Krull et al. 2020, section 5.2).
+
+A 2-D histogram of noisy observations x against true signals s, one row per signal bin,
+each row normalised to a probability density over x. The likelihood interpolates linearly
+between rows placed at the bin centres, so it is differentiable in the signal, which PN2V's
+loss needs. Rows the calibration data never reached are filled from their nearest measured
+row (shifted along x by the signal difference) instead of staying empty, and a floor keeps
+``log`` finite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import PN2VError
+
+FORMAT = "napari-pn2v-noise-model"
+FORMAT_VERSION = 1
+#: smallest probability mass of one histogram bin; keeps log p finite for unseen observations
+MIN_BIN_MASS = 1e-8
+
+
+@dataclass
+class HistogramNoiseModel:
+    """p(x | s) as a normalised 2-D histogram with bin-centre interpolation along s."""
+
+    density: np.ndarray  # (bins, bins): row = signal bin, column = observation bin, 1/intensity
+    low: float
+    high: float
+    measured_rows: np.ndarray  # (bins,) bool: rows filled from data, not extrapolated
+    n_frames: int = 0
+    fraction_outside: float = 0.0  # of the calibration data that fell outside [low, high)
+    kind: str = "histogram"
+    _table: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def from_calibration(
+        cls,
+        stack: np.ndarray,
+        bins: int = 256,
+        value_range: tuple[float, float] | None = None,
+    ) -> HistogramNoiseModel:
+        """Build from frames of a static scene: the signal is the per-pixel mean over frames."""
+        stack = np.asarray(stack, dtype=np.float32)
+        if stack.ndim != 3 or stack.shape[0] < 2:
+            frames = stack.shape[0] if stack.ndim == 3 else 1
+            raise PN2VError(
+                f"a calibration stack needs at least 2 frames of the same scene; got {frames}"
+            )
+        return cls.from_pairs(stack.mean(axis=0), stack, bins=bins, value_range=value_range)
+
+    @classmethod
+    def from_pairs(
+        cls,
+        signal: np.ndarray,
+        observations: np.ndarray,
+        bins: int = 256,
+        value_range: tuple[float, float] | None = None,
+    ) -> HistogramNoiseModel:
+        """Build from one signal image and one or more noisy observations of it."""
+        signal = np.asarray(signal, dtype=np.float64)
+        observations = np.asarray(observations, dtype=np.float64)
+        if observations.shape == signal.shape:
+            observations = observations[None]
+        if observations.shape[1:] != signal.shape:
+            raise PN2VError(
+                f"signal {signal.shape} and observations {observations.shape[1:]} differ in shape"
+            )
+        if not (np.isfinite(signal).all() and np.isfinite(observations).all()):
+            raise PN2VError("calibration data contains NaN or infinite values")
+        if bins < 2:
+            raise PN2VError(f"bins must be at least 2, got {bins}")
+        if value_range is None:
+            low = float(min(signal.min(), observations.min()))
+            high = float(max(signal.max(), observations.max()))
+            # widen by half a bin so the extreme values sit inside the outer bins
+            pad = 0.5 * max(high - low, 1e-6) / (bins - 1)
+            low, high = low - pad, high + pad
+        else:
+            low, high = map(float, value_range)
+        if not high > low:
+            raise PN2VError(f"the noise model range must have max > min, got [{low}, {high}]")
+
+        signals = np.broadcast_to(signal, observations.shape).ravel()
+        obs = observations.ravel()
+        inside = (signals >= low) & (signals < high) & (obs >= low) & (obs < high)
+        counts, _, _ = np.histogram2d(
+            signals[inside], obs[inside], bins=bins, range=[[low, high], [low, high]]
+        )
+        model = cls._from_counts(counts, low, high)
+        model.n_frames = int(observations.shape[0])
+        model.fraction_outside = float(1.0 - inside.mean())
+        return model
+
+    @classmethod
+    def _from_counts(cls, counts: np.ndarray, low: float, high: float) -> HistogramNoiseModel:
+        bins = counts.shape[0]
+        measured = counts.sum(axis=1) > 0
+        if not measured.any():
+            raise PN2VError("no calibration data falls inside the noise model's range")
+        rows = np.zeros_like(counts, dtype=np.float64)
+        rows[measured] = counts[measured] / counts[measured].sum(axis=1, keepdims=True)
+        measured_idx = np.flatnonzero(measured)
+        for row in np.flatnonzero(~measured):
+            source = measured_idx[np.argmin(np.abs(measured_idx - row))]
+            rows[row] = _shift(rows[source], row - source)
+        rows = np.maximum(rows, MIN_BIN_MASS)
+        rows /= rows.sum(axis=1, keepdims=True)
+        width = (high - low) / bins
+        return cls(density=(rows / width).astype(np.float32), low=low, high=high,
+                   measured_rows=measured)
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def bins(self) -> int:
+        return int(self.density.shape[0])
+
+    @property
+    def bin_width(self) -> float:
+        return (self.high - self.low) / self.bins
+
+    @property
+    def signal_range(self) -> tuple[float, float]:
+        """Signals the calibration data covered: centres of the outermost measured rows."""
+        idx = np.flatnonzero(self.measured_rows)
+        centres = self.low + (np.array([idx[0], idx[-1]]) + 0.5) * self.bin_width
+        return float(centres[0]), float(centres[1])
+
+    def fraction_out_of_range(self, data: np.ndarray) -> float:
+        """Fraction of ``data`` outside the model's range, where it can only be clamped."""
+        data = np.asarray(data)
+        return float(np.mean((data < self.low) | (data >= self.high)))
+
+    def summary(self) -> str:
+        lo, hi = self.signal_range
+        return (
+            f"histogram noise model: {self.bins} bins over [{self.low:.4g}, {self.high:.4g}), "
+            f"{self.n_frames} frame(s), signals measured in [{lo:.4g}, {hi:.4g}] "
+            f"({int(self.measured_rows.sum())}/{self.bins} rows), "
+            f"{100 * self.fraction_outside:.2f}% of the data outside the range"
+        )
+
+    # ---------------------------------------------------------------- likelihood
+    def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+        """log p(x | s), broadcasting ``observation`` against ``signal``; differentiable in s.
+
+        Observations are binned; signals are interpolated linearly between the two rows whose
+        bin centres enclose them. Values outside the range are clamped to the edge bins.
+        """
+        table = self._density_table(signal.device)
+        bins = self.bins
+        x_idx = ((observation - self.low) / self.bin_width).floor().clamp(0, bins - 1).long()
+        s_pos = ((signal.float() - self.low) / self.bin_width - 0.5).clamp(0, bins - 1)
+        s_low = s_pos.detach().floor().clamp(max=bins - 2).long()
+        frac = s_pos - s_low
+        x_idx, s_low, frac = torch.broadcast_tensors(x_idx, s_low, frac)
+        flat = table.view(-1)
+        p_low = flat[s_low * bins + x_idx]
+        p_high = flat[(s_low + 1) * bins + x_idx]
+        return torch.log((1 - frac) * p_low + frac * p_high)
+
+    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
+        """p(x | s) for one signal at many observations, for plots."""
+        with torch.no_grad():
+            x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
+            s = torch.full_like(x, float(signal))
+            return self.log_likelihood(x, s).exp().numpy()
+
+    def _density_table(self, device: torch.device) -> torch.Tensor:
+        key = str(device)
+        if key not in self._table:
+            self._table[key] = torch.as_tensor(self.density, device=device)
+        return self._table[key]
+
+    # ---------------------------------------------------------------- files
+    def to_state(self) -> dict:
+        """Plain arrays and numbers (no objects), for model files and noise-model files."""
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "kind": self.kind,
+            "low": self.low,
+            "high": self.high,
+            "n_frames": self.n_frames,
+            "fraction_outside": self.fraction_outside,
+            "density": np.asarray(self.density, dtype=np.float32),
+            "measured_rows": np.asarray(self.measured_rows, dtype=bool),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, source: str = "noise model") -> HistogramNoiseModel:
+        if state.get("format") != FORMAT:
+            raise PN2VError(f"{source}: not a napari-pn2v noise model")
+        if int(state.get("version", -1)) > FORMAT_VERSION:
+            raise PN2VError(f"{source}: made by a newer napari-pn2v (format {state['version']})")
+        if state.get("kind") != "histogram":
+            raise PN2VError(f"{source}: unknown noise model kind {state.get('kind')!r}")
+        try:
+            density = np.asarray(state["density"], dtype=np.float32)
+            measured = np.asarray(state["measured_rows"], dtype=bool)
+            low, high = float(state["low"]), float(state["high"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise PN2VError(f"{source}: incomplete noise model ({error})") from error
+        if density.ndim != 2 or density.shape[0] != density.shape[1] or measured.shape != (
+            density.shape[0],
+        ) or not np.isfinite(density).all() or not high > low:
+            raise PN2VError(f"{source}: damaged noise model (inconsistent arrays)")
+        return cls(
+            density=density, low=low, high=high, measured_rows=measured,
+            n_frames=int(state.get("n_frames", 0)),
+            fraction_outside=float(state.get("fraction_outside", 0.0)),
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write an ``.npz`` of arrays plus JSON metadata: loading it never executes code."""
+        state = self.to_state()
+        meta = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
+        arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+        path = Path(path)
+        with open(path, "wb") as handle:  # np.savez would append .npz to other suffixes
+            np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> HistogramNoiseModel:
+        path = Path(path)
+        if not path.is_file():
+            raise PN2VError(f"{path}: no such file")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                state = json.loads(str(data["meta"]))
+                state.update({k: data[k] for k in data.files if k != "meta"})
+        except Exception as error:  # zip, json and key errors all mean a foreign file
+            raise PN2VError(f"{path}: not a napari-pn2v noise-model file ({error})") from error
+        if not isinstance(state, dict):
+            raise PN2VError(f"{path}: not a napari-pn2v noise-model file")
+        return cls.from_state(state, source=str(path))
+
+
+def _shift(row: np.ndarray, offset: int) -> np.ndarray:
+    """Move a distribution ``offset`` bins along x, dropping what leaves the range."""
+    shifted = np.zeros_like(row)
+    if offset >= 0:
+        shifted[offset:] = row[: len(row) - offset]
+    else:
+        shifted[:offset] = row[-offset:]
+    if shifted.sum() == 0:  # everything left the range: keep the mass at the nearest edge
+        shifted[-1 if offset > 0 else 0] = 1.0
+    return shifted

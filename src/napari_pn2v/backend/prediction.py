@@ -1,0 +1,138 @@
+"""Tiled MMSE prediction with bounded memory.
+
+Each plane is cut into tiles that overlap by ``overlap`` pixels; a tile contributes only its
+centre (half the overlap is dropped at inner edges), so seams are invisible and the result
+equals an untiled prediction once the overlap covers the network's receptive field. The K
+samples are computed chunk by chunk over a tile's pixels and reduced at once to MMSE, prior
+mean and posterior standard deviation: K values are never held for a whole image.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+
+from .coverage import check_coverage
+from .devices import choose_device
+from .errors import PN2VError
+from .images import as_stack
+from .model import PN2VModel
+
+#: floats of K-sample data per chunk (chunk pixels = this // K): ~32 MB per tensor
+CHUNK_VALUES = 2**23
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+class TiledPrediction:
+    """Iterate to run (yields tiles done, tiles in all); read :attr:`outputs` afterwards.
+
+    Outputs, float32 in the input's shape and units: ``denoised`` (the MMSE estimate for PN2V,
+    the network output for N2V) and, for PN2V, ``prior_mean`` and ``std`` (posterior standard
+    deviation, a per-pixel uncertainty).
+    """
+
+    def __init__(self, model: PN2VModel, image: np.ndarray, tile: int = 256, overlap: int = 48,
+                 device: str = "auto") -> None:
+        self.model = model
+        self.image_shape = np.shape(image)
+        self.planes = as_stack(image, name="image")
+        multiple = model.net.multiple
+        if overlap < 0 or overlap % 2:
+            raise PN2VError(f"overlap must be an even number ≥ 0, got {overlap}")
+        if tile % multiple or tile <= overlap:
+            raise PN2VError(
+                f"tile size must be a multiple of {multiple} and larger than the overlap "
+                f"({overlap}), got {tile}"
+            )
+        self.tile, self.overlap = tile, overlap
+        self.device = choose_device(device)
+        self.warnings: list[str] = []
+        if model.is_probabilistic:
+            warning = check_coverage(model.noise_model, self.planes, "image")
+            if warning:
+                self.warnings.append(warning)
+        names = ["denoised"] + (["prior_mean", "std"] if model.is_probabilistic else [])
+        self.outputs = {n: np.zeros(self.planes.shape, np.float32) for n in names}
+        self._grid = [self._axis_plan(n) for n in self.planes.shape[1:]]
+
+    def _axis_plan(self, length: int) -> tuple[int, int]:
+        """(tile, core) along one axis: small images get one tile just big enough."""
+        margin = self.overlap // 2
+        tile = min(self.tile, _round_up(length + 2 * margin, self.model.net.multiple))
+        return tile, tile - 2 * margin
+
+    @property
+    def n_tiles(self) -> int:
+        (_ty, cy), (_tx, cx) = self._grid
+        height, width = self.planes.shape[1:]
+        return self.planes.shape[0] * math.ceil(height / cy) * math.ceil(width / cx)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        net = self.model.net.to(self.device).eval()
+        (ty, cy), (tx, cx) = self._grid
+        margin = self.overlap // 2
+        height, width = self.planes.shape[1:]
+        ny, nx = math.ceil(height / cy), math.ceil(width / cx)
+        done, total = 0, self.n_tiles
+        for index, plane in enumerate(self.planes):
+            padded = np.pad(
+                plane,
+                ((margin, ny * cy - height + margin), (margin, nx * cx - width + margin)),
+                mode="symmetric",
+            )
+            for y in range(0, ny * cy, cy):
+                for x in range(0, nx * cx, cx):
+                    window = padded[y:y + ty, x:x + tx]
+                    core = plane[y:y + cy, x:x + cx]
+                    results = self._tile(net, window, margin, cy, cx)
+                    h, w = core.shape
+                    for name, values in results.items():
+                        self.outputs[name][index, y:y + h, x:x + w] = values[:h, :w]
+                    done += 1
+                    yield done, total
+        for name in self.outputs:
+            self.outputs[name] = self.outputs[name].reshape(self.image_shape)
+
+    @torch.inference_mode()
+    def _tile(self, net: torch.nn.Module, window: np.ndarray, margin: int,
+              cy: int, cx: int) -> dict[str, np.ndarray]:
+        model = self.model
+        x = torch.as_tensor(window, device=self.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            features = net.body(model.normalise(x)[None, None])
+        features = features[0, :, margin:margin + cy, margin:margin + cx].float()
+        features = features.flatten(1).T  # (pixels, C)
+        observed = x[margin:margin + cy, margin:margin + cx].reshape(-1)
+        chunk = max(1, CHUNK_VALUES // model.config.out_channels)
+        parts: dict[str, list[torch.Tensor]] = {n: [] for n in self.outputs}
+        for start in range(0, features.shape[0], chunk):
+            raw = net.head_at(features[start:start + chunk])
+            if not model.is_probabilistic:
+                parts["denoised"].append(model.denormalise(raw[:, 0]))
+                continue
+            samples = model.denormalise(model.samples_from_head(raw))
+            log_p = model.noise_model.log_likelihood(observed[start:start + chunk, None], samples)
+            weights = torch.softmax(log_p, dim=1)
+            mmse = (weights * samples).sum(1)
+            variance = (weights * (samples - mmse[:, None]) ** 2).sum(1)
+            parts["denoised"].append(mmse)
+            parts["prior_mean"].append(samples.mean(1))
+            parts["std"].append(variance.sqrt())
+        return {n: torch.cat(p).view(cy, cx).cpu().numpy() for n, p in parts.items()}
+
+
+def predict(model: PN2VModel, image: np.ndarray, tile: int = 256, overlap: int = 48,
+            device: str = "auto",
+            progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
+    """Denoise ``image`` (2-D or a stack of 2-D planes); see :class:`TiledPrediction`."""
+    run = TiledPrediction(model, image, tile, overlap, device)
+    for done, total in run:
+        if progress is not None:
+            progress(done, total)
+    return run.outputs

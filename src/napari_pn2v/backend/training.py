@@ -1,0 +1,247 @@
+"""Training as an iterator of progress events that the caller may stop between any two.
+
+The batch sampler cuts and masks patches on the fly (:mod:`.masking`); the K-sample head runs
+only at the masked pixels. Adam with ReduceLROnPlateau on the validation loss; the best
+weights by validation loss are kept, so stopping early still leaves a usable model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .coverage import check_coverage
+from .devices import choose_device
+from .errors import PN2VError
+from .images import as_stack
+from .losses import n2v_loss, pn2v_loss
+from .masking import Batch, masked_batch
+from .model import ModelConfig, PN2VModel
+from .noise_model import HistogramNoiseModel
+
+
+@dataclass
+class TrainConfig:
+    """How to train; the defaults are the paper's (Krull et al. 2020, section 5.3)."""
+
+    epochs: int = 200
+    steps_per_epoch: int = 50
+    batch_size: int = 80
+    patch_size: int = 100
+    lr: float = 1e-4
+    val_fraction: float = 0.1
+    device: str = "auto"
+    seed: int | None = None
+    #: run the K-sample head at the masked pixels only; False = dense head (for benchmarks)
+    sparse_head: bool = True
+    lr_patience: int = 10
+    lr_factor: float = 0.5
+    val_patches: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
+            if int(getattr(self, name)) < 1:
+                raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.patch_size < 8:
+            raise PN2VError(f"patch size must be at least 8, got {self.patch_size}")
+        if not 0 <= self.val_fraction < 1:
+            raise PN2VError(f"val-fraction must be in [0, 1), got {self.val_fraction}")
+        if not self.lr > 0:
+            raise PN2VError(f"learning rate must be positive, got {self.lr}")
+
+
+#: a configuration that trains a useful model in a few minutes on a laptop CPU
+QUICK = dict(epochs=20, steps_per_epoch=25, batch_size=8, patch_size=64, lr=5e-4)
+
+
+@dataclass
+class Progress:
+    """One training step done; ``val_loss`` is set on the last step of each epoch."""
+
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    train_loss: float
+    val_loss: float | None
+    best_val_loss: float | None
+    lr: float
+    elapsed: float
+
+    @property
+    def fraction(self) -> float:
+        return ((self.epoch - 1) * self.steps + self.step) / (self.epochs * self.steps)
+
+    @property
+    def remaining(self) -> float:
+        """Seconds left at the pace so far."""
+        return self.elapsed * (1 - self.fraction) / max(self.fraction, 1e-9)
+
+
+def split_validation(stack: np.ndarray, fraction: float,
+                     patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out whole frames when there are enough, else a strip at the bottom of every frame."""
+    if fraction == 0:
+        return stack, stack[:0]
+    n, height, _ = stack.shape
+    n_val = round(n * fraction)
+    if 1 <= n_val < n:
+        return stack[:-n_val], stack[-n_val:]
+    rows = max(patch, round(height * fraction))
+    if height - rows < patch:
+        raise PN2VError(
+            f"images of {height} rows are too small to hold out a validation strip of {rows} "
+            f"rows and still train on {patch}-pixel patches; use more frames, a smaller patch "
+            "size or val-fraction 0"
+        )
+    return stack[:, :-rows], stack[:, -rows:]
+
+
+class Trainer:
+    """Train a new model, or continue a given one, on a stack of noisy images."""
+
+    def __init__(self, images: np.ndarray, config: TrainConfig | None = None,
+                 model_config: ModelConfig | None = None,
+                 noise_model: HistogramNoiseModel | None = None,
+                 model: PN2VModel | None = None) -> None:
+        self.config = config or TrainConfig()
+        cfg = self.config
+        self.device = choose_device(cfg.device)
+        stack = as_stack(images, name="training data", min_size=cfg.patch_size)
+        if model is None:
+            model_config = model_config or ModelConfig()
+            if cfg.seed is not None:
+                torch.manual_seed(cfg.seed)
+            model = PN2VModel(model_config, float(stack.mean()), float(stack.std()), noise_model)
+        self.model = model
+        if cfg.patch_size % model.net.multiple:
+            raise PN2VError(
+                f"patch size {cfg.patch_size} must be a multiple of {model.net.multiple} "
+                f"for a depth-{model.config.depth} network"
+            )
+        self.warnings: list[str] = []
+        if model.is_probabilistic:
+            warning = check_coverage(model.noise_model, stack, "training data")
+            if warning:
+                self.warnings.append(warning)
+        train, val = split_validation(stack, cfg.val_fraction, cfg.patch_size)
+        self._train = torch.as_tensor(model.normalise(train)).to(self.device)
+        self._generator = torch.Generator()
+        if cfg.seed is not None:
+            self._generator.manual_seed(cfg.seed)
+        self._val = self._validation_batches(val)
+        model.net.to(self.device)
+        self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience
+        )
+        self.best_val_loss: float | None = None
+        self._best_state: dict | None = None
+        self._amp = self.device.type == "cuda"
+
+    def _validation_batches(self, val: np.ndarray) -> list[Batch]:
+        """A fixed set of masked patches, so validation losses compare across epochs."""
+        if val.shape[0] == 0:
+            return []
+        frames = torch.as_tensor(self.model.normalise(val)).to(self.device)
+        generator = torch.Generator().manual_seed(12345)
+        size, batch = self.config.patch_size, self.config.batch_size
+        count = max(self.config.val_patches, batch)
+        return [masked_batch(frames, min(batch, count - i), size, generator)
+                for i in range(0, count, batch)]
+
+    # ---------------------------------------------------------------- loss
+    def loss(self, batch: Batch) -> torch.Tensor:
+        """The PN2V or N2V loss of one masked batch."""
+        model, net = self.model, self.model.net
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._amp):
+            features = net.body(batch.inputs)
+        features = features.float()
+        if self.config.sparse_head:
+            b, c = features.shape[:2]
+            flat = features.flatten(2)  # (B, C, P*P)
+            index = batch.index[:, None, :].expand(b, c, -1)
+            picked = flat.gather(2, index).permute(0, 2, 1).reshape(-1, c)
+            raw = net.head_at(picked)
+        else:
+            dense = net.head(features)  # every pixel, as the published code does
+            b, k = dense.shape[:2]
+            index = batch.index[:, None, :].expand(b, k, -1)
+            raw = dense.flatten(2).gather(2, index).permute(0, 2, 1).reshape(-1, k)
+        target = batch.targets.reshape(-1)
+        if not model.is_probabilistic:
+            return n2v_loss(raw[:, 0], target)
+        samples = model.denormalise(model.samples_from_head(raw))
+        return pn2v_loss(samples, model.denormalise(target), model.noise_model)
+
+    def validate(self) -> float | None:
+        if not self._val:
+            return None
+        self.model.net.eval()
+        with torch.no_grad():
+            losses = [self.loss(b).item() * b.index.numel() for b in self._val]
+        self.model.net.train()
+        return float(sum(losses) / sum(b.index.numel() for b in self._val))
+
+    # ---------------------------------------------------------------- loop
+    def __iter__(self) -> Iterator[Progress]:
+        cfg, net = self.config, self.model.net
+        net.train()
+        start = time.monotonic()
+        for epoch in range(1, cfg.epochs + 1):
+            total = 0.0
+            for step in range(1, cfg.steps_per_epoch + 1):
+                batch = masked_batch(self._train, cfg.batch_size, cfg.patch_size, self._generator)
+                loss = self.loss(batch)
+                if not torch.isfinite(loss):
+                    raise PN2VError(
+                        "training diverged (the loss is not finite); lower the learning rate"
+                    )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                total += loss.item()
+                val_loss = None
+                if step == cfg.steps_per_epoch:
+                    val_loss = self._end_epoch(total / step)
+                yield Progress(
+                    epoch, cfg.epochs, step, cfg.steps_per_epoch, total / step, val_loss,
+                    self.best_val_loss, self.optimizer.param_groups[0]["lr"],
+                    time.monotonic() - start,
+                )
+
+    def _end_epoch(self, train_loss: float) -> float | None:
+        self.model.epochs_trained += 1
+        val_loss = self.validate()
+        monitored = train_loss if val_loss is None else val_loss
+        self.scheduler.step(monitored)
+        if self.best_val_loss is None or monitored < self.best_val_loss:
+            self.best_val_loss = monitored
+            self._best_state = {k: v.detach().cpu().clone()
+                                for k, v in self.model.net.state_dict().items()}
+            self._best_epochs = self.model.epochs_trained
+        return val_loss
+
+    def run(self) -> PN2VModel:
+        """Train to the end and return the best model."""
+        for _ in self:
+            pass
+        return self.best_model()
+
+    def last_model(self) -> PN2VModel:
+        """The current weights (on the CPU), whatever their validation loss."""
+        model = self.model.copy()
+        model.net.cpu()
+        return model
+
+    def best_model(self) -> PN2VModel:
+        """The weights with the lowest validation loss so far; the current ones before any."""
+        model = self.last_model()
+        if self._best_state is not None:
+            model.net.load_state_dict(self._best_state)
+            model.epochs_trained = self._best_epochs
+        return model

@@ -1,0 +1,69 @@
+"""The U-Net of PN2V/N2V with a head that can run at chosen pixels only.
+
+Depth counts resolution levels (depth 3 = two poolings), as in the published PN2V code; skips
+are concatenated (Ronneberger et al. 2015), upsampling is a transposed convolution. The 1×1
+head is kept apart from the body so training can gather decoder features at the few masked
+pixels and run the K-output head only there (:meth:`UNet.head_at`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
+    )
+
+
+class UNet(nn.Module):
+    """U-Net body plus a 1×1 head with ``out_channels`` outputs."""
+
+    def __init__(self, depth: int = 3, features: int = 64, out_channels: int = 800,
+                 in_channels: int = 1) -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        self.depth = depth
+        widths = [features * 2**i for i in range(depth)]
+        self.down = nn.ModuleList()
+        cin = in_channels
+        for width in widths:
+            self.down.append(_conv_block(cin, width))
+            cin = width
+        self.upsample = nn.ModuleList()
+        self.up = nn.ModuleList()
+        for width in reversed(widths[:-1]):
+            self.upsample.append(nn.ConvTranspose2d(cin, width, 2, stride=2))
+            self.up.append(_conv_block(2 * width, width))
+            cin = width
+        self.head = nn.Conv2d(cin, out_channels, 1)
+
+    @property
+    def multiple(self) -> int:
+        """Spatial sizes must be multiples of this."""
+        return 2 ** (self.depth - 1)
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        """Decoder features at full resolution, (B, features, Y, X)."""
+        skips = []
+        for i, block in enumerate(self.down):
+            if i:
+                x = F.max_pool2d(x, 2)
+            x = block(x)
+            skips.append(x)
+        for upsample, block, skip in zip(self.upsample, self.up, reversed(skips[:-1]), strict=True):
+            x = block(torch.cat([upsample(x), skip], dim=1))
+        return x
+
+    def head_at(self, features: torch.Tensor) -> torch.Tensor:
+        """The 1×1 head on gathered feature vectors (N, C) -> (N, out_channels)."""
+        weight = self.head.weight.flatten(1)
+        return F.linear(features, weight, self.head.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
