@@ -21,11 +21,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .backend.devices import DEVICES
     from .backend.model import MODES, PRIORS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pn2v",
         description="Probabilistic Noise2Void: denoise microscopy images without clean ground "
         "truth. Build a noise model from calibration frames, train on your noisy images, "
@@ -103,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--tile", type=_positive_int, default=256,
                     help="tile edge in pixels (default: 256)")
     pr.add_argument("--overlap", type=int, default=48,
-                    help="overlap of neighbouring tiles in pixels, even (default: 48)")
+                    help="overlap of neighbouring tiles in pixels, a multiple of 2^(depth-1) "
+                    "(default: 48)")
     pr.add_argument("--save", default="", metavar="LIST",
                     help="also write these PN2V outputs, comma-separated: prior-mean, std "
                     "(posterior standard deviation, a per-pixel uncertainty)")

@@ -36,9 +36,9 @@ def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1) -> np.nda
         raise PN2VError(
             f"{name}: looks like RGB(A) data (shape {array.shape}); convert it to one channel first"
         )
-    stack = array.reshape((-1, *array.shape[-2:])).astype(np.float32, copy=False)
-    if stack.size == 0:
+    if array.size == 0:
         raise PN2VError(f"{name}: the image is empty (shape {array.shape})")
+    stack = array.reshape((-1, *array.shape[-2:])).astype(np.float32, copy=False)
     if not np.isfinite(stack).all():
         bad = int(np.size(stack) - np.count_nonzero(np.isfinite(stack)))
         raise PN2VError(f"{name}: {bad} pixel(s) are NaN or infinite; fix or mask them first")
@@ -56,18 +56,22 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise PN2VError(f"{path}: no such file")
     suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise PN2VError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
     try:
-        if suffix in (".tif", ".tiff"):
-            import tifffile
-
-            return tifffile.imread(path)
         if suffix == ".png":
             import imageio.v3 as iio
 
-            return iio.imread(path)
+            image = iio.imread(path)
+        else:
+            import tifffile
+
+            image = tifffile.imread(path)
     except Exception as error:  # a reader's many failure types all mean "not readable"
         raise PN2VError(f"{path}: cannot be read as an image ({error})") from error
-    raise PN2VError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+    if np.ndim(image) < 2 or np.size(image) == 0:
+        raise PN2VError(f"{path}: cannot be read as an image (no image data found)")
+    return image
 
 
 def read_stack(paths: Sequence[str | os.PathLike], min_size: int = 1) -> np.ndarray:
@@ -90,7 +94,7 @@ def write_tiff(path: str | os.PathLike, image: np.ndarray) -> None:
     handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tif.part")
     os.close(handle)
     try:
-        tifffile.imwrite(tmp, np.asarray(image, dtype=np.float32))
+        tifffile.imwrite(tmp, np.asarray(image, dtype=np.float32), photometric="minisblack")
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -66,7 +66,7 @@ def mask_positions(batch: int, size: int, count: int,
     Returns (B, count) flat indices y * size + x, distinct within each patch.
     """
     per_axis = max(1, math.ceil(math.sqrt(count)))
-    edges = torch.linspace(0, size, per_axis + 1)
+    edges = torch.linspace(0, size, per_axis + 1).round().long()  # whole pixels: disjoint cells
     lo, extent = edges[:-1], edges[1:] - edges[:-1]
     cells = per_axis * per_axis
     cy = torch.arange(cells) // per_axis
@@ -75,8 +75,8 @@ def mask_positions(batch: int, size: int, count: int,
     cy, cx = cy[chosen], cx[chosen]
     uy = torch.rand(batch, count, generator=generator)
     ux = torch.rand(batch, count, generator=generator)
-    y = (lo[cy] + uy * extent[cy]).floor().long().clamp(0, size - 1)
-    x = (lo[cx] + ux * extent[cx]).floor().long().clamp(0, size - 1)
+    y = lo[cy] + (uy * extent[cy]).long()
+    x = lo[cx] + (ux * extent[cx]).long()
     return y * size + x
 
 

@@ -43,8 +43,9 @@ class TiledPrediction:
         self.image_shape = np.shape(image)
         self.planes = as_stack(image, name="image")
         multiple = model.net.multiple
-        if overlap < 0 or overlap % 2:
-            raise PN2VError(f"overlap must be an even number ≥ 0, got {overlap}")
+        step = max(2, multiple)  # keeps every tile on the network's pooling grid
+        if overlap < 0 or overlap % step:
+            raise PN2VError(f"overlap must be a multiple of {step} and ≥ 0, got {overlap}")
         if tile % multiple or tile <= overlap:
             raise PN2VError(
                 f"tile size must be a multiple of {multiple} and larger than the overlap "

@@ -1,0 +1,59 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pn2v.backend import PN2VError, PN2VModel, predict
+
+
+@pytest.mark.parametrize("name", ["pn2v_model", "n2v_model"])
+def test_round_trip_predicts_the_same(tmp_path, request, noisy, name):
+    model = request.getfixturevalue(name)
+    path = tmp_path / "model.pt"
+    model.save(path)
+    loaded = PN2VModel.load(path)
+    assert loaded.config == model.config
+    assert (loaded.mean, loaded.std, loaded.epochs_trained) == (
+        model.mean, model.std, model.epochs_trained)
+    np.testing.assert_array_equal(predict(loaded, noisy[0])["denoised"],
+                                  predict(model, noisy[0])["denoised"])
+
+
+class Exploit:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch pwned",))
+
+
+def test_loading_never_runs_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pt"
+    with open(path, "wb") as handle:
+        pickle.dump({"format": "napari-pn2v-model", "x": Exploit()}, handle)
+    torch.save({"format": "napari-pn2v-model", "x": Exploit()}, tmp_path / "evil2.pt")
+    for evil in ("evil.pt", "evil2.pt"):
+        with pytest.raises(PN2VError, match="not a napari-pn2v model"):
+            PN2VModel.load(tmp_path / evil)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_corrupt_foreign_and_damaged_files_are_refused(tmp_path, pn2v_model):
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x00" * 100)
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(3)}, foreign)
+    damaged = tmp_path / "damaged.pt"
+    pn2v_model.save(damaged)
+    state = torch.load(damaged, weights_only=True)
+    state["weights"].popitem()
+    torch.save(state, damaged)
+    truncated = tmp_path / "truncated.pt"
+    pn2v_model.save(truncated)
+    truncated.write_bytes(truncated.read_bytes()[:500])
+    for path, message in ((garbage, "not a napari-pn2v"), (foreign, "not a napari-pn2v"),
+                          (damaged, "damaged"), (truncated, "not a napari-pn2v"),
+                          (tmp_path / "missing.pt", "no such file")):
+        with pytest.raises(PN2VError, match=message):
+            PN2VModel.load(path)

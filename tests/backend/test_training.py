@@ -1,0 +1,106 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pn2v.backend import ModelConfig, PN2VError, TrainConfig, Trainer
+from napari_pn2v.backend.masking import masked_batch
+from napari_pn2v.backend.training import split_validation
+from tests.conftest import TINY_NET, TINY_TRAINING
+
+
+def make_trainer(noisy, noise_model, mode="pn2v", **overrides):
+    training = TrainConfig(**{**TINY_TRAINING, **overrides})
+    config = ModelConfig(mode=mode, samples=16, **TINY_NET)
+    return Trainer(noisy, training, config, noise_model=noise_model if mode == "pn2v" else None)
+
+
+def test_progress_events_cover_every_step(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model)
+    events = list(trainer)
+    assert len(events) == 2 * 3
+    assert [e.step for e in events] == [1, 2, 3, 1, 2, 3]
+    with_val = [e for e in events if e.val_loss is not None]
+    assert [e.epoch for e in with_val] == [1, 2]
+    assert all(np.isfinite(e.train_loss) and e.lr > 0 for e in events)
+    assert events[-1].fraction == 1.0 and events[-1].remaining == 0.0
+    assert events[-1].best_val_loss == min(e.val_loss for e in with_val)
+    assert trainer.best_model().epochs_trained in (1, 2)
+
+
+def test_stopping_between_steps_keeps_a_usable_model(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model, epochs=5)
+    for _ in itertools.islice(trainer, 2):  # stop before any validation
+        pass
+    early = trainer.best_model()
+    torch.testing.assert_close(early.net.state_dict(), trainer.last_model().net.state_dict())
+    for _ in itertools.islice(trainer, 0, 3):  # …and after one epoch
+        pass
+    assert trainer.best_val_loss is not None
+    assert trainer.best_model().epochs_trained == 1
+
+
+def test_seed_makes_cpu_training_reproducible(noisy, noise_model):
+    first = [e.train_loss for e in make_trainer(noisy, noise_model)]
+    second = [e.train_loss for e in make_trainer(noisy, noise_model)]
+    assert first == second
+
+
+def test_training_resumes_from_a_model(noisy, pn2v_model):
+    before = pn2v_model.copy()
+    trainer = Trainer(noisy, TrainConfig(**TINY_TRAINING), model=before)
+    model = trainer.run()
+    assert model.epochs_trained > pn2v_model.epochs_trained
+    assert model.mean == pn2v_model.mean and model.config == pn2v_model.config
+
+
+def test_training_lowers_the_loss(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model, epochs=6, steps_per_epoch=10)
+    first = trainer.validate()
+    trainer.run()
+    assert trainer.best_val_loss < first
+
+
+@pytest.mark.parametrize("mode", ["pn2v", "n2v"])
+def test_sparse_and_dense_heads_give_the_same_loss(noisy, noise_model, mode):
+    trainer = make_trainer(noisy, noise_model, mode=mode)
+    batch = masked_batch(trainer._train, 4, 32, torch.Generator().manual_seed(0))
+    sparse = trainer.loss(batch)
+    trainer.config.sparse_head = False
+    torch.testing.assert_close(trainer.loss(batch), sparse)
+
+
+def test_validation_split():
+    stack = np.zeros((10, 64, 64), np.float32)
+    train, val = split_validation(stack, 0.2, 32)
+    assert train.shape[0] == 8 and val.shape[0] == 2
+    train, val = split_validation(stack[:1], 0.2, 16)  # one frame: a strip of rows
+    assert train.shape == (1, 48, 64) and val.shape == (1, 16, 64)
+    train, val = split_validation(stack[:1], 0.0, 16)
+    assert val.shape[0] == 0
+    with pytest.raises(PN2VError, match="too small"):
+        split_validation(stack[:1], 0.2, 40)
+
+
+def test_bad_training_input_is_refused(noisy, noise_model):
+    with pytest.raises(PN2VError, match="smaller than"):
+        make_trainer(noisy[:, :20, :20], noise_model)
+    with pytest.raises(PN2VError, match="multiple of 2"):
+        make_trainer(noisy, noise_model, patch_size=33)
+    with pytest.raises(PN2VError, match="needs a noise model"):
+        Trainer(noisy, TrainConfig(**TINY_TRAINING), ModelConfig(mode="pn2v", **TINY_NET))
+    with pytest.raises(PN2VError, match="outside the noise model"):
+        make_trainer(noisy * 10, noise_model)
+    rgb = np.zeros((64, 64, 3), np.float32)
+    with pytest.raises(PN2VError, match="RGB"):
+        make_trainer(rgb, noise_model)
+    with pytest.raises(PN2VError, match="epochs"):
+        TrainConfig(epochs=0)
+
+
+def test_partly_out_of_range_data_gives_a_warning(noisy, noise_model):
+    shifted = noisy.copy()
+    shifted[0, :4] = noise_model.high + 100  # ~3 % of one frame
+    trainer = make_trainer(shifted, noise_model)
+    assert len(trainer.warnings) == 1 and "outside the noise model" in trainer.warnings[0]

@@ -1,0 +1,153 @@
+"""The pn2v command line: every subcommand end to end, and every bad input as one line."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_pn2v.backend import HistogramNoiseModel, PN2VModel
+from napari_pn2v.cli import main
+from tests.conftest import TINY_NET, TINY_TRAINING
+
+TRAIN_FLAGS = [
+    "--epochs", str(TINY_TRAINING["epochs"]),
+    "--steps-per-epoch", str(TINY_TRAINING["steps_per_epoch"]),
+    "--batch-size", str(TINY_TRAINING["batch_size"]),
+    "--patch-size", str(TINY_TRAINING["patch_size"]),
+    "--depth", str(TINY_NET["depth"]), "--features", str(TINY_NET["features"]),
+    "--samples", "16", "--seed", "0", "--val-fraction", "0.5",
+]
+
+
+@pytest.fixture
+def files(tmp_path, calibration, noisy):
+    tifffile.imwrite(tmp_path / "calib.tif", calibration)
+    tifffile.imwrite(tmp_path / "noisy.tif", noisy)
+    tifffile.imwrite(tmp_path / "signal.tif", calibration.mean(0))
+    tifffile.imwrite(tmp_path / "single.tif", noisy[0])
+    return tmp_path
+
+
+def run(argv, capsys):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_noise_model_from_calibration_and_from_pairs(files, capsys):
+    code, out, _ = run(["noise-model", "--calibration", files / "calib.tif",
+                        "-o", files / "nm.npz", "--bins", 64], capsys)
+    assert code == 0 and "64 bins" in out and "10 frame(s)" in out
+    assert HistogramNoiseModel.load(files / "nm.npz").bins == 64
+    code, out, _ = run(["noise-model", "--signal", files / "signal.tif", "--observation",
+                        files / "calib.tif", "-o", files / "nm2.npz", "--range", 0, 1000], capsys)
+    assert code == 0 and "[0, 1000)" in out
+
+
+def test_train_and_predict_pn2v(files, capsys):
+    run(["noise-model", "--calibration", files / "calib.tif", "-o", files / "nm.npz"], capsys)
+    code, out, err = run(["train", files / "noisy.tif", "-o", files / "m.pt",
+                          "--noise-model", files / "nm.npz", *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert "wrote" in out and "training pn2v on 2 plane(s)" in err
+    assert PN2VModel.load(files / "m.pt").config.samples == 16
+    code, out, err = run(["predict", files / "m.pt", files / "noisy.tif", files / "single.tif",
+                          "-o", files / "out", "--save", "prior-mean,std", "--tile", 32,
+                          "--overlap", 8], capsys)
+    assert code == 0, err
+    for stem, shape in (("noisy", (2, 64, 64)), ("single", (64, 64))):
+        for kind in ("denoised", "prior_mean", "std"):
+            image = tifffile.imread(files / "out" / f"{stem}_{kind}.tif")
+            assert image.dtype == np.float32 and image.shape == shape
+
+
+def test_train_n2v_resume_and_predict(files, capsys):
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "n2v.pt", "--mode", "n2v",
+                        *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "n2v2.pt",
+                        "--resume", files / "n2v.pt", *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert PN2VModel.load(files / "n2v2.pt").epochs_trained > PN2VModel.load(
+        files / "n2v.pt").epochs_trained
+    code, _, err = run(["predict", files / "n2v.pt", files / "single.tif", "-o", files / "o"],
+                       capsys)
+    assert code == 0, err
+    assert (files / "o" / "single_denoised.tif").exists()
+
+
+def one_line_error(code, err):
+    assert code != 0
+    assert err.startswith("pn2v: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_bad_inputs_give_one_line_and_write_nothing(files, capsys, noise_model):
+    noise_model.save(files / "nm.npz")
+    tifffile.imwrite(files / "rgb.tif", np.zeros((32, 32, 3), np.uint8))
+    tifffile.imwrite(files / "nan.tif", np.full((64, 64), np.nan, np.float32))
+    tifffile.imwrite(files / "line.tif", np.zeros((1, 50), np.float32)[0])
+    tifffile.imwrite(files / "small.tif", np.full((2, 16, 16), 300, np.float32))
+    tifffile.imwrite(files / "bright.tif", np.full((2, 64, 64), 1e5, np.float32))
+    (files / "corrupt.npz").write_bytes(b"junk")
+    (files / "corrupt.pt").write_bytes(b"junk")
+    out = files / "never.pt"
+    cases = [
+        ["noise-model", "--calibration", files / "missing.tif", "-o", out],
+        ["noise-model", "--calibration", files / "single.tif", "-o", out],
+        ["noise-model", "--calibration", files / "rgb.tif", "-o", out],
+        ["noise-model", "--calibration", files / "nan.tif", files / "nan.tif", "-o", out],
+        ["noise-model", "--signal", files / "signal.tif", "-o", out],
+        ["train", files / "line.tif", "-o", out, "--mode", "n2v"],
+        ["train", files / "small.tif", "-o", out, "--noise-model", files / "nm.npz"],
+        ["train", files / "noisy.tif", "-o", out],
+        ["train", files / "noisy.tif", "-o", out, "--noise-model", files / "corrupt.npz"],
+        ["train", files / "bright.tif", "-o", out, "--noise-model", files / "nm.npz",
+         *TRAIN_FLAGS],
+        ["train", files / "noisy.tif", "-o", out, "--resume", files / "corrupt.pt"],
+        ["predict", files / "corrupt.pt", files / "noisy.tif", "-o", files / "outdir"],
+        ["predict", files / "nm.npz", files / "noisy.tif", "-o", files / "outdir"],
+    ]
+    for argv in cases:
+        code, _, err = run(argv, capsys)
+        one_line_error(code, err)
+    assert not out.exists() and not (files / "outdir").exists()
+
+
+def test_predict_refuses_far_out_of_range_data_before_writing(files, capsys, pn2v_model):
+    pn2v_model.save(files / "m.pt")
+    tifffile.imwrite(files / "bright.tif", np.full((64, 64), 1e5, np.float32))
+    code, _, err = run(["predict", files / "m.pt", files / "noisy.tif", files / "bright.tif",
+                        "-o", files / "outdir"], capsys)
+    one_line_error(code, err)
+    assert "outside the noise model" in err and not (files / "outdir").exists()
+
+
+def test_unknown_save_option_is_refused(files, capsys, n2v_model):
+    n2v_model.save(files / "m.pt")
+    code, _, err = run(["predict", files / "m.pt", files / "single.tif", "-o", files / "d",
+                        "--save", "std"], capsys)
+    one_line_error(code, err)
+    code, _, err = run(["predict", files / "m.pt", files / "single.tif", "-o", files / "d",
+                        "--save", "median"], capsys)
+    one_line_error(code, err)
+
+
+@pytest.mark.parametrize("command", [[], ["noise-model"], ["train"], ["predict"], ["demo"]])
+def test_help_describes_every_option(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "usage: pn2v" in text
+    if command == ["train"]:
+        for flag in ("--noise-model", "--mode", "--epochs", "--steps-per-epoch", "--batch-size",
+                     "--patch-size", "--samples", "--depth", "--features", "--lr",
+                     "--val-fraction", "--device", "--seed", "--preset", "--resume"):
+            assert flag in text
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "x.tif", "-o", "m.pt", "--epochs", "0"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "--epochs" in err
