@@ -178,14 +178,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         Trainer,
     )
     from .backend.devices import describe_device
-    from .backend.images import read_stack
+    from .backend.images import read_image
 
     settings = dict(QUICK) if args.preset == "quick" else {}
     for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "lr", "val_fraction"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     config = TrainConfig(**settings, device=args.device, seed=args.seed)
-    images = read_stack(args.files)
+    images = [read_image(f) for f in args.files]
     if args.resume:
         model = PN2VModel.load(args.resume)
         if args.noise_model:
@@ -201,9 +201,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         trainer = Trainer(images, config, model_config, noise_model=noise_model)
     for warning in trainer.warnings:
         _warn(warning)
-    print(f"training {trainer.model.config.mode} on {images.shape[0]} plane(s) of "
-          f"{images.shape[1]}×{images.shape[2]} with {describe_device(trainer.device)}",
-          file=sys.stderr)
+    print(f"training {trainer.model.config.mode} on {trainer.n_planes} plane(s) with "
+          f"{describe_device(trainer.device)}", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
     try:
         for _ in _progress_bar(iter(trainer), total):

@@ -65,7 +65,7 @@ def test_training_lowers_the_loss(noisy, noise_model):
 @pytest.mark.parametrize("mode", ["pn2v", "n2v"])
 def test_sparse_and_dense_heads_give_the_same_loss(noisy, noise_model, mode):
     trainer = make_trainer(noisy, noise_model, mode=mode)
-    batch = masked_batch(trainer._train, 4, 32, torch.Generator().manual_seed(0))
+    batch = masked_batch(trainer._train[0], 4, 32, torch.Generator().manual_seed(0))
     sparse = trainer.loss(batch)
     trainer.config.sparse_head = False
     torch.testing.assert_close(trainer.loss(batch), sparse)
@@ -104,3 +104,9 @@ def test_partly_out_of_range_data_gives_a_warning(noisy, noise_model):
     shifted[0, :4] = noise_model.high + 100  # ~3 % of one frame
     trainer = make_trainer(shifted, noise_model)
     assert len(trainer.warnings) == 1 and "outside the noise model" in trainer.warnings[0]
+
+
+def test_images_of_different_sizes_train_together(noisy, noise_model):
+    trainer = make_trainer([noisy[0], noisy[1, :, :48], noisy[1, :, 8:56]], noise_model)
+    assert trainer.n_planes == 3 and len(trainer._train) == 2
+    assert all(np.isfinite(e.train_loss) for e in trainer)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .errors import PN2VError
+from .images import as_stack
 
 FORMAT = "napari-pn2v-noise-model"
 FORMAT_VERSION = 1
@@ -48,11 +49,10 @@ class HistogramNoiseModel:
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
         """Build from frames of a static scene: the signal is the per-pixel mean over frames."""
-        stack = np.asarray(stack, dtype=np.float32)
-        if stack.ndim != 3 or stack.shape[0] < 2:
-            frames = stack.shape[0] if stack.ndim == 3 else 1
+        stack = as_stack(stack, name="calibration stack")
+        if stack.shape[0] < 2:
             raise PN2VError(
-                f"a calibration stack needs at least 2 frames of the same scene; got {frames}"
+                "a calibration stack needs at least 2 frames of the same scene; got 1"
             )
         return cls.from_pairs(stack.mean(axis=0), stack, bins=bins, value_range=value_range)
 
@@ -65,16 +65,15 @@ class HistogramNoiseModel:
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
         """Build from one signal image and one or more noisy observations of it."""
-        signal = np.asarray(signal, dtype=np.float64)
-        observations = np.asarray(observations, dtype=np.float64)
-        if observations.shape == signal.shape:
-            observations = observations[None]
+        signal = as_stack(signal, name="signal")
+        observations = as_stack(observations, name="observations")
+        if signal.shape[0] != 1:
+            raise PN2VError(f"the signal must be one 2-D image, got {signal.shape[0]} planes")
+        signal = signal[0]
         if observations.shape[1:] != signal.shape:
             raise PN2VError(
                 f"signal {signal.shape} and observations {observations.shape[1:]} differ in shape"
             )
-        if not (np.isfinite(signal).all() and np.isfinite(observations).all()):
-            raise PN2VError("calibration data contains NaN or infinite values")
         if bins < 2:
             raise PN2VError(f"bins must be at least 2, got {bins}")
         if value_range is None:

@@ -8,7 +8,7 @@ weights by validation loss are kept, so stopping early still leaves a usable mod
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,22 +101,43 @@ def split_validation(stack: np.ndarray, fraction: float,
     return stack[:, :-rows], stack[:, -rows:]
 
 
-class Trainer:
-    """Train a new model, or continue a given one, on a stack of noisy images."""
+def _group_by_shape(images: np.ndarray | Sequence[np.ndarray], patch: int) -> list[np.ndarray]:
+    """Checked (N, Y, X) float32 stacks, one per plane size."""
+    arrays = [images] if isinstance(images, np.ndarray) else list(images)
+    if not arrays:
+        raise PN2VError("no training images given")
+    groups: dict[tuple[int, int], list[np.ndarray]] = {}
+    for i, array in enumerate(arrays):
+        name = "training data" if len(arrays) == 1 else f"training image {i + 1}"
+        stack = as_stack(array, name=name, min_size=patch)
+        groups.setdefault(stack.shape[1:], []).append(stack)
+    return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()]
 
-    def __init__(self, images: np.ndarray, config: TrainConfig | None = None,
+
+class Trainer:
+    """Train a new model, or continue a given one, on noisy images.
+
+    ``images`` is one array (a 2-D image or a stack) or a list of them; images of different
+    sizes are fine: each batch is cut from one size group, chosen in proportion to its pixels.
+    """
+
+    def __init__(self, images: np.ndarray | Sequence[np.ndarray],
+                 config: TrainConfig | None = None,
                  model_config: ModelConfig | None = None,
                  noise_model: HistogramNoiseModel | None = None,
                  model: PN2VModel | None = None) -> None:
         self.config = config or TrainConfig()
         cfg = self.config
         self.device = choose_device(cfg.device)
-        stack = as_stack(images, name="training data", min_size=cfg.patch_size)
+        groups = _group_by_shape(images, cfg.patch_size)
+        self.n_planes = sum(g.shape[0] for g in groups)
         if model is None:
+            pixels = np.concatenate([g.ravel() for g in groups])
             model_config = model_config or ModelConfig()
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
-            model = PN2VModel(model_config, float(stack.mean()), float(stack.std()), noise_model)
+            model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
+                              noise_model)
         self.model = model
         if cfg.patch_size % model.net.multiple:
             raise PN2VError(
@@ -125,15 +146,17 @@ class Trainer:
             )
         self.warnings: list[str] = []
         if model.is_probabilistic:
-            warning = check_coverage(model.noise_model, stack, "training data")
-            if warning:
-                self.warnings.append(warning)
-        train, val = split_validation(stack, cfg.val_fraction, cfg.patch_size)
-        self._train = torch.as_tensor(model.normalise(train)).to(self.device)
+            for group in groups:
+                warning = check_coverage(model.noise_model, group, "training data")
+                if warning:
+                    self.warnings.append(warning)
+        splits = [split_validation(g, cfg.val_fraction, cfg.patch_size) for g in groups]
+        self._train = [torch.as_tensor(model.normalise(t)).to(self.device) for t, _ in splits]
+        self._weights = torch.tensor([float(t.numel()) for t in self._train])
         self._generator = torch.Generator()
         if cfg.seed is not None:
             self._generator.manual_seed(cfg.seed)
-        self._val = self._validation_batches(val)
+        self._val = self._validation_batches([v for _, v in splits if v.shape[0]])
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -143,16 +166,17 @@ class Trainer:
         self._best_state: dict | None = None
         self._amp = self.device.type == "cuda"
 
-    def _validation_batches(self, val: np.ndarray) -> list[Batch]:
+    def _validation_batches(self, parts: list[np.ndarray]) -> list[Batch]:
         """A fixed set of masked patches, so validation losses compare across epochs."""
-        if val.shape[0] == 0:
-            return []
-        frames = torch.as_tensor(self.model.normalise(val)).to(self.device)
         generator = torch.Generator().manual_seed(12345)
         size, batch = self.config.patch_size, self.config.batch_size
-        count = max(self.config.val_patches, batch)
-        return [masked_batch(frames, min(batch, count - i), size, generator)
-                for i in range(0, count, batch)]
+        count = max(self.config.val_patches, batch) // max(len(parts), 1) + 1
+        batches = []
+        for part in parts:
+            frames = torch.as_tensor(self.model.normalise(part)).to(self.device)
+            batches += [masked_batch(frames, min(batch, count - i), size, generator)
+                        for i in range(0, count, batch)]
+        return batches
 
     # ---------------------------------------------------------------- loss
     def loss(self, batch: Batch) -> torch.Tensor:
@@ -195,7 +219,9 @@ class Trainer:
         for epoch in range(1, cfg.epochs + 1):
             total = 0.0
             for step in range(1, cfg.steps_per_epoch + 1):
-                batch = masked_batch(self._train, cfg.batch_size, cfg.patch_size, self._generator)
+                group = int(torch.multinomial(self._weights, 1, generator=self._generator))
+                batch = masked_batch(self._train[group], cfg.batch_size, cfg.patch_size,
+                                     self._generator)
                 loss = self.loss(batch)
                 if not torch.isfinite(loss):
                     raise PN2VError(

@@ -1,0 +1,1 @@
+"""Every Qt class of the plugin lives here; the rest of the package is Qt-free."""

@@ -1,0 +1,123 @@
+"""Pieces the three dock widgets share: layer pickers, plain-data extraction, messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from napari.layers import Image
+from napari.utils.notifications import show_error, show_warning
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QComboBox, QFileDialog, QListWidget, QListWidgetItem, QWidget
+
+from ..backend import PN2VError
+
+NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
+MODEL_FILTER = "PN2V model (*.pt)"
+
+
+class LayerCombo(QComboBox):
+    """A drop-down of the viewer's image layers, kept in step with the layer list."""
+
+    def __init__(self, viewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._viewer = viewer
+        events = viewer.layers.events
+        for event in (events.inserted, events.removed, events.reordered):
+            event.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_: object) -> None:
+        current = self.currentText()
+        names = [layer.name for layer in self._viewer.layers if isinstance(layer, Image)]
+        self.blockSignals(True)
+        self.clear()
+        self.addItems(names)
+        if current in names:
+            self.setCurrentText(current)
+        self.blockSignals(False)
+
+    def layer(self) -> Image | None:
+        name = self.currentText()
+        return next((layer for layer in self._viewer.layers if layer.name == name), None)
+
+
+def image_data(layer: Image | None, what: str) -> np.ndarray:
+    """The layer's pixels as a plain numpy array for a worker; refuses what PN2V can't use."""
+    if layer is None:
+        raise PN2VError(f"choose an image layer for the {what}")
+    if not isinstance(layer, Image):
+        raise PN2VError(f"{layer.name}: the {what} must be an image layer")
+    if layer.rgb:
+        raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
+    data = layer.data[0] if layer.multiscale else layer.data
+    return np.asarray(data)
+
+
+def report(error: BaseException) -> None:
+    """Show an error as a napari notification; a traceback only for what we did not expect."""
+    if isinstance(error, PN2VError):
+        show_error(str(error))
+    elif isinstance(error, MemoryError) or "out of memory" in str(error).lower():
+        show_error("Out of memory: use a smaller batch size, patch size or tile size.")
+    else:
+        show_error(f"{type(error).__name__}: {error}")
+
+
+def warn(message: str) -> None:
+    show_warning(message)
+
+
+def guarded(action: Callable[[], None]) -> Callable[[], None]:
+    """Wrap a button handler so bad input becomes a notification, never an exception."""
+
+    def run(*_: object) -> None:
+        try:
+            action()
+        except (PN2VError, OSError, MemoryError) as error:
+            report(error)
+
+    return run
+
+
+def ask_path(parent: QWidget, title: str, file_filter: str, save: bool) -> str | None:
+    """A file dialog; None when cancelled."""
+    dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+    path, _ = dialog(parent, title, "", file_filter)
+    return path or None
+
+
+class LayerChecklist(QListWidget):
+    """Checkable list of the viewer's image layers, for picking several at once."""
+
+    def __init__(self, viewer, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._viewer = viewer
+        self.setMaximumHeight(90)
+        events = viewer.layers.events
+        for event in (events.inserted, events.removed, events.reordered):
+            event.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self, *_: object) -> None:
+        checked = set(self.checked_names())
+        self.clear()
+        for layer in self._viewer.layers:
+            if isinstance(layer, Image):
+                item = QListWidgetItem(layer.name, self)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if layer.name in checked
+                                   else Qt.CheckState.Unchecked)
+
+    def checked_names(self) -> list[str]:
+        return [self.item(i).text() for i in range(self.count())
+                if self.item(i).checkState() == Qt.CheckState.Checked]
+
+    def set_checked(self, names: list[str]) -> None:
+        for i in range(self.count()):
+            item = self.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.text() in names
+                               else Qt.CheckState.Unchecked)
+
+    def layers(self) -> list[Image]:
+        return [self._viewer.layers[n] for n in self.checked_names() if n in self._viewer.layers]

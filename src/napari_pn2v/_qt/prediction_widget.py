@@ -1,0 +1,195 @@
+"""Dock widget 3: MMSE-denoise an image layer into new layers, in a worker thread."""
+
+from __future__ import annotations
+
+import numpy as np
+from napari.qt.threading import thread_worker
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..backend import PN2VError, PN2VModel, TiledPrediction
+from ..backend.devices import DEVICES
+from ..session import session_for
+from .common import MODEL_FILTER, LayerCombo, ask_path, guarded, image_data, report, warn
+
+#: output key -> (layer name suffix, colormap)
+OUTPUTS = {"denoised": ("denoised", "gray"), "prior_mean": ("prior_mean", "gray"),
+           "std": ("std", "magma")}
+
+
+@thread_worker
+def _predict(model: PN2VModel, image: np.ndarray, tile: int, overlap: int, device: str):
+    """Yields the run first (for its warnings), then (tiles done, tiles in all)."""
+    run = TiledPrediction(model, image, tile, overlap, device)
+    yield run
+    yield from run
+    return run.outputs
+
+
+class PredictionWidget(QWidget):
+    """Pick a layer and a model; Run writes <layer>_denoised (and optional extras)."""
+
+    def __init__(self, napari_viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.worker = None
+        self.loaded_model: PN2VModel | None = None
+        self._source = None
+
+        self.image = LayerCombo(napari_viewer)
+        self.model_source = QComboBox()
+        self.model_source.addItems(["from the Training widget", "from a file"])
+        self.load_button = QPushButton("Load model…")
+        self.model_label = QLabel()
+        self.model_label.setWordWrap(True)
+        self.tile = QSpinBox(minimum=16, maximum=8192, value=256, singleStep=32)
+        self.overlap = QSpinBox(minimum=0, maximum=1024, value=48, singleStep=4)
+        self.tile.setToolTip("Images are denoised in tiles of this size to bound memory; "
+                             "lower it if you run out of memory.")
+        self.overlap.setToolTip("Tiles overlap by this much and only their centres are kept, "
+                                "so no seams appear.")
+        self.with_prior = QCheckBox("prior mean")
+        self.with_std = QCheckBox("uncertainty (posterior std)")
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.run_button = QPushButton("Denoise")
+        self.stop_button = QPushButton("Stop")
+        self.progress = QProgressBar(format="tile %v/%m")
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Image layer", self.image)
+        source = QHBoxLayout()
+        source.addWidget(self.model_source)
+        source.addWidget(self.load_button)
+        form.addRow("Model", source)
+        form.addRow("", self.model_label)
+        form.addRow("Tile size", self.tile)
+        form.addRow("Tile overlap", self.overlap)
+        extras = QHBoxLayout()
+        extras.addWidget(self.with_prior)
+        extras.addWidget(self.with_std)
+        form.addRow("Also add", extras)
+        form.addRow("Device", self.device)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addStretch()
+
+        self.model_source.currentIndexChanged.connect(self._update)
+        self.session.model_changed.connect(self._update)
+        self.load_button.clicked.connect(guarded(self._load_dialog))
+        self.run_button.clicked.connect(guarded(self.run))
+        self.stop_button.clicked.connect(self.stop)
+        self._update()
+
+    def model(self) -> PN2VModel | None:
+        if self.model_source.currentIndex() == 0:
+            return self.session.model
+        return self.loaded_model
+
+    def _update(self, *_: object) -> None:
+        model = self.model()
+        if model is None:
+            self.model_label.setText("none: train one in '2. Training' or load a file")
+        else:
+            config = model.config
+            self.model_label.setText(f"{config.mode.upper()}, depth {config.depth}, "
+                                     f"{config.features} features, {model.epochs_trained} epochs")
+        busy = self.worker is not None
+        probabilistic = model is not None and model.is_probabilistic
+        self.with_prior.setEnabled(probabilistic)
+        self.with_std.setEnabled(probabilistic)
+        self.load_button.setEnabled(self.model_source.currentIndex() == 1 and not busy)
+        self.run_button.setEnabled(model is not None and not busy)
+        self.stop_button.setEnabled(busy)
+
+    def load_from(self, path: str) -> None:
+        self.loaded_model = PN2VModel.load(path)
+        self.model_source.setCurrentIndex(1)
+        self._update()
+
+    def _load_dialog(self) -> None:
+        path = ask_path(self, "Load model", MODEL_FILTER, save=False)
+        if path:
+            self.load_from(path)
+
+    def run(self) -> None:
+        model = self.model()
+        if model is None:
+            raise PN2VError("train a model or load a model file first")
+        layer = self.image.layer()
+        image = image_data(layer, "image to denoise")
+        self._source = layer
+        self._wanted = {"denoised"}
+        if model.is_probabilistic:
+            if self.with_prior.isChecked():
+                self._wanted.add("prior_mean")
+            if self.with_std.isChecked():
+                self._wanted.add("std")
+        self.worker = _predict(
+            model, image, self.tile.value(), self.overlap.value(), self.device.currentText(),
+            _start_thread=False,
+            _connect={"yielded": self._on_yield, "returned": self._add_layers,
+                      "errored": self._on_error, "aborted": self._on_stopped,
+                      "finished": self._on_finished})
+        self.progress.setValue(0)
+        self.status.setText(f"denoising {layer.name}…")
+        self._update()
+        self.worker.start()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.quit()
+
+    def _on_yield(self, item) -> None:
+        if isinstance(item, TiledPrediction):
+            self.progress.setRange(0, item.n_tiles)
+            for message in item.warnings:
+                warn(message)
+            return
+        self.progress.setValue(item[0])
+
+    def _add_layers(self, outputs: dict[str, np.ndarray]) -> None:
+        """On the GUI thread: new float32 layers with the source's scale and translate."""
+        source = self._source
+        added = []
+        for key in ("denoised", "prior_mean", "std"):
+            if key not in self._wanted:
+                continue
+            suffix, colormap = OUTPUTS[key]
+            layer = self.viewer.add_image(
+                outputs[key].astype(np.float32, copy=False), name=f"{source.name}_{suffix}",
+                scale=source.scale, translate=source.translate, colormap=colormap,
+                metadata={"pn2v_source": source.name},
+            )
+            added.append(layer.name)
+        self.status.setText("added " + ", ".join(added))
+
+    def _on_stopped(self) -> None:
+        self.status.setText("stopped; no layer added")
+
+    def _on_error(self, error: Exception) -> None:
+        self.status.setText(f"failed: {error}")
+        report(error)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self._update()

@@ -1,0 +1,343 @@
+"""Dock widget 2: train PN2V or N2V in a worker thread, with a live loss plot."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+from napari.qt.threading import thread_worker
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QCollapsible
+
+from ..backend import (
+    QUICK,
+    HistogramNoiseModel,
+    ModelConfig,
+    PN2VError,
+    PN2VModel,
+    Progress,
+    TrainConfig,
+    Trainer,
+)
+from ..backend.devices import DEVICES, choose_device, describe_device
+from ..session import session_for
+from .common import (
+    MODEL_FILTER,
+    NOISE_MODEL_FILTER,
+    LayerChecklist,
+    ask_path,
+    guarded,
+    image_data,
+    report,
+    warn,
+)
+from .loss_plot import LossPlot
+
+PRESETS = {
+    "Quick (CPU, minutes)": dict(QUICK, val_fraction=0.1),
+    "Paper (GPU)": dict(epochs=200, steps_per_epoch=50, batch_size=80, patch_size=100,
+                        lr=1e-4, val_fraction=0.1),
+}
+GPU_HELP = ("Training runs on the device shown. Without a CUDA GPU it runs on the CPU: use the "
+            "Quick preset there. To use an NVIDIA GPU, install a CUDA build of torch "
+            "(pytorch.org → Get started) in napari's Python environment and restart napari.")
+
+
+class State(Enum):
+    IDLE = "no model yet"
+    TRAINING = "training…"
+    DONE = "done"
+    STOPPED = "stopped (best model so far kept)"
+    FAILED = "failed"
+
+
+@thread_worker
+def _train(images: list[np.ndarray], config: TrainConfig, model_config: ModelConfig,
+           noise_model: HistogramNoiseModel | None, model: PN2VModel | None):
+    """Yields the trainer first (so the widget can take its best model), then each step."""
+    trainer = Trainer(images, config, model_config, noise_model, model)
+    yield trainer
+    yield from trainer
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class TrainingWidget(QWidget):
+    """Pick images and settings; Train/Stop, Continue, Reset, Save."""
+
+    def __init__(self, napari_viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.state = State.IDLE
+        self.worker = None
+        self.trainer: Trainer | None = None
+        self.model: PN2VModel | None = None
+        self._layers_used: list[str] = []
+
+        self.layers = LayerChecklist(napari_viewer)
+        self.noise_label = QLabel()
+        self.noise_label.setWordWrap(True)
+        self.load_noise_button = QPushButton("Load noise model…")
+        self.mode = QComboBox()
+        self.mode.addItems(["PN2V", "N2V"])
+        self.preset = QComboBox()
+        self.preset.addItems(list(PRESETS))
+        self.epochs = QSpinBox(minimum=1, maximum=100_000)
+        self.steps = QSpinBox(minimum=1, maximum=100_000)
+        self.batch_size = QSpinBox(minimum=1, maximum=4096)
+        self.patch_size = QSpinBox(minimum=8, maximum=1024, singleStep=8)
+        self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4)
+        self.val_fraction = QDoubleSpinBox(minimum=0.0, maximum=0.9, decimals=2, singleStep=0.05)
+        self.samples = QSpinBox(minimum=1, maximum=4096, value=800)
+        self.depth = QSpinBox(minimum=1, maximum=6, value=3)
+        self.features = QSpinBox(minimum=4, maximum=256, value=64)
+        self.device = QComboBox()
+        self.device.addItems(list(DEVICES))
+        self.device_label = QLabel()
+        self.device_label.setToolTip(GPU_HELP)
+        self.device_label.setWordWrap(True)
+
+        self.train_button = QPushButton("Train")
+        self.continue_button = QPushButton("Continue training")
+        self.reset_button = QPushButton("Reset")
+        self.save_button = QPushButton("Save model…")
+        self.epoch_bar = QProgressBar(format="epoch %v/%m")
+        self.step_bar = QProgressBar(format="step %v/%m")
+        self.status = QLabel(State.IDLE.value)
+        self.status.setWordWrap(True)
+        self.plot = LossPlot()
+
+        form = QFormLayout()
+        form.addRow("Training layers", self.layers)
+        noise = QVBoxLayout()
+        noise.addWidget(self.noise_label)
+        noise.addWidget(self.load_noise_button)
+        form.addRow("Noise model", noise)
+        form.addRow("Mode", self.mode)
+        form.addRow("Preset", self.preset)
+        device = QHBoxLayout()
+        device.addWidget(self.device)
+        device.addWidget(self.device_label, 1)
+        form.addRow("Device", device)
+        settings = QFormLayout()
+        for label, widget in (("Epochs", self.epochs), ("Steps per epoch", self.steps),
+                              ("Batch size", self.batch_size), ("Patch size", self.patch_size),
+                              ("Learning rate", self.lr), ("Validation fraction",
+                                                           self.val_fraction),
+                              ("Samples K", self.samples), ("U-Net depth", self.depth),
+                              ("U-Net features", self.features)):
+            settings.addRow(label, widget)
+        advanced = QWidget()
+        advanced.setLayout(settings)
+        self.settings = QCollapsible("Settings")
+        self.settings.addWidget(advanced)
+        buttons = QGridLayout()
+        buttons.addWidget(self.train_button, 0, 0)
+        buttons.addWidget(self.continue_button, 0, 1)
+        buttons.addWidget(self.reset_button, 1, 0)
+        buttons.addWidget(self.save_button, 1, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.settings)
+        layout.addLayout(buttons)
+        layout.addWidget(self.epoch_bar)
+        layout.addWidget(self.step_bar)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot)
+
+        self.preset.currentTextChanged.connect(self.apply_preset)
+        self.device.currentTextChanged.connect(self._show_device)
+        self.mode.currentTextChanged.connect(self._update_enabled)
+        self.train_button.clicked.connect(guarded(self._train_or_stop))
+        self.continue_button.clicked.connect(guarded(self.continue_training))
+        self.reset_button.clicked.connect(guarded(self.reset))
+        self.save_button.clicked.connect(guarded(self._save_dialog))
+        self.load_noise_button.clicked.connect(guarded(self._load_noise_dialog))
+        self.session.noise_model_changed.connect(self._show_noise_model)
+        self.apply_preset(self.preset.currentText())
+        self._show_device(self.device.currentText())
+        self._show_noise_model(self.session.noise_model)
+        self._update_enabled()
+
+    # ---------------------------------------------------------------- settings
+    def apply_preset(self, name: str) -> None:
+        preset = PRESETS[name]
+        self.epochs.setValue(preset["epochs"])
+        self.steps.setValue(preset["steps_per_epoch"])
+        self.batch_size.setValue(preset["batch_size"])
+        self.patch_size.setValue(preset["patch_size"])
+        self.lr.setValue(preset["lr"])
+        self.val_fraction.setValue(preset["val_fraction"])
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(epochs=self.epochs.value(), steps_per_epoch=self.steps.value(),
+                           batch_size=self.batch_size.value(), patch_size=self.patch_size.value(),
+                           lr=self.lr.value(), val_fraction=self.val_fraction.value(),
+                           device=self.device.currentText())
+
+    def model_config(self) -> ModelConfig:
+        return ModelConfig(mode=self.mode.currentText().lower(), depth=self.depth.value(),
+                           features=self.features.value(), samples=self.samples.value())
+
+    def _show_device(self, name: str) -> None:
+        try:
+            self.device_label.setText(describe_device(choose_device(name)))
+        except PN2VError as error:
+            self.device_label.setText(str(error))
+
+    def _show_noise_model(self, model: HistogramNoiseModel | None) -> None:
+        if model is None:
+            self.noise_label.setText("none: build one in '1. Noise model' or load a file")
+        else:
+            lo, hi = model.signal_range
+            self.noise_label.setText(f"{model.bins} bins, signals {lo:.4g}–{hi:.4g}")
+        self._update_enabled()
+
+    # ---------------------------------------------------------------- state
+    def _set_state(self, state: State, detail: str = "") -> None:
+        self.state = state
+        self.status.setText(state.value + (f": {detail}" if detail else ""))
+        self._update_enabled()
+
+    def _update_enabled(self, *_: object) -> None:
+        training = self.state is State.TRAINING
+        has_model = self.model is not None
+        self.train_button.setText("Stop" if training else "Train")
+        self.continue_button.setEnabled(has_model and not training)
+        self.reset_button.setEnabled(not training and (has_model or self.state is State.FAILED))
+        self.save_button.setEnabled(has_model and not training)
+        for widget in (self.layers, self.mode, self.preset, self.device, self.samples,
+                       self.depth, self.features, self.load_noise_button):
+            widget.setEnabled(not training)
+
+    # ---------------------------------------------------------------- actions
+    def _train_or_stop(self) -> None:
+        if self.state is State.TRAINING:
+            self.stop()
+        else:
+            self.train()
+
+    def train(self) -> None:
+        """Start a fresh model on the checked layers."""
+        self.plot.clear_points()
+        self._start(model=None)
+
+    def continue_training(self) -> None:
+        """Train the current model further, on the checked layers, with the current settings."""
+        if self.model is None:
+            raise PN2VError("train a model first")
+        self.plot.start_run()
+        self._start(model=self.model.copy())
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.status.setText("stopping after this step…")
+            self.worker.quit()
+
+    def reset(self) -> None:
+        self.model = None
+        self.trainer = None
+        self.plot.clear_points()
+        self.epoch_bar.reset()
+        self.step_bar.reset()
+        self._set_state(State.IDLE)
+
+    def _start(self, model: PN2VModel | None) -> None:
+        layers = self.layers.layers()
+        if not layers:
+            raise PN2VError("tick at least one image layer to train on")
+        images = [image_data(layer, "training data") for layer in layers]
+        model_config = self.model_config() if model is None else model.config
+        noise_model = self.session.noise_model
+        if model is not None and model.is_probabilistic and noise_model is None:
+            noise_model = model.noise_model
+        if model_config.mode == "pn2v" and noise_model is None:
+            raise PN2VError("PN2V needs a noise model: build one in '1. Noise model', load a "
+                            "file, or choose N2V")
+        if model is not None and model.is_probabilistic:
+            model.noise_model = noise_model
+        config = self.train_config()
+        self._layers_used = [layer.name for layer in layers]
+        self.epoch_bar.setRange(0, config.epochs)
+        self.epoch_bar.setValue(0)
+        self.step_bar.setRange(0, config.steps_per_epoch)
+        self.step_bar.setValue(0)
+        self.trainer = None
+        self.worker = _train(images, config, model_config, noise_model, model,
+                             _start_thread=False,
+                             _connect={"yielded": self._on_yield, "errored": self._on_error,
+                                       "aborted": self._on_stopped,
+                                       "finished": self._on_finished})
+        self._outcome = State.DONE
+        self._set_state(State.TRAINING)
+        self.worker.start()
+
+    def _on_yield(self, item: Trainer | Progress) -> None:
+        if isinstance(item, Trainer):
+            self.trainer = item
+            for message in item.warnings:
+                warn(message)
+            return
+        self.plot.add(item)
+        self.epoch_bar.setValue(item.epoch - (item.step < item.steps))
+        self.step_bar.setValue(item.step)
+        losses = f"loss {item.train_loss:.4g}"
+        if item.best_val_loss is not None:
+            losses += f", best validation {item.best_val_loss:.4g}"
+        self.status.setText(
+            f"{State.TRAINING.value} epoch {item.epoch}/{item.epochs}, {losses} · "
+            f"{_clock(item.elapsed)} elapsed, ~{_clock(item.remaining)} left"
+        )
+
+    def _on_error(self, error: Exception) -> None:
+        self._outcome = State.FAILED
+        self._error = str(error)
+        report(error)
+
+    def _on_stopped(self) -> None:
+        self._outcome = State.STOPPED
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        detail = ""
+        if self._outcome is State.FAILED:
+            detail = self._error
+        elif self.trainer is not None:
+            self.model = self.trainer.best_model()
+            self.session.model = self.model
+            if self.trainer.best_val_loss is not None:
+                detail = f"best validation loss {self.trainer.best_val_loss:.4g}"
+        self._set_state(self._outcome, detail)
+
+    # ---------------------------------------------------------------- files
+    def save_to(self, path: str) -> None:
+        if self.model is None:
+            raise PN2VError("train a model first")
+        self.model.save(path)
+
+    def _save_dialog(self) -> None:
+        path = ask_path(self, "Save model", MODEL_FILTER, save=True)
+        if path:
+            self.save_to(path)
+
+    def _load_noise_dialog(self) -> None:
+        path = ask_path(self, "Load noise model", NOISE_MODEL_FILTER, save=False)
+        if path:
+            self.session.noise_model = HistogramNoiseModel.load(path)

@@ -1,0 +1,55 @@
+"""What the three dock widgets of one viewer share: the noise model and the trained model.
+
+Qt-free, so the hand-over between widgets can be tested without a viewer. One session per
+viewer; a widget that builds a noise model or trains a network publishes it here, and the
+next widget picks it up without a round trip through a file.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from psygnal import Signal
+
+from .backend import HistogramNoiseModel, PN2VModel
+
+
+class Session:
+    """The latest noise model and model of one viewer, with change signals."""
+
+    noise_model_changed = Signal(object)
+    model_changed = Signal(object)
+
+    def __init__(self) -> None:
+        self._noise_model: HistogramNoiseModel | None = None
+        self._model: PN2VModel | None = None
+
+    @property
+    def noise_model(self) -> HistogramNoiseModel | None:
+        return self._noise_model
+
+    @noise_model.setter
+    def noise_model(self, value: HistogramNoiseModel | None) -> None:
+        self._noise_model = value
+        self.noise_model_changed.emit(value)
+
+    @property
+    def model(self) -> PN2VModel | None:
+        return self._model
+
+    @model.setter
+    def model(self, value: PN2VModel | None) -> None:
+        self._model = value
+        self.model_changed.emit(value)
+
+
+_sessions: dict[int, Session] = {}
+
+
+def session_for(viewer: object) -> Session:
+    """The session of ``viewer``, made on first use and dropped with the viewer."""
+    key = id(viewer)
+    if key not in _sessions:
+        _sessions[key] = Session()
+        weakref.finalize(viewer, _sessions.pop, key, None)
+    return _sessions[key]

@@ -1,0 +1,69 @@
+import numpy as np
+
+from napari_pn2v._qt.common import guarded
+from napari_pn2v._qt.prediction_widget import PredictionWidget
+
+
+def run(qtbot, widget, layer="noisy"):
+    widget.image.setCurrentText(layer)
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+
+
+def test_denoise_adds_float32_layers_with_the_source_geometry(qtbot, viewer, pn2v_model, errors):
+    widget = PredictionWidget(viewer)
+    assert not widget.run_button.isEnabled()
+    widget.session.model = pn2v_model
+    assert widget.run_button.isEnabled() and widget.with_std.isEnabled()
+    widget.with_prior.setChecked(True)
+    widget.with_std.setChecked(True)
+    widget.tile.setValue(32)
+    widget.overlap.setValue(8)
+    run(qtbot, widget)
+    assert errors == []
+    source = viewer.layers["noisy"]
+    for name in ("noisy_denoised", "noisy_prior_mean", "noisy_std"):
+        layer = viewer.layers[name]
+        assert layer.data.dtype == np.float32 and layer.data.shape == source.data.shape
+        np.testing.assert_array_equal(layer.scale, source.scale)
+        np.testing.assert_array_equal(layer.translate, source.translate)
+    assert widget.progress.value() == widget.progress.maximum() == 9
+    run(qtbot, widget)  # a second run keeps the first result
+    assert sum(layer.name.startswith("noisy_denoised") for layer in viewer.layers) == 2
+
+
+def test_a_model_file_can_be_loaded(qtbot, viewer, n2v_model, tmp_path, errors):
+    n2v_model.save(tmp_path / "n2v.pt")
+    widget = PredictionWidget(viewer)
+    widget.load_from(str(tmp_path / "n2v.pt"))
+    assert "N2V" in widget.model_label.text() and not widget.with_std.isEnabled()
+    run(qtbot, widget)
+    assert errors == [] and "noisy_denoised" in viewer.layers
+    assert "noisy_std" not in viewer.layers
+
+
+def test_bad_input_becomes_notifications(qtbot, viewer, pn2v_model, tmp_path, errors):
+    widget = PredictionWidget(viewer)
+    widget.session.model = pn2v_model
+    run(qtbot, widget, layer="rgb")
+    viewer.add_image(np.full((64, 64), 1e6, np.float32), name="bright")
+    run(qtbot, widget, layer="bright")
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    guarded(lambda: widget.load_from(str(tmp_path / "bad.pt")))()
+    assert len(errors) == 3, errors
+    assert "RGB" in errors[0] and "outside the noise model" in errors[1]
+    assert "not a napari-pn2v model" in errors[2]
+    assert [layer.name for layer in viewer.layers] == ["calibration", "noisy", "rgb", "bright"]
+
+
+def test_stop_adds_no_layer(qtbot, viewer, pn2v_model, errors):
+    widget = PredictionWidget(viewer)
+    widget.session.model = pn2v_model
+    viewer.add_image(np.full((8, 256, 256), 300, np.float32), name="stack")
+    widget.image.setCurrentText("stack")
+    widget.tile.setValue(32)
+    widget.overlap.setValue(8)
+    widget.run_button.click()
+    widget.stop_button.click()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert "stack_denoised" not in viewer.layers and "stopped" in widget.status.text()

@@ -1,0 +1,88 @@
+from napari_pn2v._qt.training_widget import State, TrainingWidget
+from napari_pn2v.backend import PN2VModel
+from tests._qt.conftest import tiny_training
+
+
+def start(widget, layers=("noisy",)):
+    widget.layers.set_checked(list(layers))
+    widget.train_button.click()
+
+
+def wait_idle(qtbot, widget):
+    qtbot.waitUntil(lambda: widget.state is not State.TRAINING, timeout=60_000)
+
+
+def test_train_to_the_end_with_a_live_plot(qtbot, viewer, noise_model, errors):
+    widget = TrainingWidget(viewer)
+    widget.session.noise_model = noise_model
+    tiny_training(widget)
+    assert widget.train_button.text() == "Train" and not widget.save_button.isEnabled()
+    start(widget)
+    assert widget.state is State.TRAINING and widget.train_button.text() == "Stop"
+    assert not widget.continue_button.isEnabled() and not widget.layers.isEnabled()
+    wait_idle(qtbot, widget)
+    assert errors == [] and widget.state is State.DONE
+    assert len(widget.plot.train_x) == 2 * 3 and len(widget.plot.val_x) == 2
+    x, y = widget.plot.train_curve.getData()
+    assert len(x) == 6 and list(y) == widget.plot.train_y  # the last points were drawn
+    assert widget.session.model is widget.model and widget.model.config.samples == 16
+    assert widget.epoch_bar.value() == 2 and widget.step_bar.value() == 3
+    assert widget.save_button.isEnabled() and widget.continue_button.isEnabled()
+
+
+def test_stop_keeps_the_best_model_and_continue_goes_on(qtbot, viewer, noise_model, errors):
+    widget = TrainingWidget(viewer)
+    widget.session.noise_model = noise_model
+    tiny_training(widget, epochs=500, steps=2)
+    start(widget)
+    qtbot.waitUntil(lambda: len(widget.plot.val_x) >= 2, timeout=60_000)
+    widget.train_button.click()  # Stop
+    wait_idle(qtbot, widget)
+    assert widget.state is State.STOPPED and widget.model is not None
+    trained = widget.model.epochs_trained
+    assert 2 <= trained < 500
+    points = len(widget.plot.train_x)
+    tiny_training(widget, epochs=1, steps=2)
+    widget.continue_button.click()
+    wait_idle(qtbot, widget)
+    assert widget.state is State.DONE and widget.model.epochs_trained >= trained
+    assert len(widget.plot.train_x) == points + 2
+    assert widget.plot.train_x[-1] > widget.plot.train_x[points - 1]  # drawn after, not over
+    widget.reset_button.click()
+    assert widget.state is State.IDLE and widget.model is None and widget.plot.train_x == []
+    assert errors == []
+
+
+def test_n2v_needs_no_noise_model_and_saves(qtbot, viewer, tmp_path, errors):
+    widget = TrainingWidget(viewer)
+    widget.mode.setCurrentText("N2V")
+    tiny_training(widget)
+    start(widget)
+    wait_idle(qtbot, widget)
+    assert errors == [] and widget.state is State.DONE
+    widget.save_to(str(tmp_path / "m.pt"))
+    assert PN2VModel.load(tmp_path / "m.pt").config.mode == "n2v"
+
+
+def test_bad_requests_become_notifications(qtbot, viewer, noise_model, errors):
+    widget = TrainingWidget(viewer)
+    tiny_training(widget)
+    start(widget, layers=())  # nothing ticked
+    start(widget)  # PN2V without a noise model
+    widget.session.noise_model = noise_model
+    start(widget, layers=("rgb",))
+    widget.patch_size.setValue(128)  # larger than the 64×64 image
+    start(widget)
+    wait_idle(qtbot, widget)
+    assert len(errors) == 4, errors
+    assert "tick at least one" in errors[0] and "needs a noise model" in errors[1]
+    assert "RGB" in errors[2] and "smaller than" in errors[3]
+    assert widget.state is State.FAILED and widget.model is None
+    assert len(viewer.layers) == 3
+
+
+def test_device_label_says_what_is_used(viewer):
+    widget = TrainingWidget(viewer)
+    widget.device.setCurrentText("cpu")
+    assert "CPU" in widget.device_label.text()
+    assert "CUDA" in widget.device_label.toolTip()
