@@ -47,7 +47,11 @@ _sessions: dict[int, Session] = {}
 
 
 def session_for(viewer: object) -> Session:
-    """The session of ``viewer``, made on first use and dropped with the viewer."""
+    """The session of ``viewer``, made on first use and dropped with the viewer.
+
+    napari hands each plugin widget its own proxy of the viewer; the key is the viewer behind.
+    """
+    viewer = getattr(viewer, "__wrapped__", viewer)
     key = id(viewer)
     if key not in _sessions:
         _sessions[key] = Session()

@@ -16,12 +16,18 @@ def test_manifest_validates_with_imports():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_widgets_dock_from_the_plugins_menu(make_napari_viewer):
+def test_widgets_dock_from_the_plugins_menu_and_share_one_session(make_napari_viewer):
     viewer = make_napari_viewer()
+    widgets = []
     for name, kind in (("1. Noise model", NoiseModelWidget), ("2. Training", TrainingWidget),
                        ("3. Denoise", PredictionWidget)):
         _, widget = viewer.window.add_plugin_dock_widget("napari-pn2v", name)
         assert isinstance(widget, kind)
+        widgets.append(widget)
+    assert widgets[0].session is widgets[1].session is widgets[2].session
+    other = make_napari_viewer()
+    _, widget = other.window.add_plugin_dock_widget("napari-pn2v", "2. Training")
+    assert widget.session is not widgets[1].session
 
 
 def test_sample_data_opens(make_napari_viewer):
