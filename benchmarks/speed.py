@@ -1,0 +1,149 @@
+"""Speed and memory of training steps and MMSE prediction at the paper's configuration.
+
+    python -m benchmarks.speed            # all cases, ~10 min on 2 CPU cores
+    python -m benchmarks.speed --quick    # fewer repeats
+
+Each case runs in a fresh process so its peak resident memory is its own. Writes
+benchmarks/results/speed.json; `python -m benchmarks.report` turns it into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+RESULTS = Path(__file__).parent / "results"
+PAPER_NET = dict(mode="pn2v", depth=3, features=64, samples=800)
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _noise_model():
+    from napari_pn2v.backend import HistogramNoiseModel, synthetic
+
+    return HistogramNoiseModel.from_calibration(synthetic.calibration_stack(20, (128, 128)))
+
+
+def matmul_peak(repeats: int) -> dict:
+    """Best-case float32 GFLOP/s of this machine: a large square matmul."""
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return {"gflops": 2 * n**3 / statistics.median(times) / 1e9}
+
+
+def train_step(batch: int, sparse: bool, repeats: int) -> dict:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer, synthetic
+    from napari_pn2v.backend.masking import masked_batch
+
+    _, images = synthetic.noisy_images(count=2, shape=(256, 256))
+    config = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=batch, patch_size=100,
+                         val_fraction=0.0, seed=0, sparse_head=sparse, device="cpu")
+    trainer = Trainer(images, config, ModelConfig(**PAPER_NET), noise_model=_noise_model())
+    generator = torch.Generator().manual_seed(0)
+
+    def step() -> None:
+        loss = trainer.loss(masked_batch(trainer._train[0], batch, 100, generator))
+        trainer.optimizer.zero_grad()
+        loss.backward()
+        trainer.optimizer.step()
+
+    step()  # warm-up
+    with FlopCounterMode(display=False) as counter:
+        step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    flops = counter.get_total_flops()
+    return {"seconds": seconds, "gflop": flops / 1e9, "gflops": flops / seconds / 1e9,
+            "repeats": repeats}
+
+
+def prediction(size: int, repeats: int) -> dict:
+    from napari_pn2v.backend import ModelConfig, PN2VModel, predict
+
+    torch.manual_seed(0)
+    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0,
+                      noise_model=_noise_model())
+    image = np.random.default_rng(0).uniform(150, 600, (size, size)).astype(np.float32)
+    baseline = _peak_rss_mib()
+    predict(model, image[:256, :256], device="cpu")  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predict(model, image, device="cpu")
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    return {"seconds": seconds, "mpixel_per_s": size * size / seconds / 1e6,
+            "repeats": repeats, "rss_before_mib": baseline}
+
+
+CASES = {
+    "matmul": lambda r: matmul_peak(max(r, 5)),
+    "train_b4_sparse": lambda r: train_step(4, True, r),
+    "train_b4_dense": lambda r: train_step(4, False, r),
+    "train_b80_sparse": lambda r: train_step(80, True, max(1, r // 3)),
+    "train_b80_dense": lambda r: train_step(80, False, max(1, r // 3)),
+    "predict_512": lambda r: prediction(512, r),
+    "predict_2048": lambda r: prediction(2048, 1),
+}
+
+
+def run_case(name: str, repeats: int) -> dict:
+    result = CASES[name](repeats)
+    result["peak_rss_mib"] = _peak_rss_mib()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
+    parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+    if args.case:
+        print(json.dumps(run_case(args.case, repeats)))
+        return
+    results = {}
+    for name in CASES:
+        print(f"{name} …", file=sys.stderr, flush=True)
+        command = [sys.executable, "-m", "benchmarks.speed", "--case", name]
+        if args.quick:
+            command.append("--quick")
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        results[name] = json.loads(output.strip().splitlines()[-1])
+        print(f"  {results[name]}", file=sys.stderr, flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "speed.json").write_text(json.dumps({
+        "machine": f"{platform.processor() or platform.machine()}, "
+                   f"{torch.get_num_threads()} torch threads",
+        "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+        "results": results,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
