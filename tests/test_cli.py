@@ -151,3 +151,13 @@ def test_usage_errors_are_one_line(capsys):
         main(["train", "x.tif", "-o", "m.pt", "--epochs", "0"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and "--epochs" in err
+
+
+def test_train_supervised_with_targets(files, capsys):
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "sup.pt", "--mode",
+                        "supervised", "--target", files / "noisy.tif", *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert PN2VModel.load(files / "sup.pt").config.mode == "supervised"
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "x.pt", "--mode",
+                        "supervised", *TRAIN_FLAGS], capsys)
+    one_line_error(code, err)

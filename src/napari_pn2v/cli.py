@@ -70,7 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="model file to write (.pt)")
     tr.add_argument("--noise-model", metavar="NM", help="noise-model file (required for pn2v)")
     tr.add_argument("--mode", choices=MODES, default="pn2v",
-                    help="pn2v (needs a noise model) or n2v (default: pn2v)")
+                    help="pn2v (needs a noise model), n2v, or supervised (needs --target; "
+                    "a baseline for benchmarks) (default: pn2v)")
+    tr.add_argument("--target", nargs="+", metavar="FILE",
+                    help="supervised mode: clean images, one per FILE, each with one plane or "
+                    "as many as its FILE")
     tr.add_argument("--preset", choices=("paper", "quick"), default="paper",
                     help="paper: 200 epochs x 50 steps x batch 80 of 100² patches, lr 1e-4; "
                     "quick: 20 x 25 x batch 8 of 64², lr 5e-4 (default: paper); options "
@@ -190,15 +194,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         model = PN2VModel.load(args.resume)
         if args.noise_model:
             model.noise_model = HistogramNoiseModel.load(args.noise_model)
-        trainer = Trainer(images, config, model=model)
+        targets = [read_image(f) for f in args.target] if args.target else None
+        trainer = Trainer(images, config, model=model, targets=targets)
     else:
         if args.mode == "pn2v" and not args.noise_model:
             raise PN2VError("pn2v mode needs --noise-model NM (see 'pn2v noise-model'), "
                             "or use --mode n2v")
+        if (args.mode == "supervised") != bool(args.target):
+            raise PN2VError("--target FILE... goes with, and only with, --mode supervised")
         noise_model = HistogramNoiseModel.load(args.noise_model) if args.noise_model else None
         model_config = ModelConfig(mode=args.mode, depth=args.depth, features=args.features,
                                    samples=args.samples, prior=args.prior)
-        trainer = Trainer(images, config, model_config, noise_model=noise_model)
+        targets = [read_image(f) for f in args.target] if args.target else None
+        trainer = Trainer(images, config, model_config, noise_model=noise_model,
+                          targets=targets)
     for warning in trainer.warnings:
         _warn(warning)
     print(f"training {trainer.model.config.mode} on {trainer.n_planes} plane(s) with "

@@ -17,10 +17,10 @@ BUDGET = TrainConfig(epochs=8, steps_per_epoch=25, batch_size=8, patch_size=48, 
                      val_fraction=0.5, seed=0, val_patches=16)
 
 
-def test_pn2v_and_n2v_clearly_beat_the_noisy_input():
+def test_pn2v_n2v_and_supervised_clearly_beat_the_noisy_input():
     calibration = synthetic.calibration_stack(frames=20, shape=(128, 128))
     noise_model = HistogramNoiseModel.from_calibration(calibration, bins=128)
-    _, train = synthetic.noisy_images(count=2, shape=(192, 192), seed=2)
+    train_clean, train = synthetic.noisy_images(count=2, shape=(192, 192), seed=2)
     clean, test = synthetic.noisy_images(count=1, shape=(192, 192), seed=7)
     baseline = psnr(clean[0], test[0])
 
@@ -29,10 +29,14 @@ def test_pn2v_and_n2v_clearly_beat_the_noisy_input():
     out = predict(pn2v, test[0], tile=96, overlap=32)
     n2v = Trainer(train, BUDGET, ModelConfig("n2v", depth=2, features=16)).run()
     n2v_out = predict(n2v, test[0], tile=96, overlap=32)
+    supervised = Trainer(train, BUDGET, ModelConfig("supervised", depth=2, features=16),
+                         targets=train_clean).run()
+    supervised_out = predict(supervised, test[0], tile=96, overlap=32)
 
     assert psnr(clean[0], out["denoised"]) > baseline + 5.0
     assert psnr(clean[0], out["prior_mean"]) > baseline + 5.0
     assert psnr(clean[0], n2v_out["denoised"]) > baseline + 5.0
+    assert psnr(clean[0], supervised_out["denoised"]) > baseline + 5.0
     # the posterior spread tracks the real error: larger where the noise is larger
     error = np.abs(out["denoised"] - clean[0])
     assert 0.5 < out["std"].mean() / error.mean() < 2.0

@@ -110,3 +110,34 @@ def test_images_of_different_sizes_train_together(noisy, noise_model):
     trainer = make_trainer([noisy[0], noisy[1, :, :48], noisy[1, :, 8:56]], noise_model)
     assert trainer.n_planes == 3 and len(trainer._train) == 2
     assert all(np.isfinite(e.train_loss) for e in trainer)
+
+
+def test_supervised_trains_on_whole_clean_patches(noisy):
+    trainer = Trainer([noisy], TrainConfig(**TINY_TRAINING),
+                      ModelConfig(mode="supervised", **TINY_NET), targets=[noisy * 0.5])
+    batch = trainer._val[0]
+    assert batch.inputs.shape[1:] == (1, 32, 32) and batch.targets.shape[1:] == (32, 32)
+    model = trainer.run()
+    assert model.config.out_channels == 1 and not model.is_probabilistic
+    assert trainer.best_val_loss < float("inf")
+
+
+def test_paired_crops_stay_aligned_under_augmentation():
+    from napari_pn2v.backend.masking import paired_batch
+
+    frames = torch.randn(3, 1, 40, 40).repeat(1, 2, 1, 1)  # target == input
+    frames[:, 1] *= 2
+    batch = paired_batch(frames, 16, 16, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(batch.targets, 2 * batch.inputs[:, 0])
+
+
+def test_supervised_targets_are_checked(noisy):
+    config = ModelConfig(mode="supervised", **TINY_NET)
+    with pytest.raises(PN2VError, match="needed by, and only by"):
+        Trainer(noisy, TrainConfig(**TINY_TRAINING), config)
+    with pytest.raises(PN2VError, match="does not match"):
+        Trainer(noisy, TrainConfig(**TINY_TRAINING), config, targets=noisy[:, :40])
+    with pytest.raises(PN2VError, match="2 training image"):
+        Trainer([noisy, noisy], TrainConfig(**TINY_TRAINING), config, targets=[noisy])
+    # one clean plane serves every noisy frame
+    assert Trainer(noisy, TrainConfig(**TINY_TRAINING), config, targets=noisy[:1]).n_planes == 2

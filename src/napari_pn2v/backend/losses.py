@@ -20,6 +20,7 @@ def pn2v_loss(samples: torch.Tensor, observed: torch.Tensor,
     return -(torch.logsumexp(log_p, dim=1) - math.log(samples.shape[1])).mean()
 
 
-def n2v_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean squared error in normalised units (the N2V loss)."""
+def mse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error in normalised units: N2V's loss at masked pixels, and the
+    supervised baseline's at every pixel."""
     return torch.mean((prediction - target) ** 2)

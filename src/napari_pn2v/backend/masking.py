@@ -20,11 +20,11 @@ NEIGHBOURHOOD = 5
 
 @dataclass
 class Batch:
-    """A masked training batch: inputs, the masked pixels' flat indices and their true values."""
+    """A training batch: inputs, the masked pixels' flat indices and what to predict there."""
 
     inputs: torch.Tensor  # (B, 1, P, P) with masked pixels replaced by neighbours
     index: torch.Tensor  # (B, M) flat indices y * P + x of the masked pixels
-    targets: torch.Tensor  # (B, M) original values at those pixels
+    targets: torch.Tensor  # (B, M) original values there; (B, P, P) clean targets if supervised
     patches: torch.Tensor  # (B, P, P) the unmasked patches
 
 
@@ -35,8 +35,12 @@ def n_masked(patch_size: int) -> int:
 
 def sample_patches(frames: torch.Tensor, batch: int, size: int,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """Random (B, size, size) crops of (N, Y, X) ``frames``, each randomly rotated/flipped."""
-    n, height, width = frames.shape
+    """Random crops of (N, Y, X) or (N, C, Y, X) ``frames``: (B, [C,] size, size).
+
+    Every channel of a frame is cut at the same place under the same random rotation/flip, so
+    (input, target) pairs stay aligned.
+    """
+    n, height, width = frames.shape[0], frames.shape[-2], frames.shape[-1]
     dev = frames.device
     f = torch.randint(n, (batch,), generator=generator).to(dev)
     y0 = torch.randint(height - size + 1, (batch,), generator=generator).to(dev)
@@ -44,8 +48,10 @@ def sample_patches(frames: torch.Tensor, batch: int, size: int,
     r = torch.arange(size, device=dev)
     ys = (y0[:, None] + r)[:, :, None]
     xs = (x0[:, None] + r)[:, None, :]
-    patches = frames[f[:, None, None], ys, xs]
-    return augment(patches, torch.randint(8, (batch,), generator=generator))
+    planes = frames if frames.dim() == 4 else frames[:, None]
+    patches = planes[f[:, None, None], :, ys, xs].permute(0, 3, 1, 2)  # (B, C, P, P)
+    patches = augment(patches, torch.randint(8, (batch,), generator=generator))
+    return patches if frames.dim() == 4 else patches[:, 0]
 
 
 def augment(patches: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
@@ -101,10 +107,10 @@ def neighbour_positions(index: torch.Tensor, size: int,
 
 def masked_batch(frames: torch.Tensor, batch: int, size: int,
                  generator: torch.Generator | None = None) -> Batch:
-    """Sample, augment and mask one batch from (N, Y, X) ``frames`` (already normalised or not)."""
+    """Sample, augment and mask one batch from (N, Y, X) or (N, 1, Y, X) ``frames``."""
     if size < NEIGHBOURHOOD:
         raise ValueError(f"patch size must be at least {NEIGHBOURHOOD}, got {size}")
-    patches = sample_patches(frames, batch, size, generator)
+    patches = sample_patches(frames.reshape(-1, *frames.shape[-2:]), batch, size, generator)
     index = mask_positions(batch, size, n_masked(size), generator).to(frames.device)
     source = neighbour_positions(index, size, generator)
     flat = patches.reshape(batch, -1)
@@ -112,3 +118,12 @@ def masked_batch(frames: torch.Tensor, batch: int, size: int,
     inputs = flat.clone()
     inputs.scatter_(1, index, flat.gather(1, source))
     return Batch(inputs.view(batch, 1, size, size), index, targets, patches)
+
+
+def paired_batch(frames: torch.Tensor, batch: int, size: int,
+                 generator: torch.Generator | None = None) -> Batch:
+    """An unmasked batch of (input, target) crops from (N, 2, Y, X) ``frames``, for the
+    supervised baseline: the loss covers every pixel, so ``index`` is empty."""
+    patches = sample_patches(frames, batch, size, generator)
+    return Batch(patches[:, :1], torch.empty(batch, 0, dtype=torch.long), patches[:, 1],
+                 patches[:, 0])

@@ -19,7 +19,7 @@ from .unet import UNet
 
 FORMAT = "napari-pn2v-model"
 FORMAT_VERSION = 1
-MODES = ("pn2v", "n2v")
+MODES = ("pn2v", "n2v", "supervised")
 PRIORS = ("location-scale", "published")
 
 
@@ -27,6 +27,7 @@ PRIORS = ("location-scale", "published")
 class ModelConfig:
     """What defines the network; stored in every model file."""
 
+    #: pn2v and n2v learn from noisy images alone; supervised needs clean targets (a baseline)
     mode: str = "pn2v"
     depth: int = 3
     features: int = 64
@@ -45,7 +46,7 @@ class ModelConfig:
 
     @property
     def out_channels(self) -> int:
-        if self.mode == "n2v":
+        if self.mode != "pn2v":
             return 1
         return self.samples + (2 if self.prior == "location-scale" else 0)
 

@@ -18,8 +18,8 @@ from .coverage import check_coverage
 from .devices import choose_device
 from .errors import PN2VError
 from .images import as_stack
-from .losses import n2v_loss, pn2v_loss
-from .masking import Batch, masked_batch
+from .losses import mse_loss, pn2v_loss
+from .masking import Batch, masked_batch, paired_batch
 from .model import ModelConfig, PN2VModel
 from .noise_model import HistogramNoiseModel
 
@@ -87,7 +87,7 @@ def split_validation(stack: np.ndarray, fraction: float,
     """Hold out whole frames when there are enough, else a strip at the bottom of every frame."""
     if fraction == 0:
         return stack, stack[:0]
-    n, height, _ = stack.shape
+    n, height = stack.shape[0], stack.shape[-2]
     n_val = round(n * fraction)
     if 1 <= n_val < n:
         return stack[:-n_val], stack[-n_val:]
@@ -98,19 +98,42 @@ def split_validation(stack: np.ndarray, fraction: float,
             f"rows and still train on {patch}-pixel patches; use more frames, a smaller patch "
             "size or val-fraction 0"
         )
-    return stack[:, :-rows], stack[:, -rows:]
+    return stack[..., :-rows, :], stack[..., -rows:, :]
 
 
-def _group_by_shape(images: np.ndarray | Sequence[np.ndarray], patch: int) -> list[np.ndarray]:
-    """Checked (N, Y, X) float32 stacks, one per plane size."""
-    arrays = [images] if isinstance(images, np.ndarray) else list(images)
+Images = np.ndarray | Sequence[np.ndarray]
+
+
+def _as_list(images: Images) -> list[np.ndarray]:
+    return [images] if isinstance(images, np.ndarray) else list(images)
+
+
+def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
+    """(N, 2, Y, X) of inputs and clean targets; one target plane serves every input plane."""
+    if target.shape[1:] != stack.shape[1:] or target.shape[0] not in (1, stack.shape[0]):
+        raise PN2VError(f"{name}: the target ({target.shape[0]} plane(s) of "
+                        f"{target.shape[1]}×{target.shape[2]}) does not match the input "
+                        f"({stack.shape[0]} plane(s) of {stack.shape[1]}×{stack.shape[2]})")
+    return np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
+
+
+def _group_by_shape(images: Images, patch: int, targets: Images | None) -> list[np.ndarray]:
+    """Checked float32 arrays (N, C, Y, X), one per plane size; C = 2 holds (input, target)."""
+    arrays = _as_list(images)
     if not arrays:
         raise PN2VError("no training images given")
+    target_arrays = None if targets is None else _as_list(targets)
+    if target_arrays is not None and len(target_arrays) != len(arrays):
+        raise PN2VError(f"{len(arrays)} training image(s) but {len(target_arrays)} target(s)")
     groups: dict[tuple[int, int], list[np.ndarray]] = {}
     for i, array in enumerate(arrays):
         name = "training data" if len(arrays) == 1 else f"training image {i + 1}"
         stack = as_stack(array, name=name, min_size=patch)
-        groups.setdefault(stack.shape[1:], []).append(stack)
+        if target_arrays is None:
+            planes = stack[:, None]
+        else:
+            planes = _pair(stack, as_stack(target_arrays[i], name=f"target of {name}"), name)
+        groups.setdefault(stack.shape[1:], []).append(planes)
     return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()]
 
 
@@ -119,20 +142,26 @@ class Trainer:
 
     ``images`` is one array (a 2-D image or a stack) or a list of them; images of different
     sizes are fine: each batch is cut from one size group, chosen in proportion to its pixels.
+    ``targets`` (supervised mode only) are the clean images, one per entry of ``images``, with
+    one plane or as many as the input.
     """
 
-    def __init__(self, images: np.ndarray | Sequence[np.ndarray],
+    def __init__(self, images: Images,
                  config: TrainConfig | None = None,
                  model_config: ModelConfig | None = None,
                  noise_model: HistogramNoiseModel | None = None,
-                 model: PN2VModel | None = None) -> None:
+                 model: PN2VModel | None = None,
+                 targets: Images | None = None) -> None:
         self.config = config or TrainConfig()
         cfg = self.config
         self.device = choose_device(cfg.device)
-        groups = _group_by_shape(images, cfg.patch_size)
+        mode = (model.config if model is not None else model_config or ModelConfig()).mode
+        if (mode == "supervised") != (targets is not None):
+            raise PN2VError("clean targets are needed by, and only by, the supervised mode")
+        groups = _group_by_shape(images, cfg.patch_size, targets)
         self.n_planes = sum(g.shape[0] for g in groups)
         if model is None:
-            pixels = np.concatenate([g.ravel() for g in groups])
+            pixels = np.concatenate([g[:, 0].ravel() for g in groups])
             model_config = model_config or ModelConfig()
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
@@ -147,7 +176,7 @@ class Trainer:
         self.warnings: list[str] = []
         if model.is_probabilistic:
             for group in groups:
-                warning = check_coverage(model.noise_model, group, "training data")
+                warning = check_coverage(model.noise_model, group[:, 0], "training data")
                 if warning:
                     self.warnings.append(warning)
         splits = [split_validation(g, cfg.val_fraction, cfg.patch_size) for g in groups]
@@ -167,24 +196,30 @@ class Trainer:
         self._amp = self.device.type == "cuda"
 
     def _validation_batches(self, parts: list[np.ndarray]) -> list[Batch]:
-        """A fixed set of masked patches, so validation losses compare across epochs."""
+        """A fixed set of patches, so validation losses compare across epochs."""
         generator = torch.Generator().manual_seed(12345)
-        size, batch = self.config.patch_size, self.config.batch_size
+        batch = self.config.batch_size
         count = max(self.config.val_patches, batch) // max(len(parts), 1) + 1
         batches = []
         for part in parts:
             frames = torch.as_tensor(self.model.normalise(part)).to(self.device)
-            batches += [masked_batch(frames, min(batch, count - i), size, generator)
+            batches += [self._batch(frames, min(batch, count - i), generator)
                         for i in range(0, count, batch)]
         return batches
 
+    def _batch(self, frames: torch.Tensor, size: int, generator: torch.Generator) -> Batch:
+        make = paired_batch if self.model.config.mode == "supervised" else masked_batch
+        return make(frames, size, self.config.patch_size, generator)
+
     # ---------------------------------------------------------------- loss
     def loss(self, batch: Batch) -> torch.Tensor:
-        """The PN2V or N2V loss of one masked batch."""
+        """The PN2V, N2V or supervised loss of one batch."""
         model, net = self.model, self.model.net
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._amp):
             features = net.body(batch.inputs)
         features = features.float()
+        if model.config.mode == "supervised":
+            return mse_loss(net.head(features)[:, 0], batch.targets)
         if self.config.sparse_head:
             b, c = features.shape[:2]
             flat = features.flatten(2)  # (B, C, P*P)
@@ -198,7 +233,7 @@ class Trainer:
             raw = dense.flatten(2).gather(2, index).permute(0, 2, 1).reshape(-1, k)
         target = batch.targets.reshape(-1)
         if not model.is_probabilistic:
-            return n2v_loss(raw[:, 0], target)
+            return mse_loss(raw[:, 0], target)
         samples = model.denormalise(model.samples_from_head(raw))
         return pn2v_loss(samples, model.denormalise(target), model.noise_model)
 
@@ -207,9 +242,9 @@ class Trainer:
             return None
         self.model.net.eval()
         with torch.no_grad():
-            losses = [self.loss(b).item() * b.index.numel() for b in self._val]
+            losses = [self.loss(b).item() * b.targets.numel() for b in self._val]
         self.model.net.train()
-        return float(sum(losses) / sum(b.index.numel() for b in self._val))
+        return float(sum(losses) / sum(b.targets.numel() for b in self._val))
 
     # ---------------------------------------------------------------- loop
     def __iter__(self) -> Iterator[Progress]:
@@ -220,8 +255,7 @@ class Trainer:
             total = 0.0
             for step in range(1, cfg.steps_per_epoch + 1):
                 group = int(torch.multinomial(self._weights, 1, generator=self._generator))
-                batch = masked_batch(self._train[group], cfg.batch_size, cfg.patch_size,
-                                     self._generator)
+                batch = self._batch(self._train[group], cfg.batch_size, self._generator)
                 loss = self.loss(batch)
                 if not torch.isfinite(loss):
                     raise PN2VError(
