@@ -45,7 +45,7 @@ def test_mmse_is_the_likelihood_weighted_mean_of_the_samples(pn2v_model, noisy):
     with torch.no_grad():
         x = torch.as_tensor(image)
         raw = model.net(model.normalise(x)[None, None])[0].flatten(1).T
-        samples = model.denormalise(model.samples_from_head(raw))
+        samples = model.prior(raw).samples()
         p = model.noise_model.log_likelihood(x.reshape(-1, 1), samples).exp()
         mmse = (p * samples).sum(1) / p.sum(1)
     np.testing.assert_allclose(out["denoised"], mmse.view(32, 32).numpy(), rtol=1e-4)

@@ -8,7 +8,14 @@ import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QFileDialog, QListWidget, QListWidgetItem, QWidget
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QWidget,
+)
 
 from ..backend import PN2VError
 
@@ -80,11 +87,25 @@ def guarded(action: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def ask_path(parent: QWidget, title: str, file_filter: str, save: bool) -> str | None:
-    """A file dialog; None when cancelled."""
+def file_action(parent: QWidget, title: str, file_filter: str, save: bool,
+                action: Callable[[str], None]) -> Callable[[], None]:
+    """A button handler: ask for a file, then ``action(path)``; bad files become notifications."""
     dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
-    path, _ = dialog(parent, title, "", file_filter)
-    return path or None
+
+    def ask() -> None:
+        path, _ = dialog(parent, title, "", file_filter)
+        if path:
+            action(path)
+
+    return guarded(ask)
+
+
+def hbox(*widgets: QWidget) -> QHBoxLayout:
+    """Widgets side by side, for one form row."""
+    row = QHBoxLayout()
+    for widget in widgets:
+        row.addWidget(widget)
+    return row
 
 
 class LayerChecklist(QListWidget):

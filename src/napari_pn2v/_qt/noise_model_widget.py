@@ -10,7 +10,6 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QRadioButton,
@@ -21,7 +20,15 @@ from qtpy.QtWidgets import (
 
 from ..backend import HistogramNoiseModel, PN2VError
 from ..session import session_for
-from .common import NOISE_MODEL_FILTER, LayerCombo, ask_path, guarded, image_data, report
+from .common import (
+    NOISE_MODEL_FILTER,
+    LayerCombo,
+    file_action,
+    guarded,
+    hbox,
+    image_data,
+    report,
+)
 
 #: how many p(x|s) curves the plot shows
 N_CURVES = 5
@@ -101,33 +108,26 @@ class NoiseModelWidget(QWidget):
         self.plot = NoiseModelPlot()
 
         form = QFormLayout()
-        sources = QHBoxLayout()
-        sources.addWidget(self.from_calibration)
-        sources.addWidget(self.from_pairs)
-        form.addRow("Source", sources)
+        form.addRow("Source", hbox(self.from_calibration, self.from_pairs))
         form.addRow("Calibration layer", self.calibration)
         form.addRow("Signal layer", self.signal)
         form.addRow("Observation layer", self.observations)
         form.addRow("Bins", self.bins)
-        ranges = QHBoxLayout()
-        for widget in (self.auto_range, self.range_min, self.range_max):
-            ranges.addWidget(widget)
-        form.addRow("Range", ranges)
-        files = QHBoxLayout()
-        files.addWidget(self.save_button)
-        files.addWidget(self.load_button)
+        form.addRow("Range", hbox(self.auto_range, self.range_min, self.range_max))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.build_button)
-        layout.addLayout(files)
+        layout.addLayout(hbox(self.save_button, self.load_button))
         layout.addWidget(self.summary)
         layout.addWidget(self.plot)
 
         self.from_calibration.toggled.connect(self._update_enabled)
         self.auto_range.toggled.connect(self._update_enabled)
         self.build_button.clicked.connect(guarded(self.build))
-        self.save_button.clicked.connect(guarded(self._save_dialog))
-        self.load_button.clicked.connect(guarded(self._load_dialog))
+        self.save_button.clicked.connect(
+            file_action(self, "Save noise model", NOISE_MODEL_FILTER, True, self.save_to))
+        self.load_button.clicked.connect(
+            file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_from))
         self.session.noise_model_changed.connect(self._show)
         self._update_enabled()
         if self.session.noise_model is not None:
@@ -187,13 +187,3 @@ class NoiseModelWidget(QWidget):
 
     def load_from(self, path: str) -> None:
         self.session.noise_model = HistogramNoiseModel.load(path)
-
-    def _save_dialog(self) -> None:
-        path = ask_path(self, "Save noise model", NOISE_MODEL_FILTER, save=True)
-        if path:
-            self.save_to(path)
-
-    def _load_dialog(self) -> None:
-        path = ask_path(self, "Load noise model", NOISE_MODEL_FILTER, save=False)
-        if path:
-            self.load_from(path)

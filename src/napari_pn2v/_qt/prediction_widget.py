@@ -8,7 +8,6 @@ from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -20,7 +19,16 @@ from qtpy.QtWidgets import (
 from ..backend import PN2VError, PN2VModel, TiledPrediction
 from ..backend.devices import DEVICES
 from ..session import session_for
-from .common import MODEL_FILTER, LayerCombo, ask_path, guarded, image_data, report, warn
+from .common import (
+    MODEL_FILTER,
+    LayerCombo,
+    file_action,
+    guarded,
+    hbox,
+    image_data,
+    report,
+    warn,
+)
 
 #: output key -> (layer name suffix, colormap)
 OUTPUTS = {"denoised": ("denoised", "gray"), "prior_mean": ("prior_mean", "gray"),
@@ -71,31 +79,23 @@ class PredictionWidget(QWidget):
 
         form = QFormLayout()
         form.addRow("Image layer", self.image)
-        source = QHBoxLayout()
-        source.addWidget(self.model_source)
-        source.addWidget(self.load_button)
-        form.addRow("Model", source)
+        form.addRow("Model", hbox(self.model_source, self.load_button))
         form.addRow("", self.model_label)
         form.addRow("Tile size", self.tile)
         form.addRow("Tile overlap", self.overlap)
-        extras = QHBoxLayout()
-        extras.addWidget(self.with_prior)
-        extras.addWidget(self.with_std)
-        form.addRow("Also add", extras)
+        form.addRow("Also add", hbox(self.with_prior, self.with_std))
         form.addRow("Device", self.device)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.stop_button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addLayout(buttons)
+        layout.addLayout(hbox(self.run_button, self.stop_button))
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addStretch()
 
         self.model_source.currentIndexChanged.connect(self._update)
         self.session.model_changed.connect(self._update)
-        self.load_button.clicked.connect(guarded(self._load_dialog))
+        self.load_button.clicked.connect(
+            file_action(self, "Load model", MODEL_FILTER, False, self.load_from))
         self.run_button.clicked.connect(guarded(self.run))
         self.stop_button.clicked.connect(self.stop)
         self._update()
@@ -125,11 +125,6 @@ class PredictionWidget(QWidget):
         self.loaded_model = PN2VModel.load(path)
         self.model_source.setCurrentIndex(1)
         self._update()
-
-    def _load_dialog(self) -> None:
-        path = ask_path(self, "Load model", MODEL_FILTER, save=False)
-        if path:
-            self.load_from(path)
 
     def run(self) -> None:
         model = self.model()

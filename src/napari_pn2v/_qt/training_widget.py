@@ -11,7 +11,6 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
-    QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
@@ -37,8 +36,9 @@ from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
     LayerChecklist,
-    ask_path,
+    file_action,
     guarded,
+    hbox,
     image_data,
     report,
     warn,
@@ -132,10 +132,7 @@ class TrainingWidget(QWidget):
         form.addRow("Noise model", noise)
         form.addRow("Mode", self.mode)
         form.addRow("Preset", self.preset)
-        device = QHBoxLayout()
-        device.addWidget(self.device)
-        device.addWidget(self.device_label, 1)
-        form.addRow("Device", device)
+        form.addRow("Device", hbox(self.device, self.device_label))
         settings = QFormLayout()
         for label, widget in (("Epochs", self.epochs), ("Steps per epoch", self.steps),
                               ("Batch size", self.batch_size), ("Patch size", self.patch_size),
@@ -168,8 +165,10 @@ class TrainingWidget(QWidget):
         self.train_button.clicked.connect(guarded(self._train_or_stop))
         self.continue_button.clicked.connect(guarded(self.continue_training))
         self.reset_button.clicked.connect(guarded(self.reset))
-        self.save_button.clicked.connect(guarded(self._save_dialog))
-        self.load_noise_button.clicked.connect(guarded(self._load_noise_dialog))
+        self.save_button.clicked.connect(
+            file_action(self, "Save model", MODEL_FILTER, True, self.save_to))
+        self.load_noise_button.clicked.connect(
+            file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_noise))
         self.session.noise_model_changed.connect(self._show_noise_model)
         self.apply_preset(self.preset.currentText())
         self._show_device(self.device.currentText())
@@ -332,12 +331,6 @@ class TrainingWidget(QWidget):
             raise PN2VError("train a model first")
         self.model.save(path)
 
-    def _save_dialog(self) -> None:
-        path = ask_path(self, "Save model", MODEL_FILTER, save=True)
-        if path:
-            self.save_to(path)
-
-    def _load_noise_dialog(self) -> None:
-        path = ask_path(self, "Load noise model", NOISE_MODEL_FILTER, save=False)
-        if path:
-            self.session.noise_model = HistogramNoiseModel.load(path)
+    def load_noise(self, path: str) -> None:
+        """Load a noise-model file into the viewer's session (the Noise model widget shows it)."""
+        self.session.noise_model = HistogramNoiseModel.load(path)

@@ -32,7 +32,7 @@ class ModelConfig:
     depth: int = 3
     features: int = 64
     samples: int = 800
-    #: how the head's outputs become the K prior samples (see :meth:`PN2VModel.samples_from_head`)
+    #: how the head's outputs become the K prior samples (see :meth:`PN2VModel.prior`)
     prior: str = "location-scale"
 
     def __post_init__(self) -> None:
@@ -49,6 +49,18 @@ class ModelConfig:
         if self.mode != "pn2v":
             return 1
         return self.samples + (2 if self.prior == "location-scale" else 0)
+
+
+@dataclass
+class Prior:
+    """K prior samples per pixel, ``loc + scale · u``, in intensity units."""
+
+    loc: torch.Tensor  # (N, 1)
+    scale: torch.Tensor  # (N, 1)
+    u: torch.Tensor  # (N, K)
+
+    def samples(self) -> torch.Tensor:
+        return torch.addcmul(self.loc, self.scale, self.u)
 
 
 class PN2VModel:
@@ -81,20 +93,23 @@ class PN2VModel:
         return self.config.mode == "pn2v"
 
     # ---------------------------------------------------------------- head read-out
-    def samples_from_head(self, raw: torch.Tensor) -> torch.Tensor:
-        """(N, out_channels) head outputs -> (N, K) prior samples in normalised units.
+    def prior(self, raw: torch.Tensor) -> Prior:
+        """(N, out_channels) head outputs -> the K prior samples of each pixel, as
+        ``loc + scale · u`` in intensity units (loc, scale: (N, 1); u: (N, K)).
 
         ``location-scale``: the head predicts a location μ, a log-spread log σ and K residuals
-        r_k; samples are μ + σ·(z_k + r_k) with z_k the standard-normal quantiles (k+½)/K. Any
-        sample set is still reachable through r_k, but location and spread learn fast.
-        ``published``: the K outputs times 10, as in the published PN2V code.
+        r_k; u = z_k + r_k with z_k the standard-normal quantiles (k+½)/K. Any sample set is
+        still reachable through r_k, but location and spread learn fast.
+        ``published``: the K outputs times 10 are the samples in normalised units, as in the
+        published PN2V code.
+        Keeping the per-pixel affine part apart lets prediction reduce over u alone.
         """
         if self.config.prior == "published":
-            return raw * 10.0
-        k = raw.shape[1] - 2
-        z = self._normal_quantiles(k, raw.device, raw.dtype)
-        sigma = raw[:, 1:2].clamp(-12.0, 6.0).exp()
-        return raw[:, :1] + sigma * (z + raw[:, 2:])
+            loc = torch.full_like(raw[:, :1], self.mean)
+            return Prior(loc, torch.full_like(loc, 10.0 * self.std), raw)
+        z = self._normal_quantiles(raw.shape[1] - 2, raw.device, raw.dtype)
+        scale = raw[:, 1:2].clamp(-12.0, 6.0).exp() * self.std
+        return Prior(self.denormalise(raw[:, :1]), scale, z + raw[:, 2:])
 
     @staticmethod
     def _normal_quantiles(k: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:

@@ -147,35 +147,43 @@ class HistogramNoiseModel:
         )
 
     # ---------------------------------------------------------------- likelihood
-    def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
-        """log p(x | s), broadcasting ``observation`` against ``signal``; differentiable in s.
+    def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+        """p(x | s), broadcasting ``observation`` against ``signal``; differentiable in s.
 
         Observations are binned; signals are interpolated linearly between the two rows whose
         bin centres enclose them. Values outside the range are clamped to the edge bins.
+        This runs on every (pixel, sample) pair, so it keeps to few passes over memory: one
+        index computed in float32 (exact below 2²⁴), one conversion, two flat gathers.
         """
-        table = self._density_table(signal.device)
-        bins = self.bins
-        x_idx = ((observation - self.low) / self.bin_width).floor().clamp(0, bins - 1).long()
-        s_pos = ((signal.float() - self.low) / self.bin_width - 0.5).clamp(0, bins - 1)
-        s_low = s_pos.detach().floor().clamp(max=bins - 2).long()
-        frac = s_pos - s_low
-        x_idx, s_low, frac = torch.broadcast_tensors(x_idx, s_low, frac)
-        flat = table.view(-1)
-        p_low = flat[s_low * bins + x_idx]
-        p_high = flat[(s_low + 1) * bins + x_idx]
-        return torch.log((1 - frac) * p_low + frac * p_high)
+        lower_rows, upper_rows = self._tables(signal.device)
+        bins, width = self.bins, self.bin_width
+        column = ((observation - self.low) / width).floor().clamp(0, bins - 1)
+        position = (signal.float() * (1 / width) - (self.low / width + 0.5)).clamp(0, bins - 1)
+        row = position.detach().floor().clamp_(max=bins - 2)
+        frac = position - row
+        index = torch.add(column, row, alpha=bins).to(torch.int32)
+        flat = index.reshape(-1)
+        p_low = lower_rows.index_select(0, flat).view(index.shape)
+        p_high = upper_rows.index_select(0, flat).view(index.shape)
+        return torch.lerp(p_low, p_high, frac)
+
+    def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+        """log p(x | s); finite everywhere thanks to the density floor."""
+        return self.likelihood(observation, signal).log()
 
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
         """p(x | s) for one signal at many observations, for plots."""
         with torch.no_grad():
             x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
             s = torch.full_like(x, float(signal))
-            return self.log_likelihood(x, s).exp().numpy()
+            return self.likelihood(x, s).numpy()
 
-    def _density_table(self, device: torch.device) -> torch.Tensor:
+    def _tables(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The flat density, and the same shifted by one row (the upper neighbour)."""
         key = str(device)
         if key not in self._table:
-            self._table[key] = torch.as_tensor(self.density, device=device)
+            flat = torch.as_tensor(self.density, device=device).reshape(-1)
+            self._table[key] = (flat, torch.cat([flat[self.bins:], flat[-self.bins:]]))
         return self._table[key]
 
     # ---------------------------------------------------------------- files

@@ -234,7 +234,7 @@ class Trainer:
         target = batch.targets.reshape(-1)
         if not model.is_probabilistic:
             return mse_loss(raw[:, 0], target)
-        samples = model.denormalise(model.samples_from_head(raw))
+        samples = model.prior(raw).samples()
         return pn2v_loss(samples, model.denormalise(target), model.noise_model)
 
     def validate(self) -> float | None:
