@@ -2,6 +2,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from napari_pn2v._qt.noise_model_widget import NoiseModelWidget
@@ -47,3 +48,19 @@ def test_backend_never_imports_qt_or_napari():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layer_pickers_follow_the_layer_list(viewer):
+    from napari_pn2v._qt.prediction_widget import PredictionWidget
+    from napari_pn2v._qt.training_widget import TrainingWidget
+
+    prediction, training = PredictionWidget(viewer), TrainingWidget(viewer)
+    combo, checklist = prediction.image, training.layers
+    names = ["calibration", "noisy", "rgb"]
+    assert [combo.itemText(i) for i in range(combo.count())] == names
+    viewer.layers["noisy"].name = "renamed"
+    viewer.layers.remove("rgb")
+    viewer.add_image(np.zeros((8, 8)), name="new")
+    expected = ["calibration", "renamed", "new"]
+    assert [combo.itemText(i) for i in range(combo.count())] == expected
+    assert [checklist.item(i).text() for i in range(checklist.count())] == expected

@@ -23,15 +23,34 @@ NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
 MODEL_FILTER = "PN2V model (*.pt)"
 
 
-class LayerCombo(QComboBox):
+class _FollowsLayers:
+    """Calls ``refresh`` when image layers come, go, move or are renamed.
+
+    Bound methods only: napari holds them weakly, so a closed widget is not called again.
+    """
+
+    def _follow(self, viewer) -> None:
+        events = viewer.layers.events
+        for event in (events.inserted, events.removed, events.reordered):
+            event.connect(self.refresh)
+        events.inserted.connect(self._follow_names)
+        self._follow_names()
+
+    def _follow_names(self, *_: object) -> None:
+        for layer in self._viewer.layers:
+            layer.events.name.connect(self.refresh)  # connecting twice is a no-op
+
+    def refresh(self, *_: object) -> None:
+        raise NotImplementedError
+
+
+class LayerCombo(_FollowsLayers, QComboBox):
     """A drop-down of the viewer's image layers, kept in step with the layer list."""
 
     def __init__(self, viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._viewer = viewer
-        events = viewer.layers.events
-        for event in (events.inserted, events.removed, events.reordered):
-            event.connect(self.refresh)
+        self._follow(viewer)
         self.refresh()
 
     def refresh(self, *_: object) -> None:
@@ -108,16 +127,14 @@ def hbox(*widgets: QWidget) -> QHBoxLayout:
     return row
 
 
-class LayerChecklist(QListWidget):
+class LayerChecklist(_FollowsLayers, QListWidget):
     """Checkable list of the viewer's image layers, for picking several at once."""
 
     def __init__(self, viewer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._viewer = viewer
         self.setMaximumHeight(90)
-        events = viewer.layers.events
-        for event in (events.inserted, events.removed, events.reordered):
-            event.connect(self.refresh)
+        self._follow(viewer)
         self.refresh()
 
     def refresh(self, *_: object) -> None:
