@@ -69,15 +69,17 @@ class LayerCombo(_FollowsLayers, QComboBox):
 
 
 def image_data(layer: Image | None, what: str) -> np.ndarray:
-    """The layer's pixels as a plain numpy array for a worker; refuses what PN2V can't use."""
+    """The layer's pixel array for a worker; refuses what PN2V can't use.
+
+    Not converted here: a lazy (dask, zarr) array is read inside the worker, off the GUI thread.
+    """
     if layer is None:
         raise PN2VError(f"choose an image layer for the {what}")
     if not isinstance(layer, Image):
         raise PN2VError(f"{layer.name}: the {what} must be an image layer")
     if layer.rgb:
         raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
-    data = layer.data[0] if layer.multiscale else layer.data
-    return np.asarray(data)
+    return layer.data[0] if layer.multiscale else layer.data
 
 
 def report(error: BaseException) -> None:
