@@ -18,9 +18,20 @@ from qtpy.QtWidgets import (
 )
 
 from ..backend import PN2VError
+from ..session import session_for
 
 NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
 MODEL_FILTER = "PN2V model (*.pt)"
+
+
+class DockWidget(QWidget):
+    """Base of the three dock widgets: the viewer, the session it shares, the running worker."""
+
+    def __init__(self, napari_viewer) -> None:
+        super().__init__()
+        self.viewer = napari_viewer
+        self.session = session_for(napari_viewer)
+        self.worker = None
 
 
 class _FollowsLayers:

@@ -15,13 +15,12 @@ from qtpy.QtWidgets import (
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from ..backend import HistogramNoiseModel, PN2VError
-from ..session import session_for
 from .common import (
     NOISE_MODEL_FILTER,
+    DockWidget,
     LayerCombo,
     file_action,
     guarded,
@@ -74,14 +73,11 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
                                                     name=f"s = {s:.4g}"))
 
 
-class NoiseModelWidget(QWidget):
+class NoiseModelWidget(DockWidget):
     """Pick a calibration stack (or signal + observations), build, look, save, load."""
 
     def __init__(self, napari_viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.session = session_for(napari_viewer)
-        self.worker = None
+        super().__init__(napari_viewer)
 
         self.from_calibration = QRadioButton("calibration stack")
         self.from_pairs = QRadioButton("signal + observations")

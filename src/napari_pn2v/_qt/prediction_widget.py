@@ -13,14 +13,13 @@ from qtpy.QtWidgets import (
     QPushButton,
     QSpinBox,
     QVBoxLayout,
-    QWidget,
 )
 
 from ..backend import PN2VError, PN2VModel, TiledPrediction
 from ..backend.devices import DEVICES
-from ..session import session_for
 from .common import (
     MODEL_FILTER,
+    DockWidget,
     LayerCombo,
     file_action,
     guarded,
@@ -44,14 +43,11 @@ def _predict(model: PN2VModel, image: np.ndarray, tile: int, overlap: int, devic
     return run.outputs
 
 
-class PredictionWidget(QWidget):
+class PredictionWidget(DockWidget):
     """Pick a layer and a model; Run writes <layer>_denoised (and optional extras)."""
 
     def __init__(self, napari_viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.session = session_for(napari_viewer)
-        self.worker = None
+        super().__init__(napari_viewer)
         self.loaded_model: PN2VModel | None = None
         self._source = None
 

@@ -31,10 +31,10 @@ from ..backend import (
     Trainer,
 )
 from ..backend.devices import DEVICES, choose_device, describe_device
-from ..session import session_for
 from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
+    DockWidget,
     LayerChecklist,
     file_action,
     guarded,
@@ -78,15 +78,12 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class TrainingWidget(QWidget):
+class TrainingWidget(DockWidget):
     """Pick images and settings; Train/Stop, Continue, Reset, Save."""
 
     def __init__(self, napari_viewer) -> None:
-        super().__init__()
-        self.viewer = napari_viewer
-        self.session = session_for(napari_viewer)
+        super().__init__(napari_viewer)
         self.state = State.IDLE
-        self.worker = None
         self.trainer: Trainer | None = None
         self.model: PN2VModel | None = None
         self._layers_used: list[str] = []
