@@ -241,18 +241,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     images = {Path(f): read_image(f) for f in args.files}  # read all first: fail before writing
     runs = {path: TiledPrediction(model, image, args.tile, args.overlap, args.device)
             for path, image in images.items()}
+    keys = ["denoised"] + [option.replace("-", "_") for option in ("prior-mean", "std")
+                           if option in extras]
     out = Path(args.output)
     for path, run in runs.items():
         for warning in run.warnings:
             _warn(warning)
         for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile", dynamic_ncols=True):
             pass
-        names = {"denoised": "denoised", "prior-mean": "prior_mean", "std": "std"}
-        for option, key in names.items():
-            if option == "denoised" or option in extras:
-                target = out / f"{path.stem}_{key}.tif"
-                write_tiff(target, run.outputs[key])
-                print(f"wrote {target}")
+        for key in keys:
+            target = out / f"{path.stem}_{key}.tif"
+            write_tiff(target, run.outputs[key])
+            print(f"wrote {target}")
     return 0
 
 

@@ -155,14 +155,13 @@ class Trainer:
         self.config = config or TrainConfig()
         cfg = self.config
         self.device = choose_device(cfg.device)
-        mode = (model.config if model is not None else model_config or ModelConfig()).mode
-        if (mode == "supervised") != (targets is not None):
+        model_config = model.config if model is not None else model_config or ModelConfig()
+        if (model_config.mode == "supervised") != (targets is not None):
             raise PN2VError("clean targets are needed by, and only by, the supervised mode")
         groups = _group_by_shape(images, cfg.patch_size, targets)
         self.n_planes = sum(g.shape[0] for g in groups)
         if model is None:
             pixels = np.concatenate([g[:, 0].ravel() for g in groups])
-            model_config = model_config or ModelConfig()
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
             model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
