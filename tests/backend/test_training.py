@@ -141,3 +141,32 @@ def test_supervised_targets_are_checked(noisy):
         Trainer([noisy, noisy], TrainConfig(**TINY_TRAINING), config, targets=[noisy])
     # one clean plane serves every noisy frame
     assert Trainer(noisy, TrainConfig(**TINY_TRAINING), config, targets=noisy[:1]).n_planes == 2
+
+
+def test_location_loss_is_added_while_training_and_left_out_of_validation(noisy, noise_model):
+    from napari_pn2v.backend.losses import mse_loss, pn2v_loss
+
+    trainer = make_trainer(noisy, noise_model, location_weight=2.5)
+    batch = trainer._val[0]
+    model, net = trainer.model, trainer.model.net
+    dense = net(batch.inputs)
+    b, k = dense.shape[:2]
+    raw = dense.flatten(2).gather(2, batch.index[:, None, :].expand(b, k, -1))
+    raw = raw.permute(0, 2, 1).reshape(-1, k)
+    target = batch.targets.reshape(-1)
+    pure = pn2v_loss(model.prior(raw).samples(), model.denormalise(target), model.noise_model)
+    location = mse_loss(raw[:, 0], target)
+    torch.testing.assert_close(trainer.loss(batch, training=False), pure)
+    torch.testing.assert_close(trainer.loss(batch), pure + 2.5 * location)
+    assert location > 0
+
+
+def test_location_loss_only_touches_the_location_scale_prior(noisy, noise_model):
+    config = ModelConfig(mode="pn2v", samples=16, prior="published", **TINY_NET)
+    training = TrainConfig(**TINY_TRAINING, location_weight=2.5)
+    trainer = Trainer(noisy, training, config, noise_model=noise_model)
+    batch = trainer._val[0]
+    torch.testing.assert_close(trainer.loss(batch), trainer.loss(batch, training=False))
+    with pytest.raises(PN2VError, match="location weight"):
+        TrainConfig(location_weight=-1)
+

@@ -21,7 +21,7 @@ from .images import as_stack
 from .losses import mse_loss, pn2v_loss
 from .masking import Batch, masked_batch, paired_batch
 from .model import ModelConfig, PN2VModel
-from .noise_model import HistogramNoiseModel
+from .noise_models import NoiseModel
 
 
 @dataclass
@@ -41,6 +41,9 @@ class TrainConfig:
     lr_patience: int = 10
     lr_factor: float = 0.5
     val_patches: int = 64
+    #: weight of N2V's squared error on the prior's location μ, added to the PN2V loss while
+    #: training (location-scale prior only; 0 = pure PN2V loss). See :meth:`Trainer.loss`.
+    location_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
@@ -52,6 +55,8 @@ class TrainConfig:
             raise PN2VError(f"val-fraction must be in [0, 1), got {self.val_fraction}")
         if not self.lr > 0:
             raise PN2VError(f"learning rate must be positive, got {self.lr}")
+        if not self.location_weight >= 0:
+            raise PN2VError(f"location weight must be ≥ 0, got {self.location_weight}")
 
 
 #: a configuration that trains a useful model in a few minutes on a laptop CPU
@@ -149,7 +154,7 @@ class Trainer:
     def __init__(self, images: Images,
                  config: TrainConfig | None = None,
                  model_config: ModelConfig | None = None,
-                 noise_model: HistogramNoiseModel | None = None,
+                 noise_model: NoiseModel | None = None,
                  model: PN2VModel | None = None,
                  targets: Images | None = None) -> None:
         self.config = config or TrainConfig()
@@ -211,8 +216,17 @@ class Trainer:
         return make(frames, size, self.config.patch_size, generator)
 
     # ---------------------------------------------------------------- loss
-    def loss(self, batch: Batch) -> torch.Tensor:
-        """The PN2V, N2V or supervised loss of one batch."""
+    def loss(self, batch: Batch, training: bool = True) -> torch.Tensor:
+        """The PN2V, N2V or supervised loss of one batch.
+
+        While training PN2V with the location-scale prior, N2V's squared error on the location
+        μ is added (``location_weight``). The PN2V likelihood weights each pixel's error by its
+        inverse noise variance, so bright, noisy structures — which dominate the squared error
+        of the result — learn slowest; the squared error gives them N2V's pace. Both terms are
+        minimised by the same prior: the mean of p(s | neighbourhood) is E[x | neighbourhood],
+        N2V's target, and the residuals r_k leave the samples free. Validation reports the
+        PN2V loss alone.
+        """
         model, net = self.model, self.model.net
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._amp):
             features = net.body(batch.inputs)
@@ -234,14 +248,18 @@ class Trainer:
         if not model.is_probabilistic:
             return mse_loss(raw[:, 0], target)
         samples = model.prior(raw).samples()
-        return pn2v_loss(samples, model.denormalise(target), model.noise_model)
+        loss = pn2v_loss(samples, model.denormalise(target), model.noise_model)
+        weight = self.config.location_weight
+        if training and weight > 0 and model.config.prior == "location-scale":
+            loss = loss + weight * mse_loss(raw[:, 0], target)
+        return loss
 
     def validate(self) -> float | None:
         if not self._val:
             return None
         self.model.net.eval()
         with torch.no_grad():
-            losses = [self.loss(b).item() * b.targets.numel() for b in self._val]
+            losses = [self.loss(b, training=False).item() * b.targets.numel() for b in self._val]
         self.model.net.train()
         return float(sum(losses) / sum(b.targets.numel() for b in self._val))
 

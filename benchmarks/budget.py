@@ -1,0 +1,146 @@
+"""Time to quality: PSNR of N2V and PN2V after equal wall-clock training budgets.
+
+One training run per method and data set, snapshotting the best model (by validation loss,
+what a user who presses Stop gets) when the training clock passes each budget; the snapshots
+are evaluated afterwards, so evaluation never eats into training time.
+
+    python -m benchmarks.budget --data fmd --method n2v --minutes 2,5,15,45
+    python -m benchmarks.budget --data synthetic --method pn2v
+
+Data sets: ``fmd`` — FMD Confocal BPAE (../shared/data), train on the raw frames of FOV 1–3,
+test on FOV 4, histogram noise model from (raw, avg50) pairs, as in benchmarks.quality;
+``synthetic`` — Poisson–Gaussian camera noise on synthetic cells, a calibration stack that
+covers the signal range, test on scenes never trained on.
+Methods: ``n2v``; ``pn2v`` (this project's default: location-scale prior + N2V loss on the
+location); ``pn2v-plain`` (location-scale, PN2V loss alone); ``pn2v-published`` (the
+published head and loss). Writes benchmarks/results/budget-<data>-<method>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+
+import numpy as np
+import torch
+
+from napari_pn2v.backend import (
+    HistogramNoiseModel,
+    ModelConfig,
+    PN2VModel,
+    TrainConfig,
+    Trainer,
+    predict,
+)
+from napari_pn2v.backend import synthetic as synth
+from napari_pn2v.backend.metrics import psnr
+
+from .quality import (
+    DATA,
+    NETWORK,
+    PRESETS,
+    RESULTS,
+    TEST_FOV,
+    TRAIN_FOVS,
+    load_fov,
+    noise_model_from_pairs,
+    summary,
+)
+
+#: method -> (model settings, training settings) on top of the CPU quality preset
+METHODS: dict[str, tuple[dict, dict]] = {
+    "n2v": (dict(mode="n2v"), {}),
+    "pn2v": (dict(mode="pn2v"), {}),
+    "pn2v-plain": (dict(mode="pn2v"), dict(location_weight=0.0)),
+    "pn2v-published": (dict(mode="pn2v", prior="published"), dict(location_weight=0.0)),
+}
+
+
+def fmd_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, list, float]:
+    """(training stacks, noise model, [(noisy test image, clean)], PSNR range)."""
+    train = [load_fov(DATA, f) for f in TRAIN_FOVS]
+    raws, gts = [r for r, _ in train], [g for _, g in train]
+    test_raw, test_gt = load_fov(DATA, TEST_FOV)
+    tests = [(frame, test_gt) for frame in test_raw[:test_frames]]
+    return raws, noise_model_from_pairs(raws, gts), tests, 255.0
+
+
+def synthetic_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, list,
+                                              float]:
+    """Eight 256² training scenes, a 20-frame calibration ramp over [100, 640] that covers
+    the scenes' [110, 600], and ``test_frames`` unseen scenes."""
+    calibration = synth.calibration_stack(frames=20, shape=(128, 128))
+    noise_model = HistogramNoiseModel.from_calibration(calibration, bins=256)
+    _, train = synth.noisy_images(count=8, shape=(256, 256), seed=2)
+    clean, noisy = synth.noisy_images(count=test_frames, shape=(256, 256), seed=100)
+    return [train], noise_model, list(zip(noisy, clean, strict=True)), 490.0
+
+
+def train_with_snapshots(trainer: Trainer, minutes: list[float]) -> list[tuple[float, int,
+                                                                                PN2VModel]]:
+    """Train until the last budget; (minutes, steps, best model) at each budget."""
+    marks, snapshots = sorted(minutes), []
+    start = time.perf_counter()
+    for steps, _ in enumerate(trainer, start=1):
+        elapsed = time.perf_counter() - start
+        while marks and elapsed >= 60 * marks[0]:
+            snapshots.append((marks.pop(0), steps, trainer.best_model()))
+        if not marks:
+            break
+    return snapshots
+
+
+def run(data: str, method: str, minutes: list[float], test_frames: int,
+        overrides: dict | None = None) -> dict:
+    images, noise_model, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(
+        test_frames)
+    model_settings, train_settings = METHODS[method]
+    preset = dict(PRESETS["cpu"], epochs=100_000)  # the clock, not the epochs, ends training
+    train_settings = {**train_settings, **(overrides or {})}
+    config = TrainConfig(**preset, **train_settings)
+    network = ModelConfig(**{**NETWORK, **model_settings})
+    trainer = Trainer(images, config, network,
+                      noise_model=noise_model if network.mode == "pn2v" else None)
+    rows = []
+    for budget, steps, model in train_with_snapshots(trainer, minutes):
+        scores: dict[str, list[float]] = {}
+        for noisy, clean in tests:
+            out = predict(model, noisy)
+            for key in ("denoised", "prior_mean"):
+                if key in out:
+                    scores.setdefault(key, []).append(psnr(clean, out[key], data_range))
+        row = {"minutes": budget, "steps": steps, "epochs": model.epochs_trained}
+        row.update({key: summary(values) for key, values in scores.items()})
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    input_scores = [psnr(clean, noisy, data_range) for noisy, clean in tests]
+    return {"data": data, "method": method, "date": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
+            "training": {**preset, **train_settings, **network.__dict__},
+            "input": summary(input_scores), "rows": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("fmd", "synthetic"), default="fmd")
+    parser.add_argument("--method", choices=tuple(METHODS), default="pn2v")
+    parser.add_argument("--minutes", default="2,5,15,45",
+                        help="comma-separated training budgets (default: 2,5,15,45)")
+    parser.add_argument("--test-frames", type=int, default=10)
+    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="override training settings, e.g. ema_decay=0 (for ablations)")
+    parser.add_argument("--name", help="result file suffix (default: the method)")
+    args = parser.parse_args()
+    minutes = [float(m) for m in args.minutes.split(",")]
+    overrides = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    result = run(args.data, args.method, minutes, args.test_frames, overrides)
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"budget-{args.data}-{args.name or args.method}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
