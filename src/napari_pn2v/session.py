@@ -11,7 +11,7 @@ import weakref
 
 from psygnal import Signal
 
-from .backend import HistogramNoiseModel, PN2VModel
+from .backend import NoiseModel, PN2VModel
 
 
 class Session:
@@ -21,15 +21,15 @@ class Session:
     model_changed = Signal(object)
 
     def __init__(self) -> None:
-        self._noise_model: HistogramNoiseModel | None = None
+        self._noise_model: NoiseModel | None = None
         self._model: PN2VModel | None = None
 
     @property
-    def noise_model(self) -> HistogramNoiseModel | None:
+    def noise_model(self) -> NoiseModel | None:
         return self._noise_model
 
     @noise_model.setter
-    def noise_model(self, value: HistogramNoiseModel | None) -> None:
+    def noise_model(self, value: NoiseModel | None) -> None:
         self._noise_model = value
         self.noise_model_changed.emit(value)
 

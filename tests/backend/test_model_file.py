@@ -57,3 +57,20 @@ def test_corrupt_foreign_and_damaged_files_are_refused(tmp_path, pn2v_model):
                           (tmp_path / "missing.pt", "no such file")):
         with pytest.raises(PN2VError, match=message):
             PN2VModel.load(path)
+
+
+@pytest.mark.parametrize("kind", ["gmm", "poisson-gaussian"])
+def test_a_model_keeps_its_noise_model_of_any_kind(tmp_path, pn2v_model, calibration, kind):
+    from napari_pn2v.backend import GaussianMixtureNoiseModel, PoissonGaussianNoiseModel
+
+    model = pn2v_model.copy()
+    if kind == "gmm":
+        model.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=20)
+    else:
+        model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+    model.save(tmp_path / "model.pt")
+    loaded = PN2VModel.load(tmp_path / "model.pt")
+    assert type(loaded.noise_model) is type(model.noise_model)
+    x, s = torch.tensor([400.0]), torch.tensor([390.0])
+    torch.testing.assert_close(loaded.noise_model.likelihood(x, s),
+                               model.noise_model.likelihood(x, s))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import PN2VError
-from .noise_model import HistogramNoiseModel
+from .noise_models import NoiseModel
 
 #: above this fraction of out-of-range pixels the result is warned about
 WARN_FRACTION = 0.001
@@ -13,10 +13,10 @@ WARN_FRACTION = 0.001
 MAX_FRACTION = 0.2
 
 
-def check_coverage(noise_model: HistogramNoiseModel, data: np.ndarray, name: str) -> str | None:
+def check_coverage(noise_model: NoiseModel, data: np.ndarray, name: str) -> str | None:
     """Refuse data mostly outside the model's range; return a warning when some of it is."""
     fraction = noise_model.fraction_out_of_range(data)
-    where = f"[{noise_model.low:.4g}, {noise_model.high:.4g})"
+    where = noise_model.range_text()
     if fraction > MAX_FRACTION:
         raise PN2VError(
             f"{name}: {100 * fraction:.1f}% of the pixels lie outside the noise model's range "

@@ -6,11 +6,11 @@ import math
 
 import torch
 
-from .noise_model import HistogramNoiseModel
+from .noise_models import NoiseModel
 
 
 def pn2v_loss(samples: torch.Tensor, observed: torch.Tensor,
-              noise_model: HistogramNoiseModel) -> torch.Tensor:
+              noise_model: NoiseModel) -> torch.Tensor:
     """−mean log((1/K) Σ_k p(x | s_k)): samples (N, K) and observations (N,) in intensity units.
 
     Computed as a logsumexp of log-likelihoods, so a pixel whose samples all miss its

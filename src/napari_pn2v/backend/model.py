@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from .errors import PN2VError
-from .noise_model import HistogramNoiseModel
+from .noise_models import NoiseModel, noise_model_from_state
 from .unet import UNet
 
 FORMAT = "napari-pn2v-model"
@@ -67,7 +67,7 @@ class PN2VModel:
     """Everything needed to denoise: the net, normalisation and (for PN2V) the noise model."""
 
     def __init__(self, config: ModelConfig, mean: float, std: float,
-                 noise_model: HistogramNoiseModel | None = None,
+                 noise_model: NoiseModel | None = None,
                  net: UNet | None = None) -> None:
         if config.mode == "pn2v" and noise_model is None:
             raise PN2VError("PN2V needs a noise model; build one first or choose N2V mode")
@@ -171,7 +171,7 @@ class PN2VModel:
             if state.get("noise_model") is not None:
                 nm = {k: v.numpy() if isinstance(v, torch.Tensor) else v
                       for k, v in state["noise_model"].items()}
-                noise_model = HistogramNoiseModel.from_state(nm, source=str(path))
+                noise_model = noise_model_from_state(nm, source=str(path))
             model = cls(config, state["mean"], state["std"], noise_model)
             model.net.load_state_dict(state["weights"])
             model.epochs_trained = int(state.get("epochs_trained", 0))

@@ -10,19 +10,16 @@ row (shifted along x by the signal difference) instead of staying empty, and a f
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from .errors import PN2VError
 from .images import as_stack
+from .noise_models import check_state, load_state, save_state
 
-FORMAT = "napari-pn2v-noise-model"
-FORMAT_VERSION = 1
 #: smallest probability mass of one histogram bin; keeps log p finite for unseen observations
 MIN_BIN_MASS = 1e-8
 
@@ -74,11 +71,30 @@ class HistogramNoiseModel:
             raise PN2VError(
                 f"signal {signal.shape} and observations {observations.shape[1:]} differ in shape"
             )
+        model = cls.from_samples(np.broadcast_to(signal, observations.shape), observations,
+                                 bins=bins, value_range=value_range)
+        model.n_frames = int(observations.shape[0])
+        return model
+
+    @classmethod
+    def from_samples(
+        cls,
+        signals: np.ndarray,
+        observations: np.ndarray,
+        bins: int = 256,
+        value_range: tuple[float, float] | None = None,
+    ) -> HistogramNoiseModel:
+        """Build from paired arrays of signals and observations of the same shape (e.g. the
+        N2V predictions of noisy images and the images, when bootstrapping)."""
+        signals = np.asarray(signals, dtype=np.float32).ravel()
+        obs = np.asarray(observations, dtype=np.float32).ravel()
+        if signals.shape != obs.shape:
+            raise PN2VError(f"{signals.size} signals but {obs.size} observations")
         if bins < 2:
             raise PN2VError(f"bins must be at least 2, got {bins}")
         if value_range is None:
-            low = float(min(signal.min(), observations.min()))
-            high = float(max(signal.max(), observations.max()))
+            low = float(min(signals.min(), obs.min()))
+            high = float(max(signals.max(), obs.max()))
             # widen by half a bin so the extreme values sit inside the outer bins
             pad = 0.5 * max(high - low, 1e-6) / (bins - 1)
             low, high = low - pad, high + pad
@@ -86,15 +102,11 @@ class HistogramNoiseModel:
             low, high = map(float, value_range)
         if not high > low:
             raise PN2VError(f"the noise model range must have max > min, got [{low}, {high}]")
-
-        signals = np.broadcast_to(signal, observations.shape).ravel()
-        obs = observations.ravel()
         inside = (signals >= low) & (signals < high) & (obs >= low) & (obs < high)
         counts, _, _ = np.histogram2d(
             signals[inside], obs[inside], bins=bins, range=[[low, high], [low, high]]
         )
         model = cls._from_counts(counts, low, high)
-        model.n_frames = int(observations.shape[0])
         model.fraction_outside = float(1.0 - inside.mean())
         return model
 
@@ -186,12 +198,13 @@ class HistogramNoiseModel:
             self._table[key] = (flat, torch.cat([flat[self.bins:], flat[-self.bins:]]))
         return self._table[key]
 
+    def range_text(self) -> str:
+        return f"[{self.low:.4g}, {self.high:.4g})"
+
     # ---------------------------------------------------------------- files
     def to_state(self) -> dict:
         """Plain arrays and numbers (no objects), for model files and noise-model files."""
         return {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
             "kind": self.kind,
             "low": self.low,
             "high": self.high,
@@ -203,12 +216,7 @@ class HistogramNoiseModel:
 
     @classmethod
     def from_state(cls, state: dict, source: str = "noise model") -> HistogramNoiseModel:
-        if state.get("format") != FORMAT:
-            raise PN2VError(f"{source}: not a napari-pn2v noise model")
-        if int(state.get("version", -1)) > FORMAT_VERSION:
-            raise PN2VError(f"{source}: made by a newer napari-pn2v (format {state['version']})")
-        if state.get("kind") != "histogram":
-            raise PN2VError(f"{source}: unknown noise model kind {state.get('kind')!r}")
+        check_state(state, "histogram", source)
         try:
             density = np.asarray(state["density"], dtype=np.float32)
             measured = np.asarray(state["measured_rows"], dtype=bool)
@@ -227,27 +235,11 @@ class HistogramNoiseModel:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` of arrays plus JSON metadata: loading it never executes code."""
-        state = self.to_state()
-        meta = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
-        arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
-        path = Path(path)
-        with open(path, "wb") as handle:  # np.savez would append .npz to other suffixes
-            np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
+        save_state(self.to_state(), path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> HistogramNoiseModel:
-        path = Path(path)
-        if not path.is_file():
-            raise PN2VError(f"{path}: no such file")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                state = json.loads(str(data["meta"]))
-                state.update({k: data[k] for k in data.files if k != "meta"})
-        except Exception as error:  # zip, json and key errors all mean a foreign file
-            raise PN2VError(f"{path}: not a napari-pn2v noise-model file ({error})") from error
-        if not isinstance(state, dict):
-            raise PN2VError(f"{path}: not a napari-pn2v noise-model file")
-        return cls.from_state(state, source=str(path))
+        return cls.from_state(load_state(path), source=str(path))
 
 
 def _shift(row: np.ndarray, offset: int) -> np.ndarray:

@@ -1,0 +1,237 @@
+"""Parametric noise model: a Gaussian mixture whose parameters are polynomials of the signal.
+
+After Prakash et al. 2020 ("Fully unsupervised probabilistic Noise2Void"). For a signal s,
+with t = (s − low) / (high − low) clamped to [0, 1], component j has
+
+- a weight ∝ exp(a_j(t)),
+- a variance v_j(t) = Σ_i exp(b_ji) tⁱ — positive coefficients, so it never falls with the
+  signal, as shot noise does not; the standard deviation is max(√v_j, ``min_std``): a minimum
+  standard deviation that is one (the published code floors the variance under that name),
+- a mean c_j(t) shifted so the mixture's mean is exactly s (observations are unbiased).
+
+Fitted with Adam on (signal, observation) pairs, all components at once; the weights at the
+end of fitting are the model. Clipped pixels must be left out first (:mod:`.clipping`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .clipping import clipped_mask
+from .errors import PN2VError
+from .images import as_stack
+from .noise_models import check_state, load_state, save_state
+
+#: densities below this are raised to it, so log p stays finite far from every component
+MIN_DENSITY = 1e-30
+
+
+@dataclass
+class GaussianMixtureNoiseModel:
+    """p(x | s) = Σ_j α_j(s) N(x; μ_j(s), σ_j(s)²) with polynomial parameters."""
+
+    coefficients: np.ndarray  # (3, components, degree + 1): weight, variance, mean polynomials
+    low: float  # signal range the fit saw; t = (s − low) / (high − low)
+    high: float
+    min_std: float
+    n_pairs: int = 0
+    fit_loss: float = float("nan")  # final mean −log p of the fitting pairs
+    note: str | None = None  # what the fit left out (clipped pixels)
+    kind: str = "gmm"
+    _tensors: dict = field(default_factory=dict, repr=False, compare=False)
+
+    # ---------------------------------------------------------------- fitting
+    @classmethod
+    def from_calibration(cls, stack: np.ndarray, **fit: object) -> GaussianMixtureNoiseModel:
+        """Fit to frames of a static scene; the signal is the per-pixel mean over frames."""
+        raw = np.asarray(stack)
+        stack = as_stack(stack, name="calibration stack")
+        if stack.shape[0] < 2:
+            raise PN2VError("a calibration stack needs at least 2 frames of the same scene; "
+                            "got 1")
+        return cls.fit(np.broadcast_to(stack.mean(axis=0), stack.shape),
+                       raw.reshape(stack.shape), **fit)
+
+    @classmethod
+    def from_pairs(cls, signal: np.ndarray, observations: np.ndarray,
+                   **fit: object) -> GaussianMixtureNoiseModel:
+        """Fit to one signal image and one or more noisy observations of it."""
+        raw = np.asarray(observations)
+        signal = as_stack(signal, name="signal")
+        observations = as_stack(observations, name="observations")
+        if signal.shape[0] != 1 or observations.shape[1:] != signal.shape[1:]:
+            raise PN2VError(f"signal {signal.shape[1:]} and observations "
+                            f"{observations.shape[1:]} must be one image and images of its "
+                            "shape")
+        return cls.fit(np.broadcast_to(signal[0], observations.shape),
+                       raw.reshape(observations.shape), **fit)
+
+    @classmethod
+    def fit(cls, signal: np.ndarray, observation: np.ndarray, components: int = 3,
+            degree: int = 1, min_std: float | None = None, steps: int = 1500,
+            batch: int = 16384, lr: float = 0.1, seed: int = 0,
+            progress: Callable[[int, int], None] | None = None) -> GaussianMixtureNoiseModel:
+        """Fit on paired same-shape arrays of signals and observations.
+
+        Clipped observations are left out (:attr:`note` says how many). ``min_std`` defaults
+        to half a grey level for integer-valued observations, else to a thousandth of the
+        signal range.
+        """
+        clipped, note = clipped_mask(np.asarray(observation))
+        s = np.asarray(signal, dtype=np.float32).ravel()
+        x = np.asarray(observation, dtype=np.float32).ravel()
+        if s.shape != x.shape:
+            raise PN2VError(f"{s.size} signals but {x.size} observations")
+        keep = np.isfinite(s) & np.isfinite(x) & ~clipped.ravel()
+        s, x = s[keep], x[keep]
+        if s.size < 100:
+            raise PN2VError(f"a noise model needs at least 100 (signal, observation) pairs, "
+                            f"got {s.size}" + (f" ({note})" if note else ""))
+        if components < 1 or degree < 0:
+            raise PN2VError("a GMM needs at least one component and a degree ≥ 0")
+        low, high = float(s.min()), float(s.max())
+        if not high > low:
+            raise PN2VError("the signals of a GMM fit must not all be equal")
+        if min_std is None:
+            integer = bool(np.all(x[:10000] == np.round(x[:10000])))
+            min_std = 0.5 if integer else 1e-3 * (high - low)
+        if not min_std > 0:
+            raise PN2VError(f"the minimum standard deviation must be positive, got {min_std}")
+        generator = torch.Generator().manual_seed(seed)
+        model = cls(cls._initial(s, x, components, degree, low, high), low, high,
+                    float(min_std), n_pairs=int(s.size), note=note)
+        params = torch.nn.Parameter(torch.as_tensor(model.coefficients))
+        optimizer = torch.optim.Adam([params], lr=lr)
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+        s_t, x_t = torch.from_numpy(s), torch.from_numpy(x)
+        for step in range(steps):
+            pick = torch.randint(0, s.size, (min(batch, s.size),), generator=generator)
+            loss = -model._log_likelihood(x_t[pick], s_t[pick], params).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            if progress is not None:
+                progress(step + 1, steps)
+        model.coefficients = params.detach().numpy().copy()
+        with torch.no_grad():
+            pick = torch.randint(0, s.size, (min(4 * batch, s.size),), generator=generator)
+            model.fit_loss = float(-model._log_likelihood(x_t[pick], s_t[pick]).mean())
+        return model
+
+    @staticmethod
+    def _initial(s: np.ndarray, x: np.ndarray, components: int, degree: int, low: float,
+                 high: float) -> np.ndarray:
+        """Equal weights, unbiased means, variances spread around a linear fit of the data's."""
+        coefficients = np.zeros((3, components, degree + 1), np.float32)
+        t = (s - low) / (high - low)
+        slope, intercept = np.polyfit(t, (x - s) ** 2, 1) if degree >= 1 else (0.0, 0.0)
+        base = max(float(np.mean((x - s) ** 2)), 1e-12)
+        intercept = max(intercept, 0.05 * base)
+        slope = max(slope, 0.05 * base)
+        coefficients[1] = math.log(1e-3 * base)  # higher powers start negligible
+        for j, factor in enumerate(np.geomspace(0.5, 2.0, components)):
+            coefficients[1, j, 0] = math.log(factor * intercept)
+            if degree >= 1:
+                coefficients[1, j, 1] = math.log(factor * slope)
+        return coefficients
+
+    # ---------------------------------------------------------------- likelihood
+    def parameters(self, signal: torch.Tensor,
+                   coefficients: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """(weights α, means μ, standard deviations σ), each (..., components)."""
+        c = self._coefficients(signal) if coefficients is None else coefficients
+        t = ((signal.float() - self.low) / (self.high - self.low)).clamp(0, 1)[..., None]
+        powers = t ** torch.arange(c.shape[2], device=t.device, dtype=t.dtype)  # (..., D)
+        powers = powers[..., None, :]  # (..., 1, D) against (components, D)
+        logits = (powers * c[0]).sum(-1)
+        variance = (powers * c[1].exp()).sum(-1)
+        means = (powers * c[2]).sum(-1)
+        alpha = torch.softmax(logits, dim=-1)
+        means = means - (alpha * means).sum(-1, keepdim=True) + signal[..., None]
+        std = variance.sqrt().clamp(min=self.min_std)
+        return alpha, means, std
+
+    def _log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor,
+                        coefficients: torch.Tensor | None = None) -> torch.Tensor:
+        alpha, means, std = self.parameters(signal, coefficients)
+        z = (observation[..., None] - means) / std
+        log_p = alpha.log() - 0.5 * z**2 - std.log() - 0.5 * math.log(2 * math.pi)
+        return torch.logsumexp(log_p, dim=-1)
+
+    def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+        """log p(x | s), broadcasting ``observation`` against ``signal``; differentiable in s."""
+        observation, signal = torch.broadcast_tensors(observation, signal)
+        return self._log_likelihood(observation, signal).clamp(min=math.log(MIN_DENSITY))
+
+    def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+        return self.log_likelihood(observation, signal).exp()
+
+    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
+            return self.likelihood(x, torch.full_like(x, float(signal))).numpy()
+
+    def _coefficients(self, signal: torch.Tensor) -> torch.Tensor:
+        key = str(signal.device)
+        if key not in self._tensors:
+            self._tensors[key] = torch.as_tensor(self.coefficients, device=signal.device)
+        return self._tensors[key]
+
+    # ---------------------------------------------------------------- range
+    @property
+    def signal_range(self) -> tuple[float, float]:
+        return self.low, self.high
+
+    def fraction_out_of_range(self, data: np.ndarray) -> float:
+        """Fraction of ``data`` beyond the fitted signals by more than half their range; the
+        polynomials are held at their end values outside the fitted signals."""
+        margin = 0.5 * (self.high - self.low)
+        data = np.asarray(data)
+        return float(np.mean((data < self.low - margin) | (data > self.high + margin)))
+
+    def range_text(self) -> str:
+        margin = 0.5 * (self.high - self.low)
+        return f"[{self.low - margin:.4g}, {self.high + margin:.4g}]"
+
+    def summary(self) -> str:
+        c = self.coefficients
+        return (f"GMM noise model: {c.shape[1]} Gaussians, polynomials of degree "
+                f"{c.shape[2] - 1}, minimum std {self.min_std:.3g}, fitted on "
+                f"{self.n_pairs:,} pairs with signals in [{self.low:.4g}, {self.high:.4g}], "
+                f"mean −log p {self.fit_loss:.3f}" + (f"; {self.note}" if self.note else ""))
+
+    # ---------------------------------------------------------------- files
+    def to_state(self) -> dict:
+        return {"kind": self.kind, "low": self.low, "high": self.high,
+                "min_std": self.min_std, "n_pairs": self.n_pairs, "fit_loss": self.fit_loss,
+                "note": self.note,
+                "coefficients": np.asarray(self.coefficients, np.float32)}
+
+    @classmethod
+    def from_state(cls, state: dict, source: str = "noise model") -> GaussianMixtureNoiseModel:
+        check_state(state, "gmm", source)
+        try:
+            c = np.asarray(state["coefficients"], dtype=np.float32)
+            model = cls(c, float(state["low"]), float(state["high"]), float(state["min_std"]),
+                        int(state.get("n_pairs", 0)), float(state.get("fit_loss", "nan")),
+                        state.get("note"))
+        except (KeyError, TypeError, ValueError) as error:
+            raise PN2VError(f"{source}: incomplete noise model ({error})") from error
+        if c.ndim != 3 or c.shape[0] != 3 or not np.isfinite(c).all() or not (
+                model.high > model.low and model.min_std > 0):
+            raise PN2VError(f"{source}: damaged noise model (inconsistent arrays)")
+        return model
+
+    def save(self, path: str | os.PathLike) -> None:
+        save_state(self.to_state(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> GaussianMixtureNoiseModel:
+        return cls.from_state(load_state(path), source=str(path))

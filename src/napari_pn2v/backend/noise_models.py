@@ -1,0 +1,103 @@
+"""What every kind of noise model offers, and their files.
+
+Kinds: ``histogram`` (:mod:`.noise_model`, from calibration data), ``gmm`` (:mod:`.gmm`) and
+``poisson-gaussian`` (:mod:`.poisson_gaussian`). Training, prediction and the widgets use any
+of them through :class:`NoiseModel`. Files are ``.npz`` arrays plus JSON metadata read
+without pickle; each kind turns itself into a *state* (numbers, strings, arrays) and
+:func:`load_noise_model` picks the class from the state's ``kind``, so a file, or the noise
+model inside a model file, loads as whatever kind it holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .errors import PN2VError
+
+FORMAT = "napari-pn2v-noise-model"
+FORMAT_VERSION = 1
+KINDS = ("histogram", "gmm", "poisson-gaussian")
+
+
+class NoiseModel(Protocol):
+    """p(x | s) for PN2V: differentiable in s, with what the GUI and CLI show of it."""
+
+    kind: str
+
+    def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor: ...
+
+    def log_likelihood(self, observation: torch.Tensor,
+                       signal: torch.Tensor) -> torch.Tensor: ...
+
+    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray: ...
+
+    @property
+    def signal_range(self) -> tuple[float, float]: ...
+
+    def fraction_out_of_range(self, data: np.ndarray) -> float: ...
+
+    def range_text(self) -> str: ...
+
+    def summary(self) -> str: ...
+
+    def to_state(self) -> dict: ...
+
+    def save(self, path: str | os.PathLike) -> None: ...
+
+
+def check_state(state: dict, kind: str, source: str) -> None:
+    """Refuse states that are not ours, are too new, or hold another kind."""
+    if state.get("format", FORMAT) != FORMAT:
+        raise PN2VError(f"{source}: not a napari-pn2v noise model")
+    if int(state.get("version", FORMAT_VERSION)) > FORMAT_VERSION:
+        raise PN2VError(f"{source}: made by a newer napari-pn2v (format {state['version']})")
+    if state.get("kind") != kind:
+        raise PN2VError(f"{source}: unknown noise model kind {state.get('kind')!r}")
+
+
+def save_state(state: dict, path: str | os.PathLike) -> None:
+    state = {"format": FORMAT, "version": FORMAT_VERSION, **state}
+    meta = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
+    arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+    with open(Path(path), "wb") as handle:  # np.savez would append .npz to other suffixes
+        np.savez_compressed(handle, meta=np.array(json.dumps(meta)), **arrays)
+
+
+def load_state(path: str | os.PathLike) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise PN2VError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = json.loads(str(data["meta"]))
+            state.update({k: data[k] for k in data.files if k != "meta"})
+    except Exception as error:  # zip, json and key errors all mean a foreign file
+        raise PN2VError(f"{path}: not a napari-pn2v noise-model file ({error})") from error
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise PN2VError(f"{path}: not a napari-pn2v noise-model file")
+    return state
+
+
+def noise_model_from_state(state: dict, source: str = "noise model") -> NoiseModel:
+    """The noise model a state describes, of whichever kind."""
+    from .gmm import GaussianMixtureNoiseModel
+    from .noise_model import HistogramNoiseModel
+    from .poisson_gaussian import PoissonGaussianNoiseModel
+
+    classes = {"histogram": HistogramNoiseModel, "gmm": GaussianMixtureNoiseModel,
+               "poisson-gaussian": PoissonGaussianNoiseModel}
+    kind = state.get("kind")
+    if kind not in classes:
+        raise PN2VError(f"{source}: unknown noise model kind {kind!r}")
+    return classes[kind].from_state(state, source=source)
+
+
+def load_noise_model(path: str | os.PathLike) -> NoiseModel:
+    """Read a noise-model file of any kind."""
+    return noise_model_from_state(load_state(path), source=str(path))
