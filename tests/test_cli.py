@@ -146,11 +146,13 @@ def test_help_describes_every_option(command, capsys):
             assert flag in text
 
 
-def test_usage_errors_are_one_line(capsys):
+@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--location-weight", "-1"),
+                                         ("--location-weight", "nan")])
+def test_usage_errors_are_one_line(capsys, flag, value):
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "x.tif", "-o", "m.pt", "--epochs", "0"])
+        main(["train", "x.tif", "-o", "m.pt", flag, value])
     err = capsys.readouterr().err
-    assert exit_info.value.code == 2 and err.count("\n") == 1 and "--epochs" in err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and flag in err
 
 
 def test_train_supervised_with_targets(files, capsys):
@@ -161,3 +163,66 @@ def test_train_supervised_with_targets(files, capsys):
     code, _, err = run(["train", files / "noisy.tif", "-o", files / "x.pt", "--mode",
                         "supervised", *TRAIN_FLAGS], capsys)
     one_line_error(code, err)
+
+
+def test_noise_models_without_a_histogram(files, capsys):
+    from napari_pn2v.backend import (
+        GaussianMixtureNoiseModel,
+        PoissonGaussianNoiseModel,
+        load_noise_model,
+    )
+
+    code, out, err = run(["noise-model", "--kind", "gmm", "--calibration", files / "calib.tif",
+                          "-o", files / "gmm.npz", "--components", 2], capsys)
+    assert code == 0, err
+    gmm = load_noise_model(files / "gmm.npz")
+    assert isinstance(gmm, GaussianMixtureNoiseModel) and gmm.coefficients.shape[1] == 2
+    assert "GMM noise model" in out
+    code, out, err = run(["noise-model", "--kind", "poisson-gaussian", "--camera", 2, 100, 6,
+                          "-o", files / "pg.npz"], capsys)
+    assert code == 0 and load_noise_model(files / "pg.npz").gain == 2.0
+    code, out, err = run(["noise-model", "--kind", "poisson-gaussian", "--images",
+                          files / "noisy.tif", "-o", files / "pg2.npz"], capsys)
+    assert code == 0 and "estimated" in out
+    assert isinstance(load_noise_model(files / "pg2.npz"), PoissonGaussianNoiseModel)
+    code, out, err = run(["noise-model", "--kind", "poisson-gaussian", "--camera", 2, 100, 6,
+                          "--as-histogram", "--range", 0, 1000, "-o", files / "pgh.npz"],
+                         capsys)
+    assert code == 0 and isinstance(load_noise_model(files / "pgh.npz"), HistogramNoiseModel)
+    # the noise model of a pn2v training may be of any kind
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "m.pt", "--noise-model",
+                        files / "pg.npz", *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert isinstance(PN2VModel.load(files / "m.pt").noise_model, PoissonGaussianNoiseModel)
+
+
+def test_train_with_a_bootstrapped_noise_model(files, capsys):
+    flags = [*TRAIN_FLAGS, "--epochs", "4", "--steps-per-epoch", "10", "--lr", "0.003"]
+    code, out, err = run(["train", files / "noisy.tif", "-o", files / "boot.pt",
+                          "--bootstrap", "gmm", *flags], capsys)
+    assert code == 0, err
+    assert "bootstrap: training N2V" in err and "GMM noise model" in err
+    assert "percentiles" in err
+    model = PN2VModel.load(files / "boot.pt")
+    assert model.config.mode == "pn2v" and model.noise_model.kind == "gmm"
+
+
+def test_a_bootstrap_from_an_untrained_n2v_is_refused(files, capsys):
+    flags = [*TRAIN_FLAGS, "--epochs", "1", "--steps-per-epoch", "1"]
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "boot.pt",
+                        "--bootstrap", "histogram", *flags], capsys)
+    assert code == 1 and "train it longer" in err.splitlines()[-1]
+    assert not (files / "boot.pt").exists()
+
+
+def test_wrong_noise_model_sources_are_one_line(files, capsys):
+    for argv in (
+        ["noise-model", "--kind", "gmm", "--images", files / "noisy.tif"],
+        ["noise-model", "--kind", "histogram", "--camera", 1, 0, 1],
+        ["noise-model", "--kind", "bootstrap", "--calibration", files / "calib.tif"],
+        ["noise-model", "--kind", "poisson-gaussian", "--camera", 1, 0, 1, "--as-histogram"],
+        ["train", files / "noisy.tif", "--bootstrap", "gmm", "--mode", "n2v"],
+    ):
+        code, _, err = run([*argv, "-o", files / "never.npz"], capsys)
+        one_line_error(code, err)
+    assert not (files / "never.npz").exists()

@@ -12,12 +12,23 @@ from pathlib import Path
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
+NOISE_KINDS = ("histogram", "gmm", "poisson-gaussian", "bootstrap")
+#: the noise-model sources each kind accepts
+NOISE_SOURCES = {"histogram": ("calibration", "signal"), "gmm": ("calibration", "signal"),
+                 "poisson-gaussian": ("camera", "images"), "bootstrap": ("images",)}
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
     return value
 
 
@@ -29,6 +40,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
     from .backend.model import MODES, PRIORS
 
@@ -41,15 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     nm = sub.add_parser(
-        "noise-model", help="build a histogram noise model p(x|s) from calibration data",
-        description="Build a histogram noise model from a calibration stack (frames of a "
-        "static scene; the signal is their per-pixel mean) or from a signal image with "
-        "noisy observations of it, and print a summary.",
+        "noise-model", help="build a noise model p(x|s), with or without calibration data",
+        description="Build a noise model and print a summary. --kind histogram or gmm: from a "
+        "calibration stack (frames of a static scene; the signal is their per-pixel mean) or "
+        "a signal image with noisy observations of it. --kind poisson-gaussian: from "
+        "--camera parameters, or estimated from noisy --images. --kind bootstrap: train N2V "
+        "on noisy --images and fit a histogram or GMM (--fit) to its predictions. Clipped "
+        "pixels (0, the type's maximum, pile-ups at the data's ends) are left out of fits.",
     )
+    nm.add_argument("--kind", choices=NOISE_KINDS, default="histogram",
+                    help="which noise model (default: histogram)")
     source = nm.add_mutually_exclusive_group(required=True)
     source.add_argument("--calibration", nargs="+", metavar="FILE",
                         help="TIFF/PNG frames of a static scene (a multi-page TIFF is a stack)")
     source.add_argument("--signal", metavar="FILE", help="clean signal image (with --observation)")
+    source.add_argument("--images", nargs="+", metavar="FILE",
+                        help="noisy images to estimate from (poisson-gaussian, bootstrap)")
+    source.add_argument("--camera", nargs=3, type=float, metavar=("GAIN", "OFFSET", "READ"),
+                        help="poisson-gaussian from camera parameters in grey levels: gain per "
+                        "photon, offset (no light), read-noise standard deviation")
     nm.add_argument("--observation", nargs="+", metavar="FILE",
                     help="noisy observations of the --signal image")
     nm.add_argument("-o", "--output", required=True, metavar="NM",
@@ -58,6 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="histogram bins per axis (default: 256)")
     nm.add_argument("--range", nargs=2, type=float, metavar=("MIN", "MAX"), dest="value_range",
                     help="intensity range covered (default: the data's min and max)")
+    nm.add_argument("--components", type=_positive_int, default=3,
+                    help="gmm: Gaussians in the mixture (default: 3)")
+    nm.add_argument("--degree", type=int, choices=range(0, 5), default=1,
+                    help="gmm: degree of the polynomials of the signal (default: 1)")
+    nm.add_argument("--min-std", type=float,
+                    help="gmm, poisson-gaussian: smallest noise standard deviation (default: "
+                    "half a grey level for integer data)")
+    nm.add_argument("--as-histogram", action="store_true",
+                    help="poisson-gaussian: save it as a populated histogram over --range")
+    nm.add_argument("--fit", choices=BOOTSTRAP_FITS, default="gmm",
+                    help="bootstrap: the noise model fitted to N2V's predictions (default: gmm)")
+    nm.add_argument("--preset", choices=("quick", "paper"), default="quick",
+                    help="bootstrap: N2V training settings (default: quick)")
 
     tr = sub.add_parser(
         "train", help="train a PN2V (or N2V) network on noisy images",
@@ -68,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("files", nargs="+", metavar="FILE", help="noisy TIFF/PNG images or stacks")
     tr.add_argument("-o", "--output", required=True, metavar="MODEL",
                     help="model file to write (.pt)")
-    tr.add_argument("--noise-model", metavar="NM", help="noise-model file (required for pn2v)")
+    tr.add_argument("--noise-model", metavar="NM",
+                    help="noise-model file (pn2v needs this or --bootstrap)")
+    tr.add_argument("--bootstrap", choices=BOOTSTRAP_FITS,
+                    help="no calibration data: first train N2V with the same settings, fit "
+                    "this kind of noise model to its predictions, then train PN2V with it")
     tr.add_argument("--mode", choices=MODES, default="pn2v",
                     help="pn2v (needs a noise model), n2v, or supervised (needs --target; "
                     "a baseline for benchmarks) (default: pn2v)")
@@ -99,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--prior", choices=PRIORS, default="location-scale",
                     help="how the head forms the K samples; 'published' is the original "
                     "recipe, for comparison (default: location-scale)")
+    tr.add_argument("--location-weight", type=_non_negative_float, default=1.0,
+                    help="weight of N2V's squared error on the location-scale prior's "
+                    "location, which makes PN2V learn as fast as N2V; 0 = PN2V loss alone "
+                    "(default: 1)")
     tr.add_argument("--device", choices=DEVICES, default="auto",
                     help="auto = CUDA, then Apple MPS, then CPU (default: auto)")
     tr.add_argument("--seed", type=int, help="random seed (reproducible on the CPU)")
@@ -151,36 +194,80 @@ def _progress_bar(steps: Iterator, total: int) -> Iterator:
 
 
 def cmd_noise_model(args: argparse.Namespace) -> int:
-    from .backend import HistogramNoiseModel, PN2VError
-    from .backend.images import read_image, read_stack
+    from .backend import PN2VError
 
     if args.signal and not args.observation:
         raise PN2VError("--signal needs --observation FILE...")
     if args.observation and not args.signal:
         raise PN2VError("--observation needs --signal FILE")
-    if args.calibration:
-        model = HistogramNoiseModel.from_calibration(
-            read_stack(args.calibration), bins=args.bins, value_range=args.value_range)
-    else:
-        signal = read_image(args.signal)
-        model = HistogramNoiseModel.from_pairs(
-            signal, read_stack(args.observation), bins=args.bins, value_range=args.value_range)
+    given = next(s for s in ("calibration", "signal", "images", "camera") if getattr(args, s))
+    if given not in NOISE_SOURCES[args.kind]:
+        allowed = " or ".join(f"--{s}" for s in NOISE_SOURCES[args.kind])
+        raise PN2VError(f"--kind {args.kind} is built from {allowed}, not --{given}")
+    model = _build_noise_model(args)
     model.save(args.output)
     print(model.summary())
     print(f"wrote {args.output}")
     return 0
 
 
+def _build_noise_model(args: argparse.Namespace):
+    from .backend import (
+        QUICK,
+        GaussianMixtureNoiseModel,
+        HistogramNoiseModel,
+        PN2VError,
+        PoissonGaussianNoiseModel,
+        TrainConfig,
+        estimate_poisson_gaussian,
+    )
+    from .backend.bootstrap import bootstrap_noise_model
+    from .backend.images import read_image, read_stack
+
+    gmm = dict(components=args.components, degree=args.degree, min_std=args.min_std)
+    if args.kind in ("histogram", "gmm"):
+        if args.kind == "histogram":
+            build, options = HistogramNoiseModel, dict(bins=args.bins,
+                                                       value_range=args.value_range)
+        else:
+            build, options = GaussianMixtureNoiseModel, gmm
+        if args.calibration:
+            return build.from_calibration(read_stack(args.calibration), **options)
+        return build.from_pairs(read_image(args.signal), read_stack(args.observation),
+                                **options)
+    if args.kind == "bootstrap":
+        images = [read_image(f) for f in args.images]
+        settings = QUICK if args.preset == "quick" else {}
+        result = bootstrap_noise_model(images, args.fit, TrainConfig(**settings),
+                                       wrap=_progress_bar)
+        for message in result.messages:
+            _warn(message)
+        return result.noise_model
+    min_std = {} if args.min_std is None else {"min_std": args.min_std}
+    if args.camera:
+        model = PoissonGaussianNoiseModel.from_camera(*args.camera, **min_std)
+    else:
+        model, levels = estimate_poisson_gaussian(read_stack(args.images), **min_std)
+        if levels.message:
+            _warn(levels.message)
+    if args.as_histogram:
+        if args.value_range is None and args.camera:
+            raise PN2VError("--as-histogram with --camera needs --range MIN MAX")
+        return model.to_histogram(args.bins, args.value_range)
+    return model
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from .backend import (
         QUICK,
-        HistogramNoiseModel,
         ModelConfig,
         PN2VError,
         PN2VModel,
         TrainConfig,
         Trainer,
+        load_noise_model,
     )
+    from .backend.bootstrap import bootstrap_noise_model
     from .backend.devices import describe_device
     from .backend.images import read_image
 
@@ -188,23 +275,35 @@ def cmd_train(args: argparse.Namespace) -> int:
     for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "lr", "val_fraction"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
-    config = TrainConfig(**settings, device=args.device, seed=args.seed)
+    config = TrainConfig(**settings, device=args.device, seed=args.seed,
+                         location_weight=args.location_weight)
     images = [read_image(f) for f in args.files]
     if args.resume:
         model = PN2VModel.load(args.resume)
         if args.noise_model:
-            model.noise_model = HistogramNoiseModel.load(args.noise_model)
+            model.noise_model = load_noise_model(args.noise_model)
         targets = [read_image(f) for f in args.target] if args.target else None
         trainer = Trainer(images, config, model=model, targets=targets)
     else:
-        if args.mode == "pn2v" and not args.noise_model:
-            raise PN2VError("pn2v mode needs --noise-model NM (see 'pn2v noise-model'), "
-                            "or use --mode n2v")
+        if args.bootstrap and (args.noise_model or args.mode != "pn2v"):
+            raise PN2VError("--bootstrap makes the noise model of a pn2v training; it goes "
+                            "without --noise-model and other modes")
+        if args.mode == "pn2v" and not (args.noise_model or args.bootstrap):
+            raise PN2VError("pn2v mode needs --noise-model NM (see 'pn2v noise-model') or "
+                            "--bootstrap histogram|gmm, or use --mode n2v")
         if (args.mode == "supervised") != bool(args.target):
             raise PN2VError("--target FILE... goes with, and only with, --mode supervised")
-        noise_model = HistogramNoiseModel.load(args.noise_model) if args.noise_model else None
+        noise_model = load_noise_model(args.noise_model) if args.noise_model else None
         model_config = ModelConfig(mode=args.mode, depth=args.depth, features=args.features,
                                    samples=args.samples, prior=args.prior)
+        if args.bootstrap:
+            print("bootstrap: training N2V to make the noise model", file=sys.stderr)
+            result = bootstrap_noise_model(images, args.bootstrap, config, model_config,
+                                           wrap=_progress_bar)
+            for message in result.messages:
+                _warn(message)
+            noise_model = result.noise_model
+            print(noise_model.summary(), file=sys.stderr)
         targets = [read_image(f) for f in args.target] if args.target else None
         trainer = Trainer(images, config, model_config, noise_model=noise_model,
                           targets=targets)
