@@ -1,8 +1,13 @@
 import numpy as np
+import pytest
 
 from napari_pn2v._qt.common import guarded
 from napari_pn2v._qt.noise_model_widget import N_CURVES, NoiseModelWidget
-from napari_pn2v.backend import HistogramNoiseModel
+from napari_pn2v.backend import (
+    GaussianMixtureNoiseModel,
+    HistogramNoiseModel,
+    PoissonGaussianNoiseModel,
+)
 
 
 def build(qtbot, widget):
@@ -62,3 +67,93 @@ def test_bad_layers_and_files_become_notifications(qtbot, viewer, errors, tmp_pa
     assert "at least 2 frames" in errors[0] and "RGB" in errors[1]
     assert "not a napari-pn2v noise-model file" in errors[2]
     assert widget.session.noise_model is None and len(viewer.layers) == 3
+
+
+def test_kinds_show_their_own_settings(qtbot, viewer):
+    widget = NoiseModelWidget(viewer)
+    qtbot.addWidget(widget)
+    widget.show()
+
+    def visible(name):
+        return widget.rows[name][1].isVisible()
+
+    assert visible("calibration") and visible("bins") and not visible("images")
+    widget.kind.setCurrentText("GMM (calibration data)")
+    assert visible("components") and not visible("bins")
+    widget.kind.setCurrentText("Poisson–Gaussian (camera or images)")
+    assert visible("images") and visible("camera") and not visible("calibration")
+    assert not widget.gain.isEnabled()
+    widget.use_camera.setChecked(True)
+    assert widget.gain.isEnabled()
+    widget.kind.setCurrentText("Bootstrap (noisy images only)")
+    assert visible("fit") and visible("images") and widget.stop_button.isVisible()
+
+
+def test_gmm_from_calibration_is_plotted_against_its_data(qtbot, viewer, errors):
+    widget = NoiseModelWidget(viewer)
+    widget.kind.setCurrentText("GMM (calibration data)")
+    widget.calibration.setCurrentText("calibration")
+    build(qtbot, widget)
+    model = widget.session.noise_model
+    assert errors == [] and isinstance(model, GaussianMixtureNoiseModel)
+    assert "GMM noise model" in widget.summary.text()
+    assert len(widget.plot.curves) == N_CURVES and widget.plot.data_points
+    line_s, line_std = widget.plot.std_line.getData()
+    data_s, data_std = widget.plot.std_points.getData()
+    assert len(data_s) >= 10
+    # a good fit: the model's noise std runs through the measured points
+    np.testing.assert_allclose(np.interp(data_s, line_s, line_std), data_std, rtol=0.25)
+
+
+def test_poisson_gaussian_from_camera_and_estimated(qtbot, viewer, errors, calibration):
+    viewer.add_image(calibration[:4], name="frames")
+    widget = NoiseModelWidget(viewer)
+    widget.kind.setCurrentText("Poisson–Gaussian (camera or images)")
+    widget.images.setCurrentText("frames")
+    widget.use_camera.setChecked(True)
+    widget.gain.setValue(2.0)
+    widget.offset.setValue(100.0)
+    widget.read_noise.setValue(6.0)
+    build(qtbot, widget)
+    model = widget.session.noise_model
+    assert isinstance(model, PoissonGaussianNoiseModel) and model.gain == 2.0
+    assert len(widget.plot.std_points.getData()[0]) >= 2  # the images, against the camera
+    widget.use_camera.setChecked(False)
+    build(qtbot, widget)
+    estimated = widget.session.noise_model
+    assert errors == [] and estimated.origin == "estimated" and estimated is not model
+    assert estimated.gain == pytest.approx(2.0, rel=0.2)
+
+
+def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypatch):
+    from napari_pn2v._qt import noise_model_widget
+
+    training = dict(epochs=1, steps_per_epoch=2, batch_size=4, patch_size=32, lr=3e-3,
+                    val_fraction=0.25, seed=0, val_patches=4)
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", training)
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_NETWORK", dict(depth=2, features=8))
+    widget = NoiseModelWidget(viewer)
+    widget.kind.setCurrentText("Bootstrap (noisy images only)")
+    widget.images.setCurrentText("noisy")
+    widget.fit.setCurrentText("histogram")
+    widget.bins.setValue(48)
+    build(qtbot, widget)  # two steps: N2V has learned nothing yet
+    assert len(errors) == 1 and "train it longer" in errors[0]
+    assert widget.session.noise_model is None
+
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING",
+                        dict(training, epochs=6, steps_per_epoch=10))
+    build(qtbot, widget)
+    assert len(errors) == 1 and isinstance(widget.session.noise_model, HistogramNoiseModel)
+    assert widget.progress.value() == widget.progress.maximum() == 60
+
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", dict(
+        epochs=1000, steps_per_epoch=3, batch_size=4, patch_size=32, val_fraction=0.25))
+    widget.session.noise_model = None
+    errors.clear()
+    widget.build_button.click()
+    qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=20_000)
+    widget.stop_button.click()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=20_000)
+    assert widget.session.noise_model is None and "Stopped" in widget.summary.text()
+    assert errors == []

@@ -22,13 +22,14 @@ from superqt import QCollapsible
 
 from ..backend import (
     QUICK,
-    HistogramNoiseModel,
     ModelConfig,
+    NoiseModel,
     PN2VError,
     PN2VModel,
     Progress,
     TrainConfig,
     Trainer,
+    load_noise_model,
 )
 from ..backend.devices import DEVICES, choose_device, describe_device
 from .common import (
@@ -65,7 +66,7 @@ class State(Enum):
 
 @thread_worker
 def _train(images: list[np.ndarray], config: TrainConfig, model_config: ModelConfig,
-           noise_model: HistogramNoiseModel | None, model: PN2VModel | None):
+           noise_model: NoiseModel | None, model: PN2VModel | None):
     """Yields the trainer first (so the widget can take its best model), then each step."""
     trainer = Trainer(images, config, model_config, noise_model, model)
     yield trainer
@@ -198,7 +199,7 @@ class TrainingWidget(DockWidget):
         except PN2VError as error:
             self.device_label.setText(str(error))
 
-    def _show_noise_model(self, model: HistogramNoiseModel | None) -> None:
+    def _show_noise_model(self, model: NoiseModel | None) -> None:
         if model is None:
             self.noise_label.setText("none: build one in '1. Noise model' or load a file")
         else:
@@ -330,4 +331,4 @@ class TrainingWidget(DockWidget):
 
     def load_noise(self, path: str) -> None:
         """Load a noise-model file into the viewer's session (the Noise model widget shows it)."""
-        self.session.noise_model = HistogramNoiseModel.load(path)
+        self.session.noise_model = load_noise_model(path)
