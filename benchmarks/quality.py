@@ -23,7 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_pn2v.backend import HistogramNoiseModel, ModelConfig, TrainConfig, Trainer, predict
+from napari_pn2v.backend import (
+    GaussianMixtureNoiseModel,
+    HistogramNoiseModel,
+    ModelConfig,
+    TrainConfig,
+    Trainer,
+    estimate_poisson_gaussian,
+    predict,
+)
+from napari_pn2v.backend.bootstrap import bootstrap_noise_model
 from napari_pn2v.backend.devices import choose_device, describe_device
 from napari_pn2v.backend.images import read_image
 from napari_pn2v.backend.metrics import psnr
@@ -32,7 +41,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fmd-confocal-bpae-b"
 RESULTS = Path(__file__).parent / "results"
 TRAIN_FOVS, TEST_FOV = ("1", "2", "3"), "4"
-METHODS = ("input", "n2v", "pn2v", "supervised", "bm3d")
+METHODS = ("input", "n2v", "pn2v", "supervised", "bm3d", "pn2v-gmm", "pn2v-pg",
+           "pn2v-bootstrap")
+#: PN2V with a noise model made without a histogram of calibration data (issue 5)
+NOISE_VARIANTS = {"pn2v-gmm": "PN2V (MMSE), GMM of the (raw, avg50) pairs",
+                  "pn2v-pg": "PN2V (MMSE), Poisson–Gaussian estimated from the raw frames",
+                  "pn2v-bootstrap": "PN2V (MMSE), bootstrapped GMM (no calibration data)"}
 PRESETS = {
     # ~15 minutes per learned method on 2 CPU cores
     "cpu": dict(epochs=30, steps_per_epoch=50, batch_size=4, patch_size=96, lr=5e-4,
@@ -54,10 +68,15 @@ def load_fov(data: Path, fov: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def noise_model_from_pairs(raws: list[np.ndarray], gts: list[np.ndarray]) -> HistogramNoiseModel:
-    """The paper's FMD noise model: 256 bins over [0, 256) from (raw frame, avg50) pairs."""
+    """The paper's FMD noise model: 256 bins from (raw frame, avg50) pairs.
+
+    The bins span [-0.5, 255.5) rather than the paper's [0, 256): avg50 is rounded to integers,
+    and a signal row sits at its bin's centre, so integer signals must be the centres.
+    [0, 256) would model every signal v with the observations of v − 0.5.
+    """
     return HistogramNoiseModel.from_pairs(np.concatenate(gts, axis=1),
                                           np.concatenate(raws, axis=2),
-                                          bins=256, value_range=(0.0, 256.0))
+                                          bins=256, value_range=(-0.5, 255.5))
 
 
 def poisson_gaussian_fit(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
@@ -99,7 +118,8 @@ def summary(values: list[float]) -> dict:
             "frames": len(v)}
 
 
-def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str) -> dict:
+def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
+        test_frames: int = 50) -> dict:
     train = [load_fov(data, f) for f in TRAIN_FOVS]
     raws, gts = [r for r, _ in train], [g for _, g in train]
     test_raw, test_gt = load_fov(data, TEST_FOV)
@@ -119,10 +139,21 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str) -> 
         return result
 
     config = TrainConfig(**PRESETS[preset], device=device)
-    network = ModelConfig(mode=method, **NETWORK)
-    noise_model = noise_model_from_pairs(raws, gts) if method == "pn2v" else None
+    network = ModelConfig(mode=method.split("-")[0], **NETWORK)
     targets = [np.broadcast_to(g, r.shape) for r, g in train] if method == "supervised" else None
     start = time.perf_counter()
+    noise_model = None
+    if method == "pn2v":
+        noise_model = noise_model_from_pairs(raws, gts)
+    elif method == "pn2v-gmm":
+        noise_model = GaussianMixtureNoiseModel.from_pairs(np.concatenate(gts, axis=1),
+                                                           np.concatenate(raws, axis=2))
+    elif method == "pn2v-pg":
+        noise_model, _ = estimate_poisson_gaussian(np.concatenate(raws))
+    elif method == "pn2v-bootstrap":  # N2V first, at the same budget: twice the training
+        noise_model = bootstrap_noise_model(raws, "gmm", config, network).noise_model
+    if noise_model is not None:
+        result["noise_model"] = noise_model.summary()
     trainer = Trainer(raws, config, network, noise_model=noise_model, targets=targets)
     trainer.run()
     model = trainer.best_model()
@@ -132,15 +163,15 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str) -> 
                           config.batch_size}
     outputs: dict[str, list[float]] = {}
     start = time.perf_counter()
-    for frame in test_raw:
+    for frame in test_raw[:test_frames]:
         out = predict(model, frame, device=device)
         outputs.setdefault(method, []).append(psnr(test_gt, out["denoised"], 255))
-        if "prior_mean" in out:
+        if "prior_mean" in out and method == "pn2v":
             outputs.setdefault("pn2v prior mean", []).append(
                 psnr(test_gt, out["prior_mean"], 255))
     result["predict_seconds_per_frame"] = (time.perf_counter() - start) / len(test_raw)
     names = {"n2v": "N2V", "pn2v": "PN2V (MMSE)", "supervised": "supervised U-Net",
-             "pn2v prior mean": "PN2V prior mean"}
+             "pn2v prior mean": "PN2V prior mean", **NOISE_VARIANTS}
     result["rows"] = {names[k]: summary(v) for k, v in outputs.items()}
     return result
 
@@ -153,11 +184,14 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--bm3d-frames", type=int, default=10,
                         help="test frames for BM3D, which is slow on a CPU (default: 10)")
+    parser.add_argument("--test-frames", type=int, default=50,
+                        help="test frames for the learned methods (default: all 50)")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     for method in METHODS if args.method == "all" else (args.method,):
         print(f"{method} …", flush=True)
-        result = run(method, args.preset, args.data, args.bm3d_frames, args.device)
+        result = run(method, args.preset, args.data, args.bm3d_frames, args.device,
+                     args.test_frames)
         path = RESULTS / f"quality-{args.preset}-{method}.json"
         path.write_text(json.dumps(result, indent=2))
         print(json.dumps(result["rows"]), flush=True)

@@ -14,8 +14,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 PLOT = ROOT / "docs" / "images" / "benchmark_quality.png"
+BUDGET_PLOT = ROOT / "docs" / "images" / "benchmark_budget.png"
+BUDGET_DATA = {"fmd": "FMD Confocal BPAE (real noise), FOV 4",
+               "synthetic": "synthetic Poisson–Gaussian, calibrated"}
+#: budget-sweep curves: (method file, output key) -> label
+BUDGET_CURVES = {("n2v", "denoised"): "N2V",
+                 ("pn2v", "prior_mean"): "PN2V prior mean",
+                 ("pn2v", "denoised"): "PN2V MMSE",
+                 ("pn2v-plain", "denoised"): "PN2V MMSE, PN2V loss alone",
+                 ("pn2v-published", "denoised"): "PN2V MMSE, published recipe"}
 ROW_ORDER = ("input", "VST + BM3D", "N2V", "PN2V prior mean", "PN2V (MMSE)",
-             "supervised U-Net")
+             "PN2V (MMSE), GMM of the (raw, avg50) pairs",
+             "PN2V (MMSE), Poisson–Gaussian estimated from the raw frames",
+             "PN2V (MMSE), bootstrapped GMM (no calibration data)", "supervised U-Net")
 #: MACs per pixel of one forward pass of the depth-3, 64-feature U-Net body (counted by hand
 #: from its layers; the K=800 head adds 51 k at the pixels it runs on)
 BODY_MMAC_PER_PIXEL = 0.384
@@ -80,6 +91,92 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
     fig.tight_layout()
     PLOT.parent.mkdir(exist_ok=True)
     fig.savefig(PLOT)
+    plt.close(fig)
+
+
+def _budget_results() -> dict[str, dict[str, dict]]:
+    found: dict[str, dict[str, dict]] = {}
+    for path in sorted(RESULTS.glob("budget-*.json")):
+        result = json.loads(path.read_text())
+        found.setdefault(result["data"], {})[result["method"]] = result
+    return found
+
+
+def _budget_section() -> list[str]:
+    """Time to quality: a table per data set, the goal check and one plot."""
+    found = _budget_results()
+    if not found:
+        return []
+    lines = ["## Time to quality: PSNR after equal training time", "",
+             "One training run per method, the best model (by validation loss) snapshotted "
+             "when the training clock passes each budget, then evaluated "
+             "(`python -m benchmarks.budget`). Same network (depth 3, 64 features, K = 800) "
+             "and the CPU preset's batches (4 × 96², lr 5e-4) for every method. N2V and PN2V "
+             "ran side by side, one CPU core each (`OMP_NUM_THREADS=1`), so both saw the "
+             "same machine load; times are per core.", ""]
+    for data, methods in found.items():
+        if "n2v" not in methods or "pn2v" not in methods:
+            continue
+        n2v = {r["minutes"]: r for r in methods["n2v"]["rows"]}
+        pn2v = {r["minutes"]: r for r in methods["pn2v"]["rows"]}
+        budgets = sorted(n2v.keys() & pn2v.keys())
+        some = methods["pn2v"]
+        lines += [f"### {BUDGET_DATA[data]}", "",
+                  f"Noisy input {some['input']['psnr']:.2f} dB; {some['input']['frames']} test "
+                  f"images; {some['machine']}; {some['date']}.", "",
+                  "| training time | steps N2V / PN2V | N2V | PN2V prior mean | PN2V MMSE | "
+                  "MMSE − N2V | MMSE − prior mean |", "|---|---|---|---|---|---|---|"]
+        misses = []
+        for m in budgets:
+            a, b = n2v[m], pn2v[m]
+            gain = b["denoised"]["psnr"] - a["denoised"]["psnr"]
+            over_prior = b["denoised"]["psnr"] - b["prior_mean"]["psnr"]
+            lines.append(f"| {m:g} min | {a['steps']} / {b['steps']} | "
+                         f"{a['denoised']['psnr']:.2f} ± {a['denoised']['sem']:.2f} | "
+                         f"{b['prior_mean']['psnr']:.2f} ± {b['prior_mean']['sem']:.2f} | "
+                         f"{b['denoised']['psnr']:.2f} ± {b['denoised']['sem']:.2f} | "
+                         f"{gain:+.2f} | {over_prior:+.2f} |")
+            if (m >= 5 and gain < 0.5) or over_prior < 0:
+                misses.append(f"{m:g} min")
+        verdict = ("**reached**" if not misses else
+                   f"**not reached** at {', '.join(misses)}")
+        lines += ["", "Goal (issue 7): PN2V MMSE ≥ N2V + 0.5 dB at every budget from 5 "
+                      f"minutes up, and MMSE ≥ prior mean at every budget: {verdict}.", ""]
+        for method in ("pn2v-plain", "pn2v-published"):
+            if method in methods:
+                rows = ", ".join(f"{r['minutes']:g} min: prior {r['prior_mean']['psnr']:.2f} / "
+                                 f"MMSE {r['denoised']['psnr']:.2f}"
+                                 for r in methods[method]["rows"])
+                lines += [f"Ablation `{method}` — {rows}.", ""]
+    _budget_plot(found)
+    return [*lines, f"![PSNR against training time]({BUDGET_PLOT.relative_to(DOC.parent)})", ""]
+
+
+def _budget_plot(found: dict[str, dict[str, dict]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(found), figsize=(5 * len(found), 3.6), dpi=110,
+                             squeeze=False)
+    for ax, (data, methods) in zip(axes[0], found.items(), strict=True):
+        for (method, key), label in BUDGET_CURVES.items():
+            if method in methods:
+                rows = methods[method]["rows"]
+                ax.errorbar([r["minutes"] for r in rows], [r[key]["psnr"] for r in rows],
+                            yerr=[r[key]["sem"] for r in rows], marker="o", capsize=2,
+                            label=label, linestyle="--" if key == "prior_mean" else "-")
+        any_method = next(iter(methods.values()))
+        ax.axhline(any_method["input"]["psnr"], color="grey", linewidth=0.8, label="input")
+        ax.set_xscale("log")
+        ax.set_xlabel("training time (minutes, 2 CPU cores)")
+        ax.set_ylabel("PSNR (dB)")
+        ax.set_title(BUDGET_DATA[data], fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    BUDGET_PLOT.parent.mkdir(exist_ok=True)
+    fig.savefig(BUDGET_PLOT)
     plt.close(fig)
 
 
@@ -161,6 +258,7 @@ def main() -> None:
              "Poisson–Gaussian parameters are fitted on those pairs.", ""]
     for preset in ("cpu", "gpu"):
         lines += _quality_section(preset)
+    lines += _budget_section()
     lines += _speed_section()
     DOC.write_text("\n".join(lines).rstrip() + "\n")
     print(f"wrote {DOC}")
