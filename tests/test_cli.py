@@ -198,7 +198,7 @@ def test_noise_models_without_a_histogram(files, capsys):
 
 def test_train_with_a_bootstrapped_noise_model(files, capsys):
     flags = [*TRAIN_FLAGS, "--epochs", "4", "--steps-per-epoch", "10", "--lr", "0.003"]
-    code, out, err = run(["train", files / "noisy.tif", "-o", files / "boot.pt",
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "boot.pt",
                           "--bootstrap", "gmm", *flags], capsys)
     assert code == 0, err
     assert "bootstrap: training N2V" in err and "GMM noise model" in err
