@@ -12,7 +12,7 @@ from napari_pn2v.backend import (
 
 def build(qtbot, widget):
     widget.build_button.click()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=20_000)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=180_000)
 
 
 def test_build_from_the_calibration_layer_and_show_it(qtbot, viewer, errors):
@@ -154,6 +154,6 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
     widget.build_button.click()
     qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=20_000)
     widget.stop_button.click()
-    qtbot.waitUntil(lambda: widget.worker is None, timeout=20_000)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=180_000)
     assert widget.session.noise_model is None and "Stopped" in widget.summary.text()
     assert errors == []
