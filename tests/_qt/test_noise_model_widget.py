@@ -152,7 +152,7 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
     widget.session.noise_model = None
     errors.clear()
     widget.build_button.click()
-    qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=20_000)
+    qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=120_000)
     widget.stop_button.click()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=180_000)
     assert widget.session.noise_model is None and "Stopped" in widget.summary.text()
