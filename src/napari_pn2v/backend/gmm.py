@@ -16,7 +16,6 @@ end of fitting are the model. Clipped pixels must be left out first (:mod:`.clip
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,14 +25,14 @@ import torch
 from .clipping import clipped_mask
 from .errors import PN2VError
 from .images import as_stack
-from .noise_models import check_state, load_state, save_state
+from .noise_models import NoiseModelFiles, check_state
 
 #: densities below this are raised to it, so log p stays finite far from every component
 MIN_DENSITY = 1e-30
 
 
 @dataclass
-class GaussianMixtureNoiseModel:
+class GaussianMixtureNoiseModel(NoiseModelFiles):
     """p(x | s) = Σ_j α_j(s) N(x; μ_j(s), σ_j(s)²) with polynomial parameters."""
 
     coefficients: np.ndarray  # (3, components, degree + 1): weight, variance, mean polynomials
@@ -173,11 +172,6 @@ class GaussianMixtureNoiseModel:
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         return self.log_likelihood(observation, signal).exp()
 
-    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
-            return self.likelihood(x, torch.full_like(x, float(signal))).numpy()
-
     def _coefficients(self, signal: torch.Tensor) -> torch.Tensor:
         key = str(signal.device)
         if key not in self._tensors:
@@ -228,10 +222,3 @@ class GaussianMixtureNoiseModel:
                 model.high > model.low and model.min_std > 0):
             raise PN2VError(f"{source}: damaged noise model (inconsistent arrays)")
         return model
-
-    def save(self, path: str | os.PathLike) -> None:
-        save_state(self.to_state(), path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> GaussianMixtureNoiseModel:
-        return cls.from_state(load_state(path), source=str(path))

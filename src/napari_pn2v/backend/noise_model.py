@@ -10,7 +10,6 @@ row (shifted along x by the signal difference) instead of staying empty, and a f
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,14 +17,14 @@ import torch
 
 from .errors import PN2VError
 from .images import as_stack
-from .noise_models import check_state, load_state, save_state
+from .noise_models import NoiseModelFiles, check_state
 
 #: smallest probability mass of one histogram bin; keeps log p finite for unseen observations
 MIN_BIN_MASS = 1e-8
 
 
 @dataclass
-class HistogramNoiseModel:
+class HistogramNoiseModel(NoiseModelFiles):
     """p(x | s) as a normalised 2-D histogram with bin-centre interpolation along s."""
 
     density: np.ndarray  # (bins, bins): row = signal bin, column = observation bin, 1/intensity
@@ -183,13 +182,6 @@ class HistogramNoiseModel:
         """log p(x | s); finite everywhere thanks to the density floor."""
         return self.likelihood(observation, signal).log()
 
-    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
-        """p(x | s) for one signal at many observations, for plots."""
-        with torch.no_grad():
-            x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
-            s = torch.full_like(x, float(signal))
-            return self.likelihood(x, s).numpy()
-
     def _tables(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The flat density, and the same shifted by one row (the upper neighbour)."""
         key = str(device)
@@ -232,14 +224,6 @@ class HistogramNoiseModel:
             n_frames=int(state.get("n_frames", 0)),
             fraction_outside=float(state.get("fraction_outside", 0.0)),
         )
-
-    def save(self, path: str | os.PathLike) -> None:
-        """Write an ``.npz`` of arrays plus JSON metadata: loading it never executes code."""
-        save_state(self.to_state(), path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> HistogramNoiseModel:
-        return cls.from_state(load_state(path), source=str(path))
 
 
 def _shift(row: np.ndarray, offset: int) -> np.ndarray:

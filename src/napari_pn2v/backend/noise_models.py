@@ -51,6 +51,25 @@ class NoiseModel(Protocol):
     def save(self, path: str | os.PathLike) -> None: ...
 
 
+class NoiseModelFiles:
+    """What every kind does the same way: plot curves from its likelihood, and files from its
+    state (``to_state`` / ``from_state``)."""
+
+    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
+        """p(x | s) for one signal at many observations, for plots."""
+        with torch.no_grad():
+            x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
+            return self.likelihood(x, torch.full_like(x, float(signal))).numpy()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write an ``.npz`` of arrays plus JSON metadata: loading it never executes code."""
+        save_state(self.to_state(), path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike):
+        return cls.from_state(load_state(path), source=str(path))
+
+
 def check_state(state: dict, kind: str, source: str) -> None:
     """Refuse states that are not ours, are too new, or hold another kind."""
     if state.get("format", FORMAT) != FORMAT:

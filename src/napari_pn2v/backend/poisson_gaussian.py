@@ -10,7 +10,6 @@ straight-line fit of variance against mean over smooth regions gives a and b. Us
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +19,7 @@ from scipy import ndimage
 from .clipping import clipped_mask
 from .errors import PN2VError
 from .images import as_stack
-from .noise_models import check_state, load_state, save_state
+from .noise_models import NoiseModelFiles, check_state
 
 #: residual filter: a separable second difference, unit gain for white noise (Σk² = 1);
 #: it cancels every signal that is planar over 3 × 3 pixels
@@ -30,7 +29,7 @@ MIN_DENSITY = 1e-30
 
 
 @dataclass
-class PoissonGaussianNoiseModel:
+class PoissonGaussianNoiseModel(NoiseModelFiles):
     """p(x | s) = N(x; s, max(a·s + b, min_std²))."""
 
     gain: float  # a: variance added per unit of signal
@@ -61,11 +60,6 @@ class PoissonGaussianNoiseModel:
 
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         return self.log_likelihood(observation, signal).exp()
-
-    def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            x = torch.as_tensor(np.asarray(observations, dtype=np.float32))
-            return self.likelihood(x, torch.full_like(x, float(signal))).numpy()
 
     def to_histogram(self, bins: int = 256, value_range: tuple[float, float] | None = None):
         """The same model as a histogram: each row holds the Gaussian's mass per bin."""
@@ -128,13 +122,6 @@ class PoissonGaussianNoiseModel:
                 and model.min_std > 0):
             raise PN2VError(f"{source}: damaged noise model")
         return model
-
-    def save(self, path: str | os.PathLike) -> None:
-        save_state(self.to_state(), path)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike) -> PoissonGaussianNoiseModel:
-        return cls.from_state(load_state(path), source=str(path))
 
 
 @dataclass
