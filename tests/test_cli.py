@@ -75,6 +75,23 @@ def test_train_n2v_resume_and_predict(files, capsys):
     assert (files / "o" / "single_denoised.tif").exists()
 
 
+def test_train_with_a_region_holdout_or_separate_validation_images(files, capsys):
+    flags = [f for f in TRAIN_FLAGS]
+    flags[flags.index("--val-fraction") + 1] = "0.3"
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "a.pt", "--mode", "n2v",
+                        "--holdout", "region", *flags], capsys)
+    assert code == 0, err
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "b.pt", "--mode", "n2v",
+                        "--validation", files / "single.tif", *flags], capsys)
+    assert code == 0, err
+    assert PN2VModel.load(files / "b.pt").epochs_trained >= 1
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "c.pt", "--mode",
+                        "supervised", "--target", files / "noisy.tif", "--validation",
+                        files / "single.tif", *flags], capsys)
+    one_line_error(code, err)
+    assert "validation" in err and not (files / "c.pt").exists()
+
+
 def one_line_error(code, err):
     assert code != 0
     assert err.startswith("pn2v: error: ") and err.count("\n") == 1, err

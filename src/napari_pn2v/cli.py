@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
     from .backend.model import MODES, PRIORS
+    from .backend.training import HOLDOUTS
 
     parser = _Parser(
         prog="pn2v",
@@ -129,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
         ("--val-fraction", float, "fraction of frames (or rows) held out for validation"),
     ):
         tr.add_argument(flag, type=kind, help=f"{text} (default: from --preset)")
+    tr.add_argument("--holdout", choices=HOLDOUTS, default="frames",
+                    help="hold out whole frames, or a strip of rows of every frame ('region': "
+                    "use it for many frames of one static scene, whose held-out frames the "
+                    "network has seen) (default: frames)")
+    tr.add_argument("--validation", nargs="+", metavar="FILE",
+                    help="noisy images of other scenes to validate on (n2v, pn2v); then "
+                    "nothing of FILE is held out")
     tr.add_argument("--samples", type=_positive_int, default=800,
                     help="K, prior samples per pixel (default: 800)")
     tr.add_argument("--depth", type=_positive_int, default=3,
@@ -276,14 +284,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     config = TrainConfig(**settings, device=args.device, seed=args.seed,
-                         location_weight=args.location_weight)
+                         location_weight=args.location_weight, holdout=args.holdout)
     images = [read_image(f) for f in args.files]
+    validation = [read_image(f) for f in args.validation] if args.validation else None
     if args.resume:
         model = PN2VModel.load(args.resume)
         if args.noise_model:
             model.noise_model = load_noise_model(args.noise_model)
         targets = [read_image(f) for f in args.target] if args.target else None
-        trainer = Trainer(images, config, model=model, targets=targets)
+        trainer = Trainer(images, config, model=model, targets=targets, validation=validation)
     else:
         if args.bootstrap and (args.noise_model or args.mode != "pn2v"):
             raise PN2VError("--bootstrap makes the noise model of a pn2v training; it goes "
@@ -306,7 +315,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(noise_model.summary(), file=sys.stderr)
         targets = [read_image(f) for f in args.target] if args.target else None
         trainer = Trainer(images, config, model_config, noise_model=noise_model,
-                          targets=targets)
+                          targets=targets, validation=validation)
     for warning in trainer.warnings:
         _warn(warning)
     print(f"training {trainer.model.config.mode} on {trainer.n_planes} plane(s) with "

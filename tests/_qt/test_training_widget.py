@@ -86,3 +86,21 @@ def test_device_label_says_what_is_used(viewer):
     widget.device.setCurrentText("cpu")
     assert "CPU" in widget.device_label.text()
     assert "CUDA" in widget.device_label.toolTip()
+
+
+def test_validation_on_a_region_or_on_another_layer(qtbot, viewer, noisy, errors):
+    widget = TrainingWidget(viewer)
+    widget.mode.setCurrentText("N2V")
+    tiny_training(widget)
+    assert widget.validation.currentText() == "held-out frames"
+    widget.validation.setCurrentText("held-out region")
+    assert widget.train_config().holdout == "region"
+    viewer.add_image(noisy[1], name="other scene")
+    widget.validation.setCurrentText("other scene")
+    start(widget)
+    wait_idle(qtbot, widget)
+    assert errors == [] and widget.state is State.DONE
+    assert widget.trainer._train[0].shape[-2:] == noisy.shape[-2:]  # nothing held out
+    widget.validation.setCurrentText("noisy")
+    start(widget)
+    assert len(errors) == 1 and "ticked for training too" in errors[0]

@@ -77,10 +77,45 @@ def test_validation_split():
     assert train.shape[0] == 8 and val.shape[0] == 2
     train, val = split_validation(stack[:1], 0.2, 16)  # one frame: a strip of rows
     assert train.shape == (1, 48, 64) and val.shape == (1, 16, 64)
+    train, val = split_validation(stack, 0.3, 32, holdout="region")  # every frame's bottom
+    assert train.shape == (10, 45, 64) and val.shape == (10, 19, 64)
     train, val = split_validation(stack[:1], 0.0, 16)
     assert val.shape[0] == 0
     with pytest.raises(PN2VError, match="too small"):
-        split_validation(stack[:1], 0.2, 40)
+        split_validation(stack[:1], 0.2, 56)
+    with pytest.raises(PN2VError, match="holdout"):
+        TrainConfig(holdout="random")
+
+
+def test_a_strip_too_low_for_a_deep_network_is_refused(noisy):
+    with pytest.raises(PN2VError, match="too small for a depth-6 network"):
+        Trainer(noisy, TrainConfig(**{**TINY_TRAINING, "holdout": "region", "patch_size": 32}),
+                ModelConfig(mode="n2v", depth=6, features=4))
+
+
+def test_region_holdout_validates_on_unseen_rows_with_smaller_patches(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model, holdout="region", val_fraction=0.3)
+    assert [tuple(t.shape) for t in trainer._train] == [(2, 1, 45, 64)]  # 19 of 64 rows held out
+    assert {b.inputs.shape[-1] for b in trainer._val} == {18}  # 19 rows: the largest even patch
+    assert np.isfinite(trainer.validate())
+
+
+def test_separate_validation_images_keep_all_training_frames(noisy, noise_model):
+    held_out = noisy[:1, :20, :24]  # smaller than a patch: validation patches shrink to 20
+    trainer = Trainer(noisy, TrainConfig(**TINY_TRAINING),
+                      ModelConfig(mode="pn2v", samples=16, **TINY_NET),
+                      noise_model=noise_model, validation=held_out)
+    assert sum(t.shape[0] for t in trainer._train) == noisy.shape[0]
+    assert {b.inputs.shape[-1] for b in trainer._val} == {20}
+    default = make_trainer(noisy, noise_model)
+    default.model.net.load_state_dict(trainer.model.net.state_dict())
+    assert trainer.validate() != pytest.approx(default.validate())  # other pixels
+    with pytest.raises(PN2VError, match="smaller than"):
+        Trainer(noisy, TrainConfig(**TINY_TRAINING), ModelConfig(mode="n2v", **TINY_NET),
+                validation=noisy[:1, :3, :3])
+    with pytest.raises(PN2VError, match="supervised"):
+        Trainer(noisy, TrainConfig(**TINY_TRAINING),
+                ModelConfig(mode="supervised", **TINY_NET), targets=noisy, validation=noisy)
 
 
 def test_bad_training_input_is_refused(noisy, noise_model):

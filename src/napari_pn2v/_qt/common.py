@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from napari.layers import Image
@@ -56,11 +56,13 @@ class _FollowsLayers:
 
 
 class LayerCombo(_FollowsLayers, QComboBox):
-    """A drop-down of the viewer's image layers, kept in step with the layer list."""
+    """A drop-down of the viewer's image layers, kept in step with the layer list; ``fixed``
+    choices that are not layers come first."""
 
-    def __init__(self, viewer, parent: QWidget | None = None) -> None:
+    def __init__(self, viewer, parent: QWidget | None = None, fixed: Sequence[str] = ()) -> None:
         super().__init__(parent)
         self._viewer = viewer
+        self._fixed = list(fixed)
         self._follow(viewer)
         self.refresh()
 
@@ -69,13 +71,16 @@ class LayerCombo(_FollowsLayers, QComboBox):
         names = [layer.name for layer in self._viewer.layers if isinstance(layer, Image)]
         self.blockSignals(True)
         self.clear()
-        self.addItems(names)
-        if current in names:
+        self.addItems(self._fixed + names)
+        if current in self._fixed + names:
             self.setCurrentText(current)
         self.blockSignals(False)
 
     def layer(self) -> Image | None:
+        """The chosen layer; None for a fixed choice."""
         name = self.currentText()
+        if name in self._fixed:
+            return None
         return next((layer for layer in self._viewer.layers if layer.name == name), None)
 
 

@@ -37,6 +37,7 @@ from .common import (
     NOISE_MODEL_FILTER,
     DockWidget,
     LayerChecklist,
+    LayerCombo,
     file_action,
     guarded,
     hbox,
@@ -51,6 +52,13 @@ PRESETS = {
     "Paper (GPU)": dict(epochs=200, steps_per_epoch=50, batch_size=80, patch_size=100,
                         lr=1e-4, val_fraction=0.1),
 }
+#: "Validate on" choices besides an image layer of other scenes -> TrainConfig.holdout
+HOLDOUT_CHOICES = {"held-out frames": "frames", "held-out region": "region"}
+VALIDATION_HELP = ("What the validation loss (which picks the best model) is measured on. "
+                   "Held-out frames suit images of different scenes; for many frames of one "
+                   "static scene the network has seen the held-out frames' content, so choose "
+                   "a held-out region (a strip at the bottom of every frame) or a layer of "
+                   "other scenes.")
 GPU_HELP = ("Training runs on the device shown. Without a CUDA GPU it runs on the CPU: use the "
             "Quick preset there. To use an NVIDIA GPU, install a CUDA build of torch "
             "(pytorch.org → Get started) in napari's Python environment and restart napari.")
@@ -66,9 +74,10 @@ class State(Enum):
 
 @thread_worker
 def _train(images: list[np.ndarray], config: TrainConfig, model_config: ModelConfig,
-           noise_model: NoiseModel | None, model: PN2VModel | None):
+           noise_model: NoiseModel | None, model: PN2VModel | None,
+           validation: list[np.ndarray] | None = None):
     """Yields the trainer first (so the widget can take its best model), then each step."""
-    trainer = Trainer(images, config, model_config, noise_model, model)
+    trainer = Trainer(images, config, model_config, noise_model, model, validation=validation)
     yield trainer
     yield from trainer
 
@@ -103,6 +112,8 @@ class TrainingWidget(DockWidget):
         self.patch_size = QSpinBox(minimum=8, maximum=1024, singleStep=8)
         self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4)
         self.val_fraction = QDoubleSpinBox(minimum=0.0, maximum=0.9, decimals=2, singleStep=0.05)
+        self.validation = LayerCombo(napari_viewer, fixed=list(HOLDOUT_CHOICES))
+        self.validation.setToolTip(VALIDATION_HELP)
         self.samples = QSpinBox(minimum=1, maximum=4096, value=800)
         self.depth = QSpinBox(minimum=1, maximum=6, value=3)
         self.features = QSpinBox(minimum=4, maximum=256, value=64)
@@ -134,8 +145,8 @@ class TrainingWidget(DockWidget):
         settings = QFormLayout()
         for label, widget in (("Epochs", self.epochs), ("Steps per epoch", self.steps),
                               ("Batch size", self.batch_size), ("Patch size", self.patch_size),
-                              ("Learning rate", self.lr), ("Validation fraction",
-                                                           self.val_fraction),
+                              ("Learning rate", self.lr), ("Validate on", self.validation),
+                              ("Validation fraction", self.val_fraction),
                               ("Samples K", self.samples), ("U-Net depth", self.depth),
                               ("U-Net features", self.features)):
             settings.addRow(label, widget)
@@ -187,6 +198,7 @@ class TrainingWidget(DockWidget):
         return TrainConfig(epochs=self.epochs.value(), steps_per_epoch=self.steps.value(),
                            batch_size=self.batch_size.value(), patch_size=self.patch_size.value(),
                            lr=self.lr.value(), val_fraction=self.val_fraction.value(),
+                           holdout=HOLDOUT_CHOICES.get(self.validation.currentText(), "frames"),
                            device=self.device.currentText())
 
     def model_config(self) -> ModelConfig:
@@ -221,7 +233,7 @@ class TrainingWidget(DockWidget):
         self.reset_button.setEnabled(not training and (has_model or self.state is State.FAILED))
         self.save_button.setEnabled(has_model and not training)
         for widget in (self.layers, self.mode, self.preset, self.device, self.samples,
-                       self.depth, self.features, self.load_noise_button):
+                       self.depth, self.features, self.load_noise_button, self.validation):
             widget.setEnabled(not training)
 
     # ---------------------------------------------------------------- actions
@@ -261,6 +273,13 @@ class TrainingWidget(DockWidget):
         if not layers:
             raise PN2VError("tick at least one image layer to train on")
         images = [image_data(layer, "training data") for layer in layers]
+        validation = None
+        held_out = self.validation.layer()
+        if held_out is not None:
+            if held_out in layers:
+                raise PN2VError(f"{held_out.name} is ticked for training too: validate on a "
+                                "layer of other scenes, or on held-out frames or a region")
+            validation = [image_data(held_out, "validation data")]
         model_config = self.model_config() if model is None else model.config
         noise_model = self.session.noise_model
         if model is not None and model.is_probabilistic and noise_model is None:
@@ -277,7 +296,7 @@ class TrainingWidget(DockWidget):
         self.step_bar.setRange(0, config.steps_per_epoch)
         self.step_bar.setValue(0)
         self.trainer = None
-        self.worker = _train(images, config, model_config, noise_model, model,
+        self.worker = _train(images, config, model_config, noise_model, model, validation,
                              _start_thread=False,
                              _connect={"yielded": self._on_yield, "errored": self._on_error,
                                        "aborted": self._on_stopped,

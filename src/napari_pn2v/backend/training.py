@@ -19,9 +19,13 @@ from .devices import choose_device
 from .errors import PN2VError
 from .images import as_stack
 from .losses import mse_loss, pn2v_loss
-from .masking import Batch, masked_batch, paired_batch
+from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch
 from .model import ModelConfig, PN2VModel
 from .noise_models import NoiseModel
+
+HOLDOUTS = ("frames", "region")
+#: fewest rows a held-out region may have; validation patches shrink to fit it
+MIN_HOLDOUT_ROWS = 16
 
 
 @dataclass
@@ -34,6 +38,10 @@ class TrainConfig:
     patch_size: int = 100
     lr: float = 1e-4
     val_fraction: float = 0.1
+    #: what the validation set holds out: whole "frames" (when there are enough), or a
+    #: "region" — a strip of rows at the bottom of every frame. Held-out frames of one static
+    #: scene show the network content it trains on, so only a region measures memorisation.
+    holdout: str = "frames"
     device: str = "auto"
     seed: int | None = None
     #: run the K-sample head at the masked pixels only; False = dense head (for benchmarks)
@@ -55,6 +63,8 @@ class TrainConfig:
             raise PN2VError(f"val-fraction must be in [0, 1), got {self.val_fraction}")
         if not self.lr > 0:
             raise PN2VError(f"learning rate must be positive, got {self.lr}")
+        if self.holdout not in HOLDOUTS:
+            raise PN2VError(f"holdout must be one of {', '.join(HOLDOUTS)}, got {self.holdout!r}")
         if not self.location_weight >= 0:
             raise PN2VError(f"location weight must be ≥ 0, got {self.location_weight}")
 
@@ -87,16 +97,17 @@ class Progress:
         return self.elapsed * (1 - self.fraction) / max(self.fraction, 1e-9)
 
 
-def split_validation(stack: np.ndarray, fraction: float,
-                     patch: int) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out whole frames when there are enough, else a strip at the bottom of every frame."""
+def split_validation(stack: np.ndarray, fraction: float, patch: int,
+                     holdout: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+    """Hold out whole frames when there are enough (and ``holdout`` is "frames"), else a strip
+    of rows at the bottom of every frame, at least :data:`MIN_HOLDOUT_ROWS` high."""
     if fraction == 0:
         return stack, stack[:0]
     n, height = stack.shape[0], stack.shape[-2]
     n_val = round(n * fraction)
-    if 1 <= n_val < n:
+    if holdout == "frames" and 1 <= n_val < n:
         return stack[:-n_val], stack[-n_val:]
-    rows = max(patch, round(height * fraction))
+    rows = max(MIN_HOLDOUT_ROWS, round(height * fraction))
     if height - rows < patch:
         raise PN2VError(
             f"images of {height} rows are too small to hold out a validation strip of {rows} "
@@ -148,7 +159,9 @@ class Trainer:
     ``images`` is one array (a 2-D image or a stack) or a list of them; images of different
     sizes are fine: each batch is cut from one size group, chosen in proportion to its pixels.
     ``targets`` (supervised mode only) are the clean images, one per entry of ``images``, with
-    one plane or as many as the input.
+    one plane or as many as the input. ``validation`` (N2V and PN2V) are noisy images kept for
+    validation only — ideally other scenes than the training images; then nothing of
+    ``images`` is held out.
     """
 
     def __init__(self, images: Images,
@@ -156,13 +169,17 @@ class Trainer:
                  model_config: ModelConfig | None = None,
                  noise_model: NoiseModel | None = None,
                  model: PN2VModel | None = None,
-                 targets: Images | None = None) -> None:
+                 targets: Images | None = None,
+                 validation: Images | None = None) -> None:
         self.config = config or TrainConfig()
         cfg = self.config
         self.device = choose_device(cfg.device)
         model_config = model.config if model is not None else model_config or ModelConfig()
         if (model_config.mode == "supervised") != (targets is not None):
             raise PN2VError("clean targets are needed by, and only by, the supervised mode")
+        if validation is not None and targets is not None:
+            raise PN2VError("separate validation images are for N2V and PN2V; the supervised "
+                            "mode holds out part of its (input, target) pairs")
         groups = _group_by_shape(images, cfg.patch_size, targets)
         self.n_planes = sum(g.shape[0] for g in groups)
         if model is None:
@@ -183,13 +200,26 @@ class Trainer:
                 warning = check_coverage(model.noise_model, group[:, 0], "training data")
                 if warning:
                     self.warnings.append(warning)
-        splits = [split_validation(g, cfg.val_fraction, cfg.patch_size) for g in groups]
+        if validation is None:
+            splits = [split_validation(g, cfg.val_fraction, cfg.patch_size, cfg.holdout)
+                      for g in groups]
+            held_out = [v for _, v in splits if v.shape[0]]
+        else:
+            splits = [(g, None) for g in groups]
+            held_out = [as_stack(v, name=f"validation image {i + 1}",
+                                 min_size=MIN_HOLDOUT_ROWS)[:, None]
+                        for i, v in enumerate(_as_list(validation))]
+            if model.is_probabilistic:
+                for part in held_out:
+                    warning = check_coverage(model.noise_model, part[:, 0], "validation data")
+                    if warning:
+                        self.warnings.append(warning)
         self._train = [torch.as_tensor(model.normalise(t)).to(self.device) for t, _ in splits]
         self._weights = torch.tensor([float(t.numel()) for t in self._train])
         self._generator = torch.Generator()
         if cfg.seed is not None:
             self._generator.manual_seed(cfg.seed)
-        self._val = self._validation_batches([v for _, v in splits if v.shape[0]])
+        self._val = self._validation_batches(held_out)
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -200,20 +230,29 @@ class Trainer:
         self._amp = self.device.type == "cuda"
 
     def _validation_batches(self, parts: list[np.ndarray]) -> list[Batch]:
-        """A fixed set of patches, so validation losses compare across epochs."""
+        """A fixed set of patches, so validation losses compare across epochs. Patches
+        shrink (to a multiple the network takes) where a held-out strip is lower than one."""
         generator = torch.Generator().manual_seed(12345)
         batch = self.config.batch_size
         count = max(self.config.val_patches, batch) // max(len(parts), 1) + 1
+        multiple = self.model.net.multiple
         batches = []
         for part in parts:
+            size = min(self.config.patch_size, *part.shape[-2:]) // multiple * multiple
+            if size < NEIGHBOURHOOD:
+                raise PN2VError(
+                    f"validation data of {part.shape[-2]}×{part.shape[-1]} pixels is too small "
+                    f"for a depth-{self.model.config.depth} network; hold out more "
+                    "(val-fraction) or give larger validation images")
             frames = torch.as_tensor(self.model.normalise(part)).to(self.device)
-            batches += [self._batch(frames, min(batch, count - i), generator)
+            batches += [self._batch(frames, min(batch, count - i), generator, size)
                         for i in range(0, count, batch)]
         return batches
 
-    def _batch(self, frames: torch.Tensor, size: int, generator: torch.Generator) -> Batch:
+    def _batch(self, frames: torch.Tensor, size: int, generator: torch.Generator,
+               patch: int | None = None) -> Batch:
         make = paired_batch if self.model.config.mode == "supervised" else masked_batch
-        return make(frames, size, self.config.patch_size, generator)
+        return make(frames, size, patch or self.config.patch_size, generator)
 
     # ---------------------------------------------------------------- loss
     def loss(self, batch: Batch, training: bool = True) -> torch.Tensor:
