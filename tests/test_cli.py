@@ -243,3 +243,29 @@ def test_wrong_noise_model_sources_are_one_line(files, capsys):
         code, _, err = run([*argv, "-o", files / "never.npz"], capsys)
         one_line_error(code, err)
     assert not (files / "never.npz").exists()
+
+
+def test_predict_reads_lazily_and_writes_zarr_or_nothing(files, capsys, n2v_model, noisy):
+    import zarr
+
+    n2v_model.save(files / "n2v.pt")
+    tifffile.imwrite(files / "packed.tif", noisy.astype(np.uint16), compression="zlib",
+                     tile=(32, 32))
+    zarr.save_array(files / "stack.zarr", noisy)
+    code, out, err = run(["predict", files / "n2v.pt", files / "packed.tif",
+                          files / "stack.zarr", "-o", files / "o", "--format", "zarr"], capsys)
+    assert code == 0, err
+    assert out.count("_denoised.zarr") == 2
+    for stem in ("packed", "stack"):
+        result = zarr.open_array(files / "o" / f"{stem}_denoised.zarr", mode="r")
+        assert result.shape == noisy.shape and result.dtype == np.float32
+        assert np.isfinite(result[:]).all() and result[:].std() > 0
+    broken = noisy.copy()
+    broken[1, 3, 3] = np.nan  # found only when the second plane is read
+    zarr.save_array(files / "broken.zarr", broken)
+    code, _, err = run(["predict", files / "n2v.pt", files / "broken.zarr", "-o",
+                        files / "p"], capsys)
+    error = err.splitlines()[-1]  # after the progress bar of the first plane
+    one_line_error(code, error + "\n")
+    assert "broken.zarr: image (plane 2)" in error and "NaN" in error
+    assert list((files / "p").iterdir()) == []

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
     from .backend.model import MODES, PRIORS
+    from .backend.stores import FORMATS
     from .backend.training import HOLDOUTS
 
     parser = _Parser(
@@ -157,10 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser(
         "predict", help="denoise images with a trained model",
         description="Denoise each FILE into OUTDIR/<stem>_denoised.tif (float32, MMSE for "
-        "PN2V). Large images are processed in overlapping tiles.",
+        "PN2V). Images are read and written tile by tile, so they may be larger than memory.",
     )
     pr.add_argument("model", metavar="MODEL", help="model file from 'pn2v train'")
-    pr.add_argument("files", nargs="+", metavar="FILE", help="noisy TIFF/PNG images or stacks")
+    pr.add_argument("files", nargs="+", metavar="FILE",
+                    help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG")
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     pr.add_argument("--tile", type=_positive_int, default=256,
                     help="tile edge in pixels (default: 256)")
@@ -170,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--save", default="", metavar="LIST",
                     help="also write these PN2V outputs, comma-separated: prior-mean, std "
                     "(posterior standard deviation, a per-pixel uncertainty)")
+    pr.add_argument("--format", choices=FORMATS, default="tiff",
+                    help="output files: tiff (BigTIFF when large) or zarr (default: tiff)")
     pr.add_argument("--device", choices=DEVICES, default="auto",
                     help="auto = CUDA, then Apple MPS, then CPU (default: auto)")
 
@@ -337,7 +341,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .backend import PN2VError, PN2VModel, TiledPrediction
-    from .backend.images import read_image, write_tiff
+    from .backend.stores import OutputFiles, open_image
 
     extras = {s.strip() for s in args.save.split(",") if s.strip()}
     unknown = extras - {"prior-mean", "std"}
@@ -346,20 +350,30 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = PN2VModel.load(args.model)
     if extras and not model.is_probabilistic:
         raise PN2VError(f"--save {args.save}: an {model.config.mode} model has only one output")
-    images = {Path(f): read_image(f) for f in args.files}  # read all first: fail before writing
-    runs = {path: TiledPrediction(model, image, args.tile, args.overlap, args.device)
-            for path, image in images.items()}
+    # open and check every input first (lazily: pixels are read tile by tile), fail before
+    # writing
+    runs = {Path(f): TiledPrediction(model, open_image(f), args.tile, args.overlap, args.device)
+            for f in args.files}
     keys = ["denoised"] + [option.replace("-", "_") for option in ("prior-mean", "std")
                            if option in extras]
-    out = Path(args.output)
     for path, run in runs.items():
         for warning in run.warnings:
             _warn(warning)
-        for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile", dynamic_ncols=True):
-            pass
-        for key in keys:
-            target = out / f"{path.stem}_{key}.tif"
-            write_tiff(target, run.outputs[key])
+        stem = path.stem.removesuffix(".ome")
+        files = OutputFiles(args.output, stem, keys, run.image_shape, args.format,
+                            chunks=run.chunks)
+        run.write_into({**dict.fromkeys(run.names), **files})  # only what is saved
+        try:
+            for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile",
+                          dynamic_ncols=True):
+                pass
+        except PN2VError as error:  # bad pixels found as they are read
+            files.discard()
+            raise PN2VError(f"{path}: {error}; nothing written") from error
+        except BaseException:
+            files.discard()
+            raise
+        for target in files.commit():
             print(f"wrote {target}")
     return 0
 

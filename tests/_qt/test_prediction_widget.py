@@ -67,3 +67,29 @@ def test_stop_adds_no_layer(qtbot, viewer, pn2v_model, errors):
     widget.stop_button.click()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert "stack_denoised" not in viewer.layers and "stopped" in widget.status.text()
+
+
+def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_model, noisy,
+                                                        errors):
+    import dask.array as da
+    import zarr
+
+    widget = PredictionWidget(viewer)
+    widget.session.model = pn2v_model
+    viewer.add_image(da.from_array(noisy, chunks=(1, 64, 64)), name="lazy", scale=(1, 2, 2))
+    widget.with_std.setChecked(True)
+    run(qtbot, widget, layer="lazy")
+    run(qtbot, widget, layer="lazy")  # a second run writes beside the first
+    assert errors == []
+    first, second = viewer.layers["lazy_denoised"], viewer.layers["lazy_denoised [1]"]
+    assert isinstance(first.data, zarr.Array) and first.data.dtype == np.float32
+    assert first.data.shape == noisy.shape and tuple(first.scale) == (1, 2, 2)
+    np.testing.assert_allclose(first.data[:], second.data[:])
+    eager = widget.session.model  # the same model in memory gives the same result
+    from napari_pn2v.backend import predict
+
+    np.testing.assert_allclose(first.data[:], predict(eager, noisy)["denoised"],
+                               rtol=1e-4, atol=1e-3)
+    assert isinstance(viewer.layers["lazy_std"].data, zarr.Array)
+    assert "lazy" in widget.status.text() and widget._folder.is_dir()
+    assert len(list(widget._folder.iterdir())) == 4  # two runs × (denoised, std)

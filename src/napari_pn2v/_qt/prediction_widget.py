@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
 from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import (
@@ -17,6 +22,8 @@ from qtpy.QtWidgets import (
 
 from ..backend import PN2VError, PN2VModel, TiledPrediction
 from ..backend.devices import DEVICES
+from ..backend.lazy import is_lazy
+from ..backend.stores import OutputFiles
 from .common import (
     MODEL_FILTER,
     DockWidget,
@@ -34,13 +41,40 @@ OUTPUTS = {"denoised": ("denoised", "gray"), "prior_mean": ("prior_mean", "gray"
            "std": ("std", "magma")}
 
 
+def lazy_results_folder() -> Path:
+    """Where results of lazy layers are written as zarr: a temporary folder, removed when
+    napari exits (save a result elsewhere to keep it)."""
+    folder = Path(tempfile.mkdtemp(prefix="napari-pn2v-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 @thread_worker
-def _predict(model: PN2VModel, image: np.ndarray, tile: int, overlap: int, device: str):
-    """Yields the run first (for its warnings), then (tiles done, tiles in all)."""
+def _predict(model: PN2VModel, image, tile: int, overlap: int, device: str,
+             wanted: set[str], folder: Path | None = None, stem: str = "image"):
+    """Yields the run first (for its warnings), then (tiles done, tiles in all); returns the
+    wanted outputs: arrays in memory, or zarr arrays in ``folder`` (for a lazy image)."""
     run = TiledPrediction(model, image, tile, overlap, device)
+    files = None
+    if folder is None:
+        run.write_into({name: None for name in run.names if name not in wanted})
+    else:
+        files = OutputFiles(folder, stem, sorted(wanted), run.image_shape, "zarr", run.chunks)
+        run.write_into({**dict.fromkeys(run.names), **files})
     yield run
-    yield from run
-    return run.outputs
+    try:
+        yield from run
+    except BaseException:
+        if files is not None:
+            files.discard()
+        raise
+    if files is None:
+        return run.outputs
+    import zarr
+
+    names = list(files)
+    return {name: zarr.open_array(path, mode="r") for name, path in
+            zip(names, files.commit(), strict=True)}
 
 
 class PredictionWidget(DockWidget):
@@ -50,6 +84,7 @@ class PredictionWidget(DockWidget):
         super().__init__(napari_viewer)
         self.loaded_model: PN2VModel | None = None
         self._source = None
+        self._folder: Path | None = None
 
         self.image = LayerCombo(napari_viewer)
         self.model_source = QComboBox()
@@ -128,6 +163,11 @@ class PredictionWidget(DockWidget):
             raise PN2VError("train a model or load a model file first")
         layer = self.image.layer()
         image = image_data(layer, "image to denoise")
+        folder = None
+        if is_lazy(image):  # keep it lazy: results go to zarr, shown as lazy layers
+            if self._folder is None:
+                self._folder = lazy_results_folder()
+            folder = self._folder
         self._source = layer
         self._wanted = {"denoised"}
         if model.is_probabilistic:
@@ -137,6 +177,7 @@ class PredictionWidget(DockWidget):
                 self._wanted.add("std")
         self.worker = _predict(
             model, image, self.tile.value(), self.overlap.value(), self.device.currentText(),
+            set(self._wanted), folder, _unique_stem(folder, layer.name),
             _start_thread=False,
             _connect={"yielded": self._on_yield, "returned": self._add_layers,
                       "errored": self._on_error, "aborted": self._on_stopped,
@@ -158,21 +199,35 @@ class PredictionWidget(DockWidget):
             return
         self.progress.setValue(item[0])
 
-    def _add_layers(self, outputs: dict[str, np.ndarray]) -> None:
-        """On the GUI thread: new float32 layers with the source's scale and translate."""
+    def _add_layers(self, outputs: dict) -> None:
+        """On the GUI thread: new float32 layers with the source's scale and translate. Lazy
+        (zarr) results get contrast limits without reading them all: the source's for the
+        estimates, a sample's for the uncertainty."""
         source = self._source
         added = []
         for key in ("denoised", "prior_mean", "std"):
             if key not in self._wanted:
                 continue
             suffix, colormap = OUTPUTS[key]
+            data = outputs[key]
+            limits = None
+            if isinstance(data, np.ndarray):
+                data = data.astype(np.float32, copy=False)
+            elif key == "std":
+                sample = np.asarray(data[(*(0,) * (data.ndim - 2), slice(None, None, 8),
+                                          slice(None, None, 8))])
+                limits = (0.0, max(float(sample.max()), 1e-6))
+            else:
+                limits = tuple(source.contrast_limits)
             layer = self.viewer.add_image(
-                outputs[key].astype(np.float32, copy=False), name=f"{source.name}_{suffix}",
-                scale=source.scale, translate=source.translate, colormap=colormap,
+                data, name=f"{source.name}_{suffix}", scale=source.scale,
+                translate=source.translate, colormap=colormap, contrast_limits=limits,
                 metadata={"pn2v_source": source.name},
             )
             added.append(layer.name)
-        self.status.setText("added " + ", ".join(added))
+        lazy = not isinstance(outputs["denoised"], np.ndarray)
+        self.status.setText("added " + ", ".join(added) +
+                            (f" (lazy, written to {self._folder})" if lazy else ""))
 
     def _on_stopped(self) -> None:
         self.status.setText("stopped; no layer added")
@@ -184,3 +239,15 @@ class PredictionWidget(DockWidget):
     def _on_finished(self) -> None:
         self.worker = None
         self._update()
+
+
+def _unique_stem(folder: Path | None, name: str) -> str:
+    """A file stem for a layer's results that earlier results in ``folder`` do not use."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) or "image"
+    if folder is None:
+        return stem
+    candidate, number = stem, 1
+    while any(folder.glob(f"{candidate}_*")):
+        number += 1
+        candidate = f"{stem}-{number}"
+    return candidate

@@ -18,6 +18,36 @@ from .errors import PN2VError
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
 
 
+def check_layout(shape: tuple[int, ...], dtype: np.dtype, name: str = "image") -> None:
+    """Refuse, from shape and pixel type alone, what is no grey-scale image or stack: lazy
+    data is checked here before any pixel is read."""
+    if np.dtype(dtype).kind not in "biuf":
+        raise PN2VError(f"{name}: unsupported pixel type {dtype}; expected a grey-scale image")
+    if len(shape) < 2:
+        raise PN2VError(f"{name}: {len(shape)}-D data; expected a 2-D image or a stack of them")
+    if len(shape) >= 3 and shape[-1] in (3, 4) and min(shape[-3:-1]) > 4:
+        raise PN2VError(
+            f"{name}: looks like RGB(A) data (shape {tuple(shape)}); convert it to one channel "
+            "first"
+        )
+    if 0 in shape:
+        raise PN2VError(f"{name}: the image is empty (shape {tuple(shape)})")
+
+
+def check_finite(values: np.ndarray, name: str) -> None:
+    if not np.isfinite(values).all():
+        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        raise PN2VError(f"{name}: {bad} pixel(s) are NaN or infinite; fix or mask them first")
+
+
+def check_plane_size(shape: tuple[int, ...], min_size: int, name: str) -> None:
+    if min(shape[-2:]) < min_size:
+        raise PN2VError(
+            f"{name}: planes of {shape[-2]}×{shape[-1]} pixels are smaller than "
+            f"the {min_size}×{min_size} needed here"
+        )
+
+
 def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1) -> np.ndarray:
     """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X).
 
@@ -26,27 +56,10 @@ def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1) -> np.nda
     smaller than ``min_size`` pixels along either axis.
     """
     array = np.asarray(data)
-    if array.dtype.kind not in "biuf":
-        raise PN2VError(
-            f"{name}: unsupported pixel type {array.dtype}; expected a grey-scale image"
-        )
-    if array.ndim < 2:
-        raise PN2VError(f"{name}: {array.ndim}-D data; expected a 2-D image or a stack of them")
-    if array.ndim >= 3 and array.shape[-1] in (3, 4) and min(array.shape[-3:-1]) > 4:
-        raise PN2VError(
-            f"{name}: looks like RGB(A) data (shape {array.shape}); convert it to one channel first"
-        )
-    if array.size == 0:
-        raise PN2VError(f"{name}: the image is empty (shape {array.shape})")
+    check_layout(array.shape, array.dtype, name)
     stack = array.reshape((-1, *array.shape[-2:])).astype(np.float32, copy=False)
-    if not np.isfinite(stack).all():
-        bad = int(np.size(stack) - np.count_nonzero(np.isfinite(stack)))
-        raise PN2VError(f"{name}: {bad} pixel(s) are NaN or infinite; fix or mask them first")
-    if min(stack.shape[-2:]) < min_size:
-        raise PN2VError(
-            f"{name}: planes of {stack.shape[-2]}×{stack.shape[-1]} pixels are smaller than "
-            f"the {min_size}×{min_size} needed here"
-        )
+    check_finite(stack, name)
+    check_plane_size(stack.shape, min_size, name)
     return stack
 
 

@@ -5,12 +5,15 @@ centre (half the overlap is dropped at inner edges), so seams are invisible and 
 equals an untiled prediction once the overlap covers the network's receptive field. The K
 samples are computed chunk by chunk over a tile's pixels and reduced at once to MMSE, prior
 mean and posterior standard deviation: K values are never held for a whole image.
+
+The input may be lazy (dask, zarr, a memory-mapped TIFF) and the outputs any arrays that
+take slice assignment (zarr, memory-mapped TIFF): then only a tile at a time is in memory.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, MutableMapping
 
 import numpy as np
 import torch
@@ -18,7 +21,7 @@ import torch
 from .coverage import check_coverage
 from .devices import choose_device
 from .errors import PN2VError
-from .images import as_stack
+from .lazy import PlaneSource, reflect
 from .model import PN2VModel, Prior
 
 #: floats of K-sample data per chunk (chunk pixels = this // K): 2 MB tensors stay in cache
@@ -35,14 +38,16 @@ class TiledPrediction:
 
     Outputs, float32 in the input's shape and units: ``denoised`` (the MMSE estimate for PN2V,
     the network output for N2V) and, for PN2V, ``prior_mean`` and ``std`` (posterior standard
-    deviation, a per-pixel uncertainty).
+    deviation, a per-pixel uncertainty). ``outputs`` may give arrays to write them into (e.g.
+    zarr arrays for a lazy input, see :mod:`.stores`), by name, or None for an output not
+    wanted; the others are made in memory.
     """
 
-    def __init__(self, model: PN2VModel, image: np.ndarray, tile: int = 256, overlap: int = 48,
-                 device: str = "auto") -> None:
+    def __init__(self, model: PN2VModel, image, tile: int = 256, overlap: int = 48,
+                 device: str = "auto", outputs: MutableMapping | None = None) -> None:
         self.model = model
-        self.image_shape = np.shape(image)
-        self.planes = as_stack(image, name="image")
+        self.planes = PlaneSource(image, name="image")
+        self.image_shape = self.planes.image_shape
         multiple = model.net.multiple
         step = max(2, multiple)  # keeps every tile on the network's pooling grid
         if overlap < 0 or overlap % step:
@@ -56,12 +61,24 @@ class TiledPrediction:
         self.device = choose_device(device)
         self.warnings: list[str] = []
         if model.is_probabilistic:
-            warning = check_coverage(model.noise_model, self.planes, "image")
+            warning = check_coverage(model.noise_model, self.planes.sample(), "image")
             if warning:
                 self.warnings.append(warning)
-        names = ["denoised"] + (["prior_mean", "std"] if model.is_probabilistic else [])
-        self.outputs = {n: np.zeros(self.planes.shape, np.float32) for n in names}
+        self.names = ["denoised"] + (["prior_mean", "std"] if model.is_probabilistic else [])
+        self.outputs: MutableMapping = {}
+        self.write_into(outputs or {})
         self._grid = [self._axis_plan(n) for n in self.planes.shape[1:]]
+
+    def write_into(self, outputs: MutableMapping) -> None:
+        """Write the named results into these arrays (the image's shape) instead of memory."""
+        for name, array in outputs.items():
+            if name not in self.names:
+                raise PN2VError(f"no output {name!r} here; this model makes "
+                                f"{', '.join(self.names)}")
+            if array is not None and tuple(array.shape) != self.image_shape:
+                raise PN2VError(f"output {name!r} has shape {tuple(array.shape)}, the image "
+                                f"{self.image_shape}")
+        self.outputs = dict(outputs)  # the caller's mapping is not extended
 
     def _axis_plan(self, length: int) -> tuple[int, int]:
         """(tile, core) along one axis: as few tiles as ``tile`` allows, all of one size, just
@@ -71,36 +88,45 @@ class TiledPrediction:
         return core + self.overlap, core
 
     @property
+    def chunks(self) -> tuple[int, ...]:
+        """Output chunks that tiles fill whole: one plane of one tile's core."""
+        (_ty, cy), (_tx, cx) = self._grid
+        return (*(1,) * len(self.planes.leading), min(cy, self.image_shape[-2]),
+                min(cx, self.image_shape[-1]))
+
+    @property
     def n_tiles(self) -> int:
         (_ty, cy), (_tx, cx) = self._grid
         height, width = self.planes.shape[1:]
         return self.planes.shape[0] * math.ceil(height / cy) * math.ceil(width / cx)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
+        for name in self.names:
+            if name not in self.outputs:
+                self.outputs[name] = np.zeros(self.image_shape, np.float32)
         net = self.model.net.to(self.device).eval()
         (ty, cy), (tx, cx) = self._grid
         margin = self.overlap // 2
         height, width = self.planes.shape[1:]
         ny, nx = math.ceil(height / cy), math.ceil(width / cx)
         done, total = 0, self.n_tiles
-        for index, plane in enumerate(self.planes):
-            padded = np.pad(
-                plane,
-                ((margin, ny * cy - height + margin), (margin, nx * cx - width + margin)),
-                mode="symmetric",
-            )
+        for plane in range(self.planes.shape[0]):
+            lead = self.planes.index(plane)
             for y in range(0, ny * cy, cy):
+                rows = reflect(np.arange(y - margin, y - margin + ty), height)
+                h = min(cy, height - y)
                 for x in range(0, nx * cx, cx):
-                    window = padded[y:y + ty, x:x + tx]
-                    core = plane[y:y + cy, x:x + cx]
+                    # the tile and its margins, mirrored at the image edges (np.pad symmetric)
+                    cols = reflect(np.arange(x - margin, x - margin + tx), width)
+                    window = self.planes.window(plane, rows, cols)
                     results = self._tile(net, window, margin, cy, cx)
-                    h, w = core.shape
+                    w = min(cx, width - x)
                     for name, values in results.items():
-                        self.outputs[name][index, y:y + h, x:x + w] = values[:h, :w]
+                        if self.outputs[name] is not None:
+                            self.outputs[name][(*lead, slice(y, y + h), slice(x, x + w))] = \
+                                values[:h, :w]
                     done += 1
                     yield done, total
-        for name in self.outputs:
-            self.outputs[name] = self.outputs[name].reshape(self.image_shape)
 
     @torch.inference_mode()
     def _tile(self, net: torch.nn.Module, window: np.ndarray, margin: int,
@@ -143,12 +169,13 @@ class TiledPrediction:
         }
 
 
-def predict(model: PN2VModel, image: np.ndarray, tile: int = 256, overlap: int = 48,
-            device: str = "auto",
-            progress: Callable[[int, int], None] | None = None) -> dict[str, np.ndarray]:
-    """Denoise ``image`` (2-D or a stack of 2-D planes); see :class:`TiledPrediction`."""
-    run = TiledPrediction(model, image, tile, overlap, device)
+def predict(model: PN2VModel, image, tile: int = 256, overlap: int = 48,
+            device: str = "auto", progress: Callable[[int, int], None] | None = None,
+            outputs: MutableMapping | None = None) -> dict:
+    """Denoise ``image`` (2-D or a stack of 2-D planes, in memory or lazy); see
+    :class:`TiledPrediction`."""
+    run = TiledPrediction(model, image, tile, overlap, device, outputs)
     for done, total in run:
         if progress is not None:
             progress(done, total)
-    return run.outputs
+    return {name: array for name, array in run.outputs.items() if array is not None}
