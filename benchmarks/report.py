@@ -43,15 +43,15 @@ def _quality_section(preset: str) -> list[str]:
     if not rows:
         return []
     lines = [f"### Preset `{preset}`", "",
-             "| method | PSNR (dB) | ± SEM | test frames | training time | prediction per frame |",
-             "|---|---|---|---|---|---|"]
+             "| method | PSNR (dB) | ± SEM | test frames | training time | prediction per frame "
+             "| run on |", "|---|---|---|---|---|---|---|"]
     for name in sorted(rows, key=lambda n: ROW_ORDER.index(n) if n in ROW_ORDER else 99):
         row, result = rows[name], meta[name]
         train = f"{result['train_seconds'] / 60:.1f} min" if "train_seconds" in result else "—"
         per_frame = result.get("predict_seconds_per_frame", result.get("seconds_per_frame"))
         per_frame = f"{per_frame:.2f} s" if per_frame is not None else "—"
         lines.append(f"| {name} | {row['psnr']:.2f} | {row['sem']:.2f} | {row['frames']} | "
-                     f"{train} | {per_frame} |")
+                     f"{train} | {per_frame} | {result['date']} |")
     trained = [r for r in meta.values() if "training" in r]
     if trained:
         t = trained[0]["training"]
@@ -95,11 +95,17 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
 
 
 def _budget_results() -> dict[str, dict[str, dict]]:
+    """data set -> run name (the file's: the method, or --name) -> result."""
     found: dict[str, dict[str, dict]] = {}
     for path in sorted(RESULTS.glob("budget-*.json")):
         result = json.loads(path.read_text())
-        found.setdefault(result["data"], {})[result["method"]] = result
+        name = path.stem.removeprefix(f"budget-{result['data']}-")
+        found.setdefault(result["data"], {})[name] = result
     return found
+
+
+def _psnrs(result: dict, key: str) -> str:
+    return " / ".join(f"{r[key]['psnr']:.2f}" for r in result["rows"])
 
 
 def _budget_section() -> list[str]:
@@ -142,11 +148,20 @@ def _budget_section() -> list[str]:
                    f"**not reached** at {', '.join(misses)}")
         lines += ["", "Goal (issue 7): PN2V MMSE ≥ N2V + 0.5 dB at every budget from 5 "
                       f"minutes up, and MMSE ≥ prior mean at every budget: {verdict}.", ""]
-        if data == "fmd":
-            lines += ["Caveat: the validation frames that pick the best model are held-out "
-                      "frames of the three training scenes (50 noisy copies of each), which a "
-                      "network can memorise; a PSNR that falls on FOV 4 while the validation "
-                      "loss still falls is that, for N2V and PN2V alike.", ""]
+        holdout = some["training"].get("holdout", "frames")
+        lines += [f"Validation (which picks each snapshot) holds out: **{holdout}**"
+                  + (" — a strip of rows at the bottom of every training frame, content the "
+                     "networks never train on." if holdout == "region" else
+                     " — whole frames (here: whole scenes)."), ""]
+        if {"n2v-frames", "pn2v-frames"} <= methods.keys():
+            old = methods["n2v-frames"]
+            budgets_old = ", ".join(f"{r['minutes']:g}" for r in old["rows"])
+            lines += ["The same sweep validated on held-out *frames* (the three training "
+                      "scenes are 50 noisy copies each, so held-out frames show the networks "
+                      "content they memorise; run on "
+                      f"{old['date']}), at {budgets_old} min: N2V {_psnrs(old, 'denoised')}; PN2V prior mean "
+                      f"{_psnrs(methods['pn2v-frames'], 'prior_mean')}, MMSE "
+                      f"{_psnrs(methods['pn2v-frames'], 'denoised')} dB.", ""]
         for method in ("pn2v-plain", "pn2v-published"):
             if method in methods:
                 rows = ", ".join(f"{r['minutes']:g} min: prior {r['prior_mean']['psnr']:.2f} / "
@@ -252,6 +267,35 @@ def _speed_section() -> list[str]:
     return lines
 
 
+def _scaling_section() -> list[str]:
+    path = RESULTS / "scaling.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    rows = data["rows"]
+    lines = ["## Prediction as the data grows", "",
+             f"`python -m benchmarks.scaling`: stacks of N planes of {data['plane']}² "
+             "(uint16), the paper's PN2V network (K = 800), each case in a fresh process. "
+             "*lazy*: read from zarr tile by tile and written to zarr as computed (the path of "
+             "`pn2v predict` and of lazy layers in the widget); *in memory*: stack and result "
+             f"held in memory. {data['machine']}, {data['date']}.", "",
+             "| case | input | time | per plane | peak memory | growth over the model |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        label = "lazy" if r["how"] == "lazy" else "in memory"
+        lines.append(f"| {label}, {r['planes']} plane(s) | {r['megapixels']:.1f} Mpixel | "
+                     f"{r['seconds']:.1f} s | {r['seconds_per_plane']:.2f} s | "
+                     f"{r['peak_rss_mib']:.0f} MiB | "
+                     f"{r['peak_rss_mib'] - r['rss_before_mib']:+.0f} MiB |")
+    lazy = {r["planes"]: r for r in rows if r["how"] == "lazy"}
+    if 1 in lazy and 16 in lazy:
+        memory = lazy[16]["peak_rss_mib"] / lazy[1]["peak_rss_mib"]
+        time = lazy[16]["seconds"] / lazy[1]["seconds"]
+        lines += ["", f"Lazy, 1 → 16 planes: peak memory × {memory:.2f}, time × {time:.1f} "
+                      "(linear would be × 16)."]
+    return [*lines, ""]
+
+
 def main() -> None:
     lines = ["# Benchmarks", "",
              "Regenerate with `bash benchmarks/run_all.sh` (measures, then runs "
@@ -265,13 +309,16 @@ def main() -> None:
              "values are bin centres); the supervised U-Net "
              "trains on the same pairs; BM3D runs after a generalised Anscombe transform whose "
              "Poisson–Gaussian parameters are fitted on those pairs.", ""]
-    lines += ["Note: the `cpu` rows below were measured on 2026-11-23, before the location "
-              "loss and the centred bins; the PN2V rows are re-measured by the next run of "
-              "`benchmarks.quality` (the time-to-quality section below already uses both).", ""]
+    lines += ["Rows measured on different days used the code of that day: N2V, the supervised "
+              "U-Net and BM3D have not changed since 2026-11-23; every PN2V row from "
+              "2026-11-24 on has the location loss and the centred bins. The three PN2V rows "
+              "with a noise model made without a histogram of calibration data (issue 5) show "
+              "what calibration data is worth.", ""]
     for preset in ("cpu", "gpu"):
         lines += _quality_section(preset)
     lines += _budget_section()
     lines += _speed_section()
+    lines += _scaling_section()
     DOC.write_text("\n".join(lines).rstrip() + "\n")
     print(f"wrote {DOC}")
 
