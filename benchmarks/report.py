@@ -159,7 +159,8 @@ def _budget_section() -> list[str]:
             lines += ["The same sweep validated on held-out *frames* (the three training "
                       "scenes are 50 noisy copies each, so held-out frames show the networks "
                       "content they memorise; run on "
-                      f"{old['date']}), at {budgets_old} min: N2V {_psnrs(old, 'denoised')}; PN2V prior mean "
+                      f"{old['date']}), at {budgets_old} min: N2V {_psnrs(old, 'denoised')}; "
+                      "PN2V prior mean "
                       f"{_psnrs(methods['pn2v-frames'], 'prior_mean')}, MMSE "
                       f"{_psnrs(methods['pn2v-frames'], 'denoised')} dB.", ""]
         for method in ("pn2v-plain", "pn2v-published"):

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Needs the bench extra: pip install -e ".[bench]".
-# Measure quality (CPU preset, ~1 h on 2 cores), time to quality (~35 min per data set) and
-# speed (~10 min) and prediction as the data grows (~3 min), then rewrite docs/benchmarks.md. Add `--preset gpu` runs of
-# benchmarks.quality on a GPU machine.
+# Measure quality (CPU preset, ~2 h on 2 cores), time to quality (~35 min per data set),
+# speed (~10 min) and prediction as the data grows (~3 min), then rewrite docs/benchmarks.md.
+# Add `--preset gpu` runs of benchmarks.quality on a GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m benchmarks.speed
