@@ -269,3 +269,22 @@ def test_predict_reads_lazily_and_writes_zarr_or_nothing(files, capsys, n2v_mode
     one_line_error(code, error + "\n")
     assert "broken.zarr: image (plane 2)" in error and "NaN" in error
     assert list((files / "p").iterdir()) == []
+
+
+def test_train_reads_big_files_patch_by_patch(files, capsys, monkeypatch):
+    import napari_pn2v.backend.lazy as lazy
+    from napari_pn2v.backend import Trainer
+
+    seen = []
+    original = Trainer.__init__
+
+    def spy(self, images, *args, **kwargs):
+        seen.extend(lazy.is_lazy(image) for image in images)
+        original(self, images, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "__init__", spy)
+    monkeypatch.setattr(lazy, "LOAD_BYTES", 0)  # every file counts as big
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "big.pt", "--mode", "n2v",
+                        *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert seen == [True] and PN2VModel.load(files / "big.pt").epochs_trained >= 1

@@ -282,6 +282,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .backend.bootstrap import bootstrap_noise_model
     from .backend.devices import describe_device
     from .backend.images import read_image
+    from .backend.lazy import load_if_small
+    from .backend.stores import open_image
 
     settings = dict(QUICK) if args.preset == "quick" else {}
     for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "lr", "val_fraction"):
@@ -289,8 +291,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             settings[name] = getattr(args, name)
     config = TrainConfig(**settings, device=args.device, seed=args.seed,
                          location_weight=args.location_weight, holdout=args.holdout)
-    images = [read_image(f) for f in args.files]
-    validation = [read_image(f) for f in args.validation] if args.validation else None
+    # big files stay on disk and are read patch by patch
+    images = [load_if_small(open_image(f)) for f in args.files]
+    validation = ([load_if_small(open_image(f)) for f in args.validation]
+                  if args.validation else None)
     if args.resume:
         model = PN2VModel.load(args.resume)
         if args.noise_model:

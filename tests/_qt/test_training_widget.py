@@ -104,3 +104,19 @@ def test_validation_on_a_region_or_on_another_layer(qtbot, viewer, noisy, errors
     widget.validation.setCurrentText("noisy")
     start(widget)
     assert len(errors) == 1 and "ticked for training too" in errors[0]
+
+
+def test_a_big_lazy_layer_trains_patch_by_patch(qtbot, viewer, noisy, errors, monkeypatch):
+    import dask.array as da
+
+    import napari_pn2v.backend.lazy as lazy
+
+    monkeypatch.setattr(lazy, "LOAD_BYTES", 0)
+    viewer.add_image(da.from_array(noisy, chunks=(1, 32, 32)), name="lazy")
+    widget = TrainingWidget(viewer)
+    widget.mode.setCurrentText("N2V")
+    tiny_training(widget)
+    start(widget, layers=("lazy",))
+    wait_idle(qtbot, widget)
+    assert errors == [] and widget.state is State.DONE
+    assert isinstance(widget.trainer._train[0], lazy.LazyFrames)

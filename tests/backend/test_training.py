@@ -150,8 +150,9 @@ def test_images_of_different_sizes_train_together(noisy, noise_model):
 def test_supervised_trains_on_whole_clean_patches(noisy):
     trainer = Trainer([noisy], TrainConfig(**TINY_TRAINING),
                       ModelConfig(mode="supervised", **TINY_NET), targets=[noisy * 0.5])
-    batch = trainer._val[0]
-    assert batch.inputs.shape[1:] == (1, 32, 32) and batch.targets.shape[1:] == (32, 32)
+    batch = trainer._val[0]  # from a 16-row strip: 16-pixel patches
+    assert batch.inputs.shape[1:] == (1, 16, 16) and batch.targets.shape[1:] == (16, 16)
+    assert trainer._train[0].shape[1:] == (2, 48, 64)  # (input, target) of the other rows
     model = trainer.run()
     assert model.config.out_channels == 1 and not model.is_probabilistic
     assert trainer.best_val_loss < float("inf")
@@ -205,3 +206,33 @@ def test_location_loss_only_touches_the_location_scale_prior(noisy, noise_model)
     with pytest.raises(PN2VError, match="location weight"):
         TrainConfig(location_weight=-1)
 
+
+
+@pytest.mark.parametrize("holdout", ["frames", "region"])
+def test_lazy_data_trains_exactly_like_the_same_data_in_memory(noisy, noise_model, holdout):
+    import dask.array as da
+
+    from napari_pn2v.backend.lazy import LazyFrames
+
+    stack = np.concatenate([noisy, noisy[::-1]])  # 4 frames: "frames" holds out one
+    eager = make_trainer(stack, noise_model, holdout=holdout)
+    lazy = make_trainer(da.from_array(stack, chunks=(1, 32, 32)), noise_model, holdout=holdout)
+    assert all(isinstance(t, LazyFrames) for t in lazy._train) and lazy.n_planes == 4
+    assert [t.shape[-3:] if isinstance(t, LazyFrames) else None for t in lazy._train] == \
+        [(eager._train[0].shape[0], *eager._train[0].shape[-2:])]
+    np.testing.assert_allclose([e.train_loss for e in lazy], [e.train_loss for e in eager],
+                               rtol=1e-5)
+    assert lazy.best_val_loss == pytest.approx(eager.best_val_loss, rel=1e-5)
+
+
+def test_lazy_validation_images_and_bad_lazy_pixels(noisy, noise_model):
+    import dask.array as da
+
+    trainer = Trainer(noisy, TrainConfig(**TINY_TRAINING),
+                      ModelConfig(mode="pn2v", samples=16, **TINY_NET), noise_model=noise_model,
+                      validation=da.from_array(noisy[:1]))
+    assert np.isfinite(trainer.validate())
+    broken = noisy.copy()
+    broken[1] = np.nan
+    with pytest.raises(PN2VError, match="NaN"):  # found in the range-check sample
+        make_trainer(da.from_array(broken), noise_model)

@@ -32,6 +32,7 @@ from ..backend import (
     load_noise_model,
 )
 from ..backend.devices import DEVICES, choose_device, describe_device
+from ..backend.lazy import load_if_small
 from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
@@ -76,7 +77,11 @@ class State(Enum):
 def _train(images: list[np.ndarray], config: TrainConfig, model_config: ModelConfig,
            noise_model: NoiseModel | None, model: PN2VModel | None,
            validation: list[np.ndarray] | None = None):
-    """Yields the trainer first (so the widget can take its best model), then each step."""
+    """Yields the trainer first (so the widget can take its best model), then each step.
+    Lazy layers too big to load are read patch by patch."""
+    images = [load_if_small(image) for image in images]
+    if validation is not None:
+        validation = [load_if_small(image) for image in validation]
     trainer = Trainer(images, config, model_config, noise_model, model, validation=validation)
     yield trainer
     yield from trainer

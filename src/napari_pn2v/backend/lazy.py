@@ -9,13 +9,18 @@ memory) and reads one tile window at a time, so memory stays flat however big th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
+import torch
 
 from .images import as_stack, check_finite, check_layout, check_plane_size
 
 #: pixels read to check a lazy input against the noise model's range
 SAMPLE_PIXELS = 2**20
+#: lazy training data up to this size (as float32) is loaded: batches cut from memory are
+#: faster than batches read patch by patch
+LOAD_BYTES = 2**31
 
 
 def is_lazy(data: object) -> bool:
@@ -24,6 +29,15 @@ def is_lazy(data: object) -> bool:
         not isinstance(data, np.ndarray) and hasattr(data, "shape") and hasattr(data, "dtype")
         and hasattr(data, "__getitem__")
     )
+
+
+def load_if_small(data, limit: int | None = None):
+    """``data`` itself if lazy and larger than ``limit`` (default :data:`LOAD_BYTES`) bytes as
+    float32, else in memory."""
+    limit = LOAD_BYTES if limit is None else limit
+    if is_lazy(data) and math.prod(data.shape) * 4 > limit:
+        return data
+    return np.asarray(data)
 
 
 def reflect(index: np.ndarray, length: int) -> np.ndarray:
@@ -57,14 +71,19 @@ class PlaneSource:
         """The leading-axes index of plane number ``plane``."""
         return tuple(int(i) for i in np.unravel_index(plane, self.leading)) if self.leading else ()
 
+    def block(self, plane: int, y: int, x: int, height: int, width: int) -> np.ndarray:
+        """float32 pixels of a rectangle of ``plane``; lazy data is checked as it is read."""
+        block = np.asarray(self.data[(*self.index(plane), slice(y, y + height),
+                                      slice(x, x + width))], dtype=np.float32)
+        if self.lazy:
+            check_finite(block, f"{self.name} (plane {plane + 1})")
+        return block
+
     def window(self, plane: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """float32 pixels of ``plane`` at ``rows`` × ``cols`` (indices inside the plane);
         only their bounding box is read."""
-        r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
-        block = np.asarray(self.data[(*self.index(plane), slice(r0, r1), slice(c0, c1))],
-                           dtype=np.float32)
-        if self.lazy:
-            check_finite(block, f"{self.name} (plane {plane + 1})")
+        r0, c0 = int(rows.min()), int(cols.min())
+        block = self.block(plane, r0, c0, int(rows.max()) + 1 - r0, int(cols.max()) + 1 - c0)
         return block[np.ix_(rows - r0, cols - c0)]
 
     def sample(self, pixels: int = SAMPLE_PIXELS) -> np.ndarray:
@@ -80,3 +99,31 @@ class PlaneSource:
         sample = np.stack(parts)
         check_finite(sample, self.name)
         return sample
+
+
+class LazyFrames:
+    """Training frames that stay where they are: planes ``planes`` and rows ``rows`` of a lazy
+    source, with patches read batch by batch (:func:`.masking.sample_patches` calls
+    :meth:`crops`), so training memory does not grow with the data."""
+
+    def __init__(self, source: PlaneSource, planes: range, rows: range,
+                 normalise: Callable[[torch.Tensor], torch.Tensor],
+                 device: torch.device | str = "cpu") -> None:
+        self.source, self.planes, self.rows = source, planes, rows
+        self.normalise, self.device = normalise, torch.device(device)
+        self.shape = (len(planes), len(rows), source.shape[2])
+
+    def dim(self) -> int:
+        return 3
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def crops(self, frame: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
+              size: int) -> torch.Tensor:
+        """(B, size, size) normalised crops at (frame, y, x), read from the source."""
+        out = np.empty((len(frame), size, size), np.float32)
+        for i, (f, y0, x0) in enumerate(zip(frame.tolist(), y.tolist(), x.tolist(),
+                                            strict=True)):
+            out[i] = self.source.block(self.planes[f], self.rows[y0], x0, size, size)
+        return self.normalise(torch.from_numpy(out)).to(self.device)

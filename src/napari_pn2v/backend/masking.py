@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .lazy import LazyFrames
+
 #: masked pixels per 100×100 patch, as in the paper; scaled with the patch area
 MASKED_PER_10K = 312
 NEIGHBOURHOOD = 5
@@ -33,23 +35,27 @@ def n_masked(patch_size: int) -> int:
     return max(1, round(MASKED_PER_10K * patch_size**2 / 100**2))
 
 
-def sample_patches(frames: torch.Tensor, batch: int, size: int,
+def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int,
                    generator: torch.Generator | None = None) -> torch.Tensor:
     """Random crops of (N, Y, X) or (N, C, Y, X) ``frames``: (B, [C,] size, size).
 
     Every channel of a frame is cut at the same place under the same random rotation/flip, so
-    (input, target) pairs stay aligned.
+    (input, target) pairs stay aligned. :class:`.lazy.LazyFrames` are read crop by crop.
     """
     n, height, width = frames.shape[0], frames.shape[-2], frames.shape[-1]
     dev = frames.device
-    f = torch.randint(n, (batch,), generator=generator).to(dev)
-    y0 = torch.randint(height - size + 1, (batch,), generator=generator).to(dev)
-    x0 = torch.randint(width - size + 1, (batch,), generator=generator).to(dev)
-    r = torch.arange(size, device=dev)
-    ys = (y0[:, None] + r)[:, :, None]
-    xs = (x0[:, None] + r)[:, None, :]
-    planes = frames if frames.dim() == 4 else frames[:, None]
-    patches = planes[f[:, None, None], :, ys, xs].permute(0, 3, 1, 2)  # (B, C, P, P)
+    f = torch.randint(n, (batch,), generator=generator)
+    y0 = torch.randint(height - size + 1, (batch,), generator=generator)
+    x0 = torch.randint(width - size + 1, (batch,), generator=generator)
+    if isinstance(frames, LazyFrames):
+        patches = frames.crops(f, y0, x0, size)[:, None]
+    else:
+        f, y0, x0 = f.to(dev), y0.to(dev), x0.to(dev)
+        r = torch.arange(size, device=dev)
+        ys = (y0[:, None] + r)[:, :, None]
+        xs = (x0[:, None] + r)[:, None, :]
+        planes = frames if frames.dim() == 4 else frames[:, None]
+        patches = planes[f[:, None, None], :, ys, xs].permute(0, 3, 1, 2)  # (B, C, P, P)
     patches = augment(patches, torch.randint(8, (batch,), generator=generator))
     return patches if frames.dim() == 4 else patches[:, 0]
 
@@ -105,12 +111,14 @@ def neighbour_positions(index: torch.Tensor, size: int,
     return ny * size + nx
 
 
-def masked_batch(frames: torch.Tensor, batch: int, size: int,
+def masked_batch(frames: torch.Tensor | LazyFrames, batch: int, size: int,
                  generator: torch.Generator | None = None) -> Batch:
     """Sample, augment and mask one batch from (N, Y, X) or (N, 1, Y, X) ``frames``."""
     if size < NEIGHBOURHOOD:
         raise ValueError(f"patch size must be at least {NEIGHBOURHOOD}, got {size}")
-    patches = sample_patches(frames.reshape(-1, *frames.shape[-2:]), batch, size, generator)
+    if not isinstance(frames, LazyFrames):
+        frames = frames.reshape(-1, *frames.shape[-2:])
+    patches = sample_patches(frames, batch, size, generator)
     index = mask_positions(batch, size, n_masked(size), generator).to(frames.device)
     source = neighbour_positions(index, size, generator)
     flat = patches.reshape(batch, -1)

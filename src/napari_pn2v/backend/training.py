@@ -18,6 +18,7 @@ from .coverage import check_coverage
 from .devices import choose_device
 from .errors import PN2VError
 from .images import as_stack
+from .lazy import LazyFrames, PlaneSource, is_lazy
 from .losses import mse_loss, pn2v_loss
 from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch
 from .model import ModelConfig, PN2VModel
@@ -97,16 +98,20 @@ class Progress:
         return self.elapsed * (1 - self.fraction) / max(self.fraction, 1e-9)
 
 
-def split_validation(stack: np.ndarray, fraction: float, patch: int,
-                     holdout: str = "frames") -> tuple[np.ndarray, np.ndarray]:
-    """Hold out whole frames when there are enough (and ``holdout`` is "frames"), else a strip
-    of rows at the bottom of every frame, at least :data:`MIN_HOLDOUT_ROWS` high."""
+Span = tuple[range, range]  # (planes, rows) of a stack
+
+
+def holdout_spans(n: int, height: int, fraction: float, patch: int,
+                  holdout: str = "frames") -> tuple[Span, Span]:
+    """(planes, rows) to train on and to validate on: the last whole frames when there are
+    enough (and ``holdout`` is "frames"), else a strip of rows at the bottom of every frame, at
+    least :data:`MIN_HOLDOUT_ROWS` high."""
+    every_row = range(height)
     if fraction == 0:
-        return stack, stack[:0]
-    n, height = stack.shape[0], stack.shape[-2]
+        return (range(n), every_row), (range(0), every_row)
     n_val = round(n * fraction)
     if holdout == "frames" and 1 <= n_val < n:
-        return stack[:-n_val], stack[-n_val:]
+        return (range(n - n_val), every_row), (range(n - n_val, n), every_row)
     rows = max(MIN_HOLDOUT_ROWS, round(height * fraction))
     if height - rows < patch:
         raise PN2VError(
@@ -114,14 +119,23 @@ def split_validation(stack: np.ndarray, fraction: float, patch: int,
             f"rows and still train on {patch}-pixel patches; use more frames, a smaller patch "
             "size or val-fraction 0"
         )
-    return stack[..., :-rows, :], stack[..., -rows:, :]
+    return (range(n), range(height - rows)), (range(n), range(height - rows, height))
+
+
+def split_validation(stack: np.ndarray, fraction: float, patch: int,
+                     holdout: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) parts of an (N, [C,] Y, X) stack; see :func:`holdout_spans`."""
+    spans = holdout_spans(stack.shape[0], stack.shape[-2], fraction, patch, holdout)
+    return tuple(stack[planes.start:planes.stop, ..., rows.start:rows.stop, :]
+                 for planes, rows in spans)
 
 
 Images = np.ndarray | Sequence[np.ndarray]
 
 
 def _as_list(images: Images) -> list[np.ndarray]:
-    return [images] if isinstance(images, np.ndarray) else list(images)
+    """One image (in memory or lazy) or a sequence of them, as a list."""
+    return [images] if isinstance(images, np.ndarray) or is_lazy(images) else list(images)
 
 
 def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
@@ -133,8 +147,10 @@ def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
     return np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
 
 
-def _group_by_shape(images: Images, patch: int, targets: Images | None) -> list[np.ndarray]:
-    """Checked float32 arrays (N, C, Y, X), one per plane size; C = 2 holds (input, target)."""
+def _group_by_shape(images: Images, patch: int,
+                    targets: Images | None) -> tuple[list[np.ndarray], list[PlaneSource]]:
+    """Checked float32 arrays (N, C, Y, X), one per plane size (C = 2 holds (input, target)),
+    and the lazy images (dask, zarr, memory-mapped), which stay where they are."""
     arrays = _as_list(images)
     if not arrays:
         raise PN2VError("no training images given")
@@ -142,15 +158,19 @@ def _group_by_shape(images: Images, patch: int, targets: Images | None) -> list[
     if target_arrays is not None and len(target_arrays) != len(arrays):
         raise PN2VError(f"{len(arrays)} training image(s) but {len(target_arrays)} target(s)")
     groups: dict[tuple[int, int], list[np.ndarray]] = {}
+    lazy: list[PlaneSource] = []
     for i, array in enumerate(arrays):
         name = "training data" if len(arrays) == 1 else f"training image {i + 1}"
+        if target_arrays is None and is_lazy(array):
+            lazy.append(PlaneSource(array, name=name, min_size=patch))
+            continue
         stack = as_stack(array, name=name, min_size=patch)
         if target_arrays is None:
             planes = stack[:, None]
         else:
             planes = _pair(stack, as_stack(target_arrays[i], name=f"target of {name}"), name)
         groups.setdefault(stack.shape[1:], []).append(planes)
-    return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()]
+    return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()], lazy
 
 
 class Trainer:
@@ -161,7 +181,8 @@ class Trainer:
     ``targets`` (supervised mode only) are the clean images, one per entry of ``images``, with
     one plane or as many as the input. ``validation`` (N2V and PN2V) are noisy images kept for
     validation only — ideally other scenes than the training images; then nothing of
-    ``images`` is held out.
+    ``images`` is held out. Lazy images (dask, zarr, memory-mapped; N2V and PN2V) are not
+    loaded: each batch reads its patches, so the data may be larger than memory.
     """
 
     def __init__(self, images: Images,
@@ -180,10 +201,11 @@ class Trainer:
         if validation is not None and targets is not None:
             raise PN2VError("separate validation images are for N2V and PN2V; the supervised "
                             "mode holds out part of its (input, target) pairs")
-        groups = _group_by_shape(images, cfg.patch_size, targets)
-        self.n_planes = sum(g.shape[0] for g in groups)
+        groups, lazy = _group_by_shape(images, cfg.patch_size, targets)
+        self.n_planes = sum(g.shape[0] for g in groups) + sum(s.shape[0] for s in lazy)
+        samples = [g[:, 0] for g in groups] + [s.sample() for s in lazy]
         if model is None:
-            pixels = np.concatenate([g[:, 0].ravel() for g in groups])
+            pixels = np.concatenate([sample.ravel() for sample in samples])
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
             model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
@@ -196,25 +218,40 @@ class Trainer:
             )
         self.warnings: list[str] = []
         if model.is_probabilistic:
-            for group in groups:
-                warning = check_coverage(model.noise_model, group[:, 0], "training data")
+            for sample in samples:
+                warning = check_coverage(model.noise_model, sample, "training data")
                 if warning:
                     self.warnings.append(warning)
+        held_out: list[np.ndarray | LazyFrames] = []
         if validation is None:
             splits = [split_validation(g, cfg.val_fraction, cfg.patch_size, cfg.holdout)
                       for g in groups]
             held_out = [v for _, v in splits if v.shape[0]]
+            spans = [holdout_spans(s.shape[0], s.shape[1], cfg.val_fraction, cfg.patch_size,
+                                   cfg.holdout) for s in lazy]
         else:
             splits = [(g, None) for g in groups]
-            held_out = [as_stack(v, name=f"validation image {i + 1}",
-                                 min_size=MIN_HOLDOUT_ROWS)[:, None]
-                        for i, v in enumerate(_as_list(validation))]
-            if model.is_probabilistic:
-                for part in held_out:
-                    warning = check_coverage(model.noise_model, part[:, 0], "validation data")
+            spans = [((range(s.shape[0]), range(s.shape[1])), None) for s in lazy]
+            for i, v in enumerate(_as_list(validation)):
+                name = f"validation image {i + 1}"
+                if is_lazy(v):
+                    source = PlaneSource(v, name=name, min_size=MIN_HOLDOUT_ROWS)
+                    held_out.append(self._lazy_frames(source, (range(source.shape[0]),
+                                                               range(source.shape[1]))))
+                    sample = source.sample()
+                else:
+                    held_out.append(as_stack(v, name=name, min_size=MIN_HOLDOUT_ROWS)[:, None])
+                    sample = held_out[-1][:, 0]
+                if model.is_probabilistic:
+                    warning = check_coverage(model.noise_model, sample, "validation data")
                     if warning:
                         self.warnings.append(warning)
-        self._train = [torch.as_tensor(model.normalise(t)).to(self.device) for t, _ in splits]
+        self._train: list[torch.Tensor | LazyFrames] = [
+            torch.as_tensor(model.normalise(t)).to(self.device) for t, _ in splits]
+        for source, (train, val) in zip(lazy, spans, strict=True):
+            self._train.append(self._lazy_frames(source, train))
+            if val is not None and len(val[0]) and len(val[1]):
+                held_out.append(self._lazy_frames(source, val))
         self._weights = torch.tensor([float(t.numel()) for t in self._train])
         self._generator = torch.Generator()
         if cfg.seed is not None:
@@ -229,7 +266,10 @@ class Trainer:
         self._best_state: dict | None = None
         self._amp = self.device.type == "cuda"
 
-    def _validation_batches(self, parts: list[np.ndarray]) -> list[Batch]:
+    def _lazy_frames(self, source: PlaneSource, span: Span) -> LazyFrames:
+        return LazyFrames(source, *span, self.model.normalise, self.device)
+
+    def _validation_batches(self, parts: list[np.ndarray | LazyFrames]) -> list[Batch]:
         """A fixed set of patches, so validation losses compare across epochs. Patches
         shrink (to a multiple the network takes) where a held-out strip is lower than one."""
         generator = torch.Generator().manual_seed(12345)
@@ -244,7 +284,8 @@ class Trainer:
                     f"validation data of {part.shape[-2]}×{part.shape[-1]} pixels is too small "
                     f"for a depth-{self.model.config.depth} network; hold out more "
                     "(val-fraction) or give larger validation images")
-            frames = torch.as_tensor(self.model.normalise(part)).to(self.device)
+            frames = part if isinstance(part, LazyFrames) else \
+                torch.as_tensor(self.model.normalise(part)).to(self.device)
             batches += [self._batch(frames, min(batch, count - i), generator, size)
                         for i in range(0, count, batch)]
         return batches
