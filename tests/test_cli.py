@@ -288,3 +288,20 @@ def test_train_reads_big_files_patch_by_patch(files, capsys, monkeypatch):
                         *TRAIN_FLAGS], capsys)
     assert code == 0, err
     assert seen == [True] and PN2VModel.load(files / "big.pt").epochs_trained >= 1
+
+
+def test_train_under_torchrun_writes_one_model(files):
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+               "--master-port", "29517", "-m", "napari_pn2v.cli", "train",
+               str(files / "noisy.tif"), "-o", str(files / "ddp.pt"), "--mode", "n2v",
+               *TRAIN_FLAGS]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("wrote") == 1  # rank 0 alone reports and saves
+    assert "in each of 2 processes" in done.stderr
+    assert PN2VModel.load(files / "ddp.pt").epochs_trained >= 1

@@ -100,7 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train a PN2V (or N2V) network on noisy images",
         description="Train on noisy images alone (self-supervised, blind-spot masking). "
         "Defaults are the paper's settings (a GPU job); --preset quick trains a useful model "
-        "in minutes on a CPU. Ctrl-C stops and saves the best model so far.",
+        "in minutes on a CPU. Ctrl-C stops and saves the best model so far. Under torchrun "
+        "(e.g. 'torchrun --nproc-per-node 4 -m napari_pn2v.cli train ...') every process "
+        "trains on its own patches with gradients averaged (DistributedDataParallel; "
+        "--batch-size is per process) and rank 0 writes the model.",
     )
     tr.add_argument("files", nargs="+", metavar="FILE", help="noisy TIFF/PNG images or stacks")
     tr.add_argument("-o", "--output", required=True, metavar="MODEL",
@@ -270,6 +273,17 @@ def _build_noise_model(args: argparse.Namespace):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """One process, or one of several that torchrun started (rank 0 reports and saves)."""
+    from .backend.distributed import finish, init_from_env
+
+    process = init_from_env()
+    try:
+        return _train(args, process is None or process.rank == 0, process is not None)
+    finally:
+        finish()
+
+
+def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     from .backend import (
         QUICK,
         ModelConfig,
@@ -302,6 +316,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         targets = [read_image(f) for f in args.target] if args.target else None
         trainer = Trainer(images, config, model=model, targets=targets, validation=validation)
     else:
+        if args.bootstrap and distributed:
+            raise PN2VError("--bootstrap runs in one process: make the noise model first "
+                            "('pn2v noise-model --kind bootstrap'), then train with torchrun")
         if args.bootstrap and (args.noise_model or args.mode != "pn2v"):
             raise PN2VError("--bootstrap makes the noise model of a pn2v training; it goes "
                             "without --noise-model and other modes")
@@ -324,10 +341,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         targets = [read_image(f) for f in args.target] if args.target else None
         trainer = Trainer(images, config, model_config, noise_model=noise_model,
                           targets=targets, validation=validation)
+    if not lead:  # the other processes of a torchrun job train silently
+        for _ in trainer:
+            pass
+        return 0
     for warning in trainer.warnings:
         _warn(warning)
+    processes = f" in each of {trainer.world_size} processes" if distributed else ""
     print(f"training {trainer.model.config.mode} on {trainer.n_planes} plane(s) with "
-          f"{describe_device(trainer.device)}", file=sys.stderr)
+          f"{describe_device(trainer.device)}{processes}", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
     try:
         for _ in _progress_bar(iter(trainer), total):

@@ -7,15 +7,19 @@ weights by validation loss are kept, so stopping early still leaves a usable mod
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from .coverage import check_coverage
 from .devices import choose_device
+from .distributed import mean_over_processes, world
 from .errors import PN2VError
 from .images import as_stack
 from .lazy import LazyFrames, PlaneSource, is_lazy
@@ -130,6 +134,45 @@ def split_validation(stack: np.ndarray, fraction: float, patch: int,
                  for planes, rows in spans)
 
 
+class HeadOutputs(nn.Module):
+    """The part of a loss that holds parameters, as one forward so DistributedDataParallel can
+    wrap it: the head's outputs at the masked pixels (B·M, out_channels), or the one output at
+    every pixel (B, P, P) in the supervised mode."""
+
+    def __init__(self, net: nn.Module, supervised: bool, amp: bool) -> None:
+        super().__init__()
+        self.net, self.supervised, self.amp = net, supervised, amp
+
+    def forward(self, inputs: torch.Tensor, index: torch.Tensor,
+                sparse: bool = True) -> torch.Tensor:
+        net = self.net
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            features = net.body(inputs)
+        features = features.float()
+        if self.supervised:
+            return net.head(features)[:, 0]
+        if sparse:  # the K-output head at the masked pixels only
+            b, c = features.shape[:2]
+            flat = features.flatten(2)  # (B, C, P*P)
+            picked = flat.gather(2, index[:, None, :].expand(b, c, -1))
+            return net.head_at(picked.permute(0, 2, 1).reshape(-1, c))
+        dense = net.head(features)  # every pixel, as the published code does
+        b, k = dense.shape[:2]
+        picked = dense.flatten(2).gather(2, index[:, None, :].expand(b, k, -1))
+        return picked.permute(0, 2, 1).reshape(-1, k)
+
+
+class ForOneProcess(nn.Module):
+    """Stands where DistributedDataParallel would, so both are called and unwrapped alike."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args: torch.Tensor | bool) -> torch.Tensor:
+        return self.module(*args)
+
+
 Images = np.ndarray | Sequence[np.ndarray]
 
 
@@ -195,6 +238,7 @@ class Trainer:
         self.config = config or TrainConfig()
         cfg = self.config
         self.device = choose_device(cfg.device)
+        self.rank, self.world_size = world()
         model_config = model.config if model is not None else model_config or ModelConfig()
         if (model_config.mode == "supervised") != (targets is not None):
             raise PN2VError("clean targets are needed by, and only by, the supervised mode")
@@ -255,7 +299,9 @@ class Trainer:
         self._weights = torch.tensor([float(t.numel()) for t in self._train])
         self._generator = torch.Generator()
         if cfg.seed is not None:
-            self._generator.manual_seed(cfg.seed)
+            self._generator.manual_seed(cfg.seed + self.rank)
+        elif self.world_size > 1:  # each process draws its own patches
+            self._generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
         self._val = self._validation_batches(held_out)
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
@@ -264,7 +310,14 @@ class Trainer:
         )
         self.best_val_loss: float | None = None
         self._best_state: dict | None = None
-        self._amp = self.device.type == "cuda"
+        outputs = HeadOutputs(model.net, model.config.mode == "supervised",
+                              amp=self.device.type == "cuda")
+        self._outputs: ForOneProcess | DistributedDataParallel = ForOneProcess(outputs)
+        if self.world_size > 1:  # gradients averaged over the processes at every step
+            self._outputs = DistributedDataParallel(
+                outputs, device_ids=[self.device.index if self.device.index is not None
+                                     else torch.cuda.current_device()]
+                if self.device.type == "cuda" else None)
 
     def _lazy_frames(self, source: PlaneSource, span: Span) -> LazyFrames:
         return LazyFrames(source, *span, self.model.normalise, self.device)
@@ -307,23 +360,11 @@ class Trainer:
         N2V's target, and the residuals r_k leave the samples free. Validation reports the
         PN2V loss alone.
         """
-        model, net = self.model, self.model.net
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self._amp):
-            features = net.body(batch.inputs)
-        features = features.float()
+        model = self.model
+        outputs = self._outputs if training else self._outputs.module
+        raw = outputs(batch.inputs, batch.index, self.config.sparse_head)
         if model.config.mode == "supervised":
-            return mse_loss(net.head(features)[:, 0], batch.targets)
-        if self.config.sparse_head:
-            b, c = features.shape[:2]
-            flat = features.flatten(2)  # (B, C, P*P)
-            index = batch.index[:, None, :].expand(b, c, -1)
-            picked = flat.gather(2, index).permute(0, 2, 1).reshape(-1, c)
-            raw = net.head_at(picked)
-        else:
-            dense = net.head(features)  # every pixel, as the published code does
-            b, k = dense.shape[:2]
-            index = batch.index[:, None, :].expand(b, k, -1)
-            raw = dense.flatten(2).gather(2, index).permute(0, 2, 1).reshape(-1, k)
+            return mse_loss(raw, batch.targets)
         target = batch.targets.reshape(-1)
         if not model.is_probabilistic:
             return mse_loss(raw[:, 0], target)
@@ -341,7 +382,8 @@ class Trainer:
         with torch.no_grad():
             losses = [self.loss(b, training=False).item() * b.targets.numel() for b in self._val]
         self.model.net.train()
-        return float(sum(losses) / sum(b.targets.numel() for b in self._val))
+        return mean_over_processes(float(sum(losses) / sum(b.targets.numel() for b in self._val)),
+                                   self.device)
 
     # ---------------------------------------------------------------- loop
     def __iter__(self) -> Iterator[Progress]:
