@@ -305,3 +305,18 @@ def test_train_under_torchrun_writes_one_model(files):
     assert done.stdout.count("wrote") == 1  # rank 0 alone reports and saves
     assert "in each of 2 processes" in done.stderr
     assert PN2VModel.load(files / "ddp.pt").epochs_trained >= 1
+
+
+def test_predict_on_a_local_cluster(files, capsys, n2v_model):
+    import zarr
+
+    n2v_model.save(files / "n2v.pt")
+    code, out, err = run(["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "c",
+                          "--cluster", "local", "--workers", 1, "--device", "cpu"], capsys)
+    assert code == 0, err
+    result = zarr.open_array(files / "c" / "noisy_denoised.zarr", mode="r")
+    assert result.shape == (2, 64, 64) and np.isfinite(result[:]).all()
+    code, _, err = run(["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "d",
+                        "--cluster", "local", "--format", "tiff"], capsys)
+    one_line_error(code, err)
+    assert not (files / "d").exists()

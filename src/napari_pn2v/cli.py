@@ -175,8 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--save", default="", metavar="LIST",
                     help="also write these PN2V outputs, comma-separated: prior-mean, std "
                     "(posterior standard deviation, a per-pixel uncertainty)")
-    pr.add_argument("--format", choices=FORMATS, default="tiff",
-                    help="output files: tiff (BigTIFF when large) or zarr (default: tiff)")
+    pr.add_argument("--format", choices=FORMATS,
+                    help="output files: tiff (BigTIFF when large) or zarr (default: tiff; "
+                    "zarr with --cluster)")
+    pr.add_argument("--cluster", metavar="ADDRESS",
+                    help="spread the planes over a dask.distributed cluster: 'local' (worker "
+                    "processes on this machine) or a scheduler address such as "
+                    "tcp://10.0.0.1:8786 whose workers share this file system; writes zarr")
+    pr.add_argument("--workers", type=_positive_int,
+                    help="--cluster local: worker processes (default: one per CPU core)")
+    pr.add_argument("--planes-per-task", type=_positive_int, default=1,
+                    help="--cluster: planes each task denoises (default: 1)")
     pr.add_argument("--device", choices=DEVICES, default="auto",
                     help="auto = CUDA, then Apple MPS, then CPU (default: auto)")
 
@@ -376,17 +385,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     model = PN2VModel.load(args.model)
     if extras and not model.is_probabilistic:
         raise PN2VError(f"--save {args.save}: an {model.config.mode} model has only one output")
+    keys = ["denoised"] + [option.replace("-", "_") for option in ("prior-mean", "std")
+                           if option in extras]
+    if args.cluster:
+        return _predict_on_cluster(args, keys)
     # open and check every input first (lazily: pixels are read tile by tile), fail before
     # writing
     runs = {Path(f): TiledPrediction(model, open_image(f), args.tile, args.overlap, args.device)
             for f in args.files}
-    keys = ["denoised"] + [option.replace("-", "_") for option in ("prior-mean", "std")
-                           if option in extras]
     for path, run in runs.items():
         for warning in run.warnings:
             _warn(warning)
         stem = path.stem.removesuffix(".ome")
-        files = OutputFiles(args.output, stem, keys, run.image_shape, args.format,
+        files = OutputFiles(args.output, stem, keys, run.image_shape, args.format or "tiff",
                             chunks=run.chunks)
         run.write_into({**dict.fromkeys(run.names), **files})  # only what is saved
         try:
@@ -401,6 +412,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
             raise
         for target in files.commit():
             print(f"wrote {target}")
+    return 0
+
+
+def _predict_on_cluster(args: argparse.Namespace, keys: list[str]) -> int:
+    from tqdm import tqdm
+
+    from .backend import PN2VError
+    from .backend.cluster import predict_on_cluster
+
+    if args.format == "tiff":
+        raise PN2VError("--cluster writes zarr (tasks write their planes at the same time); "
+                        "leave out --format tiff")
+    with tqdm(unit="plane", dynamic_ncols=True) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        written = predict_on_cluster(
+            args.model, args.files, args.output, keys,
+            scheduler=None if args.cluster == "local" else args.cluster, workers=args.workers,
+            planes_per_task=args.planes_per_task, tile=args.tile, overlap=args.overlap,
+            device=args.device, progress=progress)
+    for path in written:
+        print(f"wrote {path}")
     return 0
 
 

@@ -44,10 +44,16 @@ class TiledPrediction:
     """
 
     def __init__(self, model: PN2VModel, image, tile: int = 256, overlap: int = 48,
-                 device: str = "auto", outputs: MutableMapping | None = None) -> None:
+                 device: str = "auto", outputs: MutableMapping | None = None,
+                 planes: range | None = None) -> None:
         self.model = model
         self.planes = PlaneSource(image, name="image")
         self.image_shape = self.planes.image_shape
+        #: the planes this run denoises (all by default; a part, for one task of a cluster)
+        self.plane_range = range(self.planes.shape[0]) if planes is None else planes
+        if self.plane_range and not (self.plane_range[0] >= 0 and
+                                     self.plane_range[-1] < self.planes.shape[0]):
+            raise PN2VError(f"planes {planes} are outside the image's {self.planes.shape[0]}")
         multiple = model.net.multiple
         step = max(2, multiple)  # keeps every tile on the network's pooling grid
         if overlap < 0 or overlap % step:
@@ -98,7 +104,7 @@ class TiledPrediction:
     def n_tiles(self) -> int:
         (_ty, cy), (_tx, cx) = self._grid
         height, width = self.planes.shape[1:]
-        return self.planes.shape[0] * math.ceil(height / cy) * math.ceil(width / cx)
+        return len(self.plane_range) * math.ceil(height / cy) * math.ceil(width / cx)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         for name in self.names:
@@ -110,7 +116,7 @@ class TiledPrediction:
         height, width = self.planes.shape[1:]
         ny, nx = math.ceil(height / cy), math.ceil(width / cx)
         done, total = 0, self.n_tiles
-        for plane in range(self.planes.shape[0]):
+        for plane in self.plane_range:
             lead = self.planes.index(plane)
             for y in range(0, ny * cy, cy):
                 rows = reflect(np.arange(y - margin, y - margin + ty), height)

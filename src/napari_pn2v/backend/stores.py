@@ -79,13 +79,14 @@ class OutputFiles(dict):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.fmt = fmt
+        #: final and temporary (while being written) path of each output
         self.paths: dict[str, Path] = {}
-        self._temporary: dict[str, Path] = {}
+        self.temporary: dict[str, Path] = {}
         for name in names:
             final = self.directory / f"{stem}_{name}{SUFFIXES[fmt]}"
             temporary = final.with_name(final.name + ".part")
             _remove(temporary)
-            self.paths[name], self._temporary[name] = final, temporary
+            self.paths[name], self.temporary[name] = final, temporary
             self[name] = self._create(temporary, shape, chunks)
 
     def _create(self, path: Path, shape: tuple[int, ...], chunks: tuple[int, ...] | None):
@@ -107,13 +108,13 @@ class OutputFiles(dict):
                 self[name].flush()
             del self[name]  # closes the memory map before the file is moved
             _remove(self.paths[name])
-            os.replace(self._temporary[name], self.paths[name])
+            os.replace(self.temporary[name], self.paths[name])
         return list(self.paths.values())
 
     def discard(self) -> None:
         """Remove the temporary files of a run that did not finish."""
         self.clear()
-        for path in self._temporary.values():
+        for path in self.temporary.values():
             _remove(path)
 
 
