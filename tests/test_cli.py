@@ -320,3 +320,19 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
                         "--cluster", "local", "--format", "tiff"], capsys)
     one_line_error(code, err)
     assert not (files / "d").exists()
+
+
+def test_predict_takes_a_stated_axis_order(files, capsys, n2v_model, noisy):
+    n2v_model.save(files / "n2v.pt")
+    tifffile.imwrite(files / "yxt.tif", np.moveaxis(noisy, 0, -1), photometric="minisblack")
+    code, out, err = run(["predict", files / "n2v.pt", files / "yxt.tif", "-o", files / "o",
+                          "--axes", "yxt"], capsys)
+    assert code == 0, err
+    assert "(axes TYX)" in out
+    with tifffile.TiffFile(files / "o" / "yxt_denoised.tif") as tif:
+        assert tif.series[0].axes == "TYX" and tif.series[0].shape == noisy.shape
+    tifffile.imwrite(files / "cyx.tif", np.stack([noisy[0]] * 3), photometric="minisblack")
+    code, _, err = run(["predict", files / "n2v.pt", files / "cyx.tif", "-o", files / "p",
+                        "--axes", "CYX"], capsys)
+    one_line_error(code, err)
+    assert "3 channels" in err

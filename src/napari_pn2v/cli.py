@@ -39,6 +39,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+AXES_HELP = ("axis order of the files, letters of TZCYX (e.g. TZYX, YXZ); every axis but Y "
+             "and X is folded into planes (default: the file's own, e.g. a TIFF's, else "
+             "YX, TYX, TZYX by dimension)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
@@ -134,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("--val-fraction", float, "fraction of frames (or rows) held out for validation"),
     ):
         tr.add_argument(flag, type=kind, help=f"{text} (default: from --preset)")
+    tr.add_argument("--axes", type=str.upper, metavar="AXES", help=AXES_HELP)
     tr.add_argument("--holdout", choices=HOLDOUTS, default="frames",
                     help="hold out whole frames, or a strip of rows of every frame ('region': "
                     "use it for many frames of one static scene, whose held-out frames the "
@@ -178,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--format", choices=FORMATS,
                     help="output files: tiff (BigTIFF when large) or zarr (default: tiff; "
                     "zarr with --cluster)")
+    pr.add_argument("--axes", type=str.upper, metavar="AXES",
+                    help=AXES_HELP + "; results are written with Y and X last")
     pr.add_argument("--cluster", metavar="ADDRESS",
                     help="spread the planes over a dask.distributed cluster: 'local' (worker "
                     "processes on this machine) or a scheduler address such as "
@@ -306,7 +314,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     from .backend.devices import describe_device
     from .backend.images import read_image
     from .backend.lazy import load_if_small
-    from .backend.stores import open_image
+    from .backend.stores import open_stack
 
     settings = dict(QUICK) if args.preset == "quick" else {}
     for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "lr", "val_fraction"):
@@ -315,8 +323,8 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     config = TrainConfig(**settings, device=args.device, seed=args.seed,
                          location_weight=args.location_weight, holdout=args.holdout)
     # big files stay on disk and are read patch by patch
-    images = [load_if_small(open_image(f)) for f in args.files]
-    validation = ([load_if_small(open_image(f)) for f in args.validation]
+    images = [load_if_small(open_stack(f, args.axes)[0]) for f in args.files]
+    validation = ([load_if_small(open_stack(f, args.axes)[0]) for f in args.validation]
                   if args.validation else None)
     if args.resume:
         model = PN2VModel.load(args.resume)
@@ -376,7 +384,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .backend import PN2VError, PN2VModel, TiledPrediction
-    from .backend.stores import OutputFiles, open_image
+    from .backend.stores import OutputFiles, open_stack
 
     extras = {s.strip() for s in args.save.split(",") if s.strip()}
     unknown = extras - {"prior-mean", "std"}
@@ -391,14 +399,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return _predict_on_cluster(args, keys)
     # open and check every input first (lazily: pixels are read tile by tile), fail before
     # writing
-    runs = {Path(f): TiledPrediction(model, open_image(f), args.tile, args.overlap, args.device)
-            for f in args.files}
+    opened = {Path(f): open_stack(f, args.axes) for f in args.files}
+    runs = {path: TiledPrediction(model, image, args.tile, args.overlap, args.device)
+            for path, (image, _) in opened.items()}
     for path, run in runs.items():
         for warning in run.warnings:
             _warn(warning)
         stem = path.stem.removesuffix(".ome")
+        axes = opened[path][1]
         files = OutputFiles(args.output, stem, keys, run.image_shape, args.format or "tiff",
-                            chunks=run.chunks)
+                            chunks=run.chunks, axes=axes)
         run.write_into({**dict.fromkeys(run.names), **files})  # only what is saved
         try:
             for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile",
@@ -411,7 +421,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             files.discard()
             raise
         for target in files.commit():
-            print(f"wrote {target}")
+            print(f"wrote {target} (axes {axes})")
     return 0
 
 
@@ -431,7 +441,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: list[str]) -> int:
             bar.refresh()
 
         written = predict_on_cluster(
-            args.model, args.files, args.output, keys,
+            args.model, args.files, args.output, keys, axes=args.axes,
             scheduler=None if args.cluster == "local" else args.cluster, workers=args.workers,
             planes_per_task=args.planes_per_task, tile=args.tile, overlap=args.overlap,
             device=args.device, progress=progress)

@@ -17,17 +17,18 @@ from pathlib import Path
 from .errors import PN2VError
 from .model import PN2VModel
 from .prediction import TiledPrediction
-from .stores import OutputFiles, open_image
+from .stores import OutputFiles, open_stack
 
 
-def _task(model_path: str, image_path: str, outputs: dict[str, str], planes: range,
-          tile: int, overlap: int, device: str) -> int:
+def _task(model_path: str, image_path: str, axes: str | None, outputs: dict[str, str],
+          planes: range, tile: int, overlap: int, device: str) -> int:
     """Denoise ``planes`` of one file into the zarr arrays at ``outputs``; runs on a worker."""
     import zarr
 
     model = PN2VModel.load(model_path)
     arrays = {name: zarr.open_array(path, mode="r+") for name, path in outputs.items()}
-    run = TiledPrediction(model, open_image(image_path), tile, overlap, device, planes=planes)
+    image = open_stack(image_path, axes)[0]
+    run = TiledPrediction(model, image, tile, overlap, device, planes=planes)
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
     for _ in run:
         pass
@@ -36,13 +37,15 @@ def _task(model_path: str, image_path: str, outputs: dict[str, str], planes: ran
 
 def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.PathLike],
                        output: str | os.PathLike, keys: Sequence[str] = ("denoised",),
+                       axes: str | None = None,
                        scheduler: str | None = None, workers: int | None = None,
                        planes_per_task: int = 1, tile: int = 256, overlap: int = 48,
                        device: str = "auto",
                        progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``
     (an address such as ``tcp://10.0.0.1:8786``), or on a local cluster of ``workers``
-    processes; the paths written. Every input is opened and checked before any task runs."""
+    processes; the paths written. Every input is opened and checked before any task runs.
+    ``axes`` states the files' axis order (see :func:`.stores.open_stack`)."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as error:
@@ -50,8 +53,9 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
                         "pip install \"napari-pn2v[cluster]\"") from error
     model_path = str(Path(model_path).resolve())
     model = PN2VModel.load(model_path)
-    runs = {Path(f).resolve(): TiledPrediction(model, open_image(f), tile, overlap, device)
-            for f in files}  # checks every input (shape, type, noise-model range) up front
+    opened = {Path(f).resolve(): open_stack(f, axes) for f in files}
+    runs = {path: TiledPrediction(model, image, tile, overlap, device)  # checks every input
+            for path, (image, _) in opened.items()}  # (shape, type, noise-model range) first
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
@@ -62,10 +66,10 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
             for path, run in runs.items():
                 stem = path.stem.removesuffix(".ome")
                 files_out = OutputFiles(output, stem, keys, run.image_shape, "zarr",
-                                        chunks=run.chunks)
+                                        chunks=run.chunks, axes=opened[path][1])
                 targets = {name: str(files_out.temporary[name]) for name in keys}
                 n = run.planes.shape[0]
-                tasks = [client.submit(_task, model_path, str(path), targets,
+                tasks = [client.submit(_task, model_path, str(path), axes, targets,
                                        range(start, min(start + planes_per_task, n)),
                                        tile, overlap, device, pure=False)
                          for start in range(0, n, planes_per_task)]

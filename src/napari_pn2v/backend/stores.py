@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .axes import check_axes, guess_axes, planes_axes, yx_last
 from .errors import PN2VError
 from .images import read_image
 
@@ -47,6 +48,37 @@ def open_image(path: str | os.PathLike):
         raise PN2VError(f"{path}: cannot be read as an image ({error})") from error
 
 
+def open_stack(path: str | os.PathLike, axes: str | None = None) -> tuple:
+    """(the file's data opened lazily with Y and X last, its axis order that way); ``axes``
+    states the file's order, else the file's own or a guess (:mod:`.axes`)."""
+    image = open_image(path)
+    stated = axes or guess_axes(len(image.shape), axes_hint(path))
+    stated = check_axes(stated, tuple(image.shape), str(path))
+    return yx_last(image, stated), planes_axes(stated)
+
+
+def axes_hint(path: str | os.PathLike) -> str | None:
+    """The axis order a TIFF or OME-Zarr file states, if any (e.g. "TZYX")."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                return tif.series[0].axes
+        if path.is_dir():
+            import zarr
+
+            attrs = dict(zarr.open(path, mode="r").attrs)
+            multiscales = attrs.get("ome", attrs).get("multiscales")
+            if multiscales and "axes" in multiscales[0]:
+                return "".join((a if isinstance(a, str) else a["name"])[0]
+                               for a in multiscales[0]["axes"]).upper()
+    except Exception:  # no hint: the caller guesses, and reading errors surface when opened
+        return None
+    return None
+
+
 def _open_zarr(path: Path):
     import zarr
 
@@ -72,13 +104,13 @@ class OutputFiles(dict):
 
     def __init__(self, directory: str | os.PathLike, stem: str, names: Iterable[str],
                  shape: tuple[int, ...], fmt: str = "tiff",
-                 chunks: tuple[int, ...] | None = None) -> None:
+                 chunks: tuple[int, ...] | None = None, axes: str | None = None) -> None:
         super().__init__()
         if fmt not in FORMATS:
             raise PN2VError(f"output format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.fmt = fmt
+        self.fmt, self.axes = fmt, axes
         #: final and temporary (while being written) path of each output
         self.paths: dict[str, Path] = {}
         self.temporary: dict[str, Path] = {}
@@ -94,12 +126,16 @@ class OutputFiles(dict):
             import tifffile
 
             return tifffile.memmap(path, shape=shape, dtype=np.float32,
-                                   photometric="minisblack")
+                                   photometric="minisblack",
+                                   metadata={"axes": self.axes} if self.axes else {})
         import zarr
 
         chunks = chunks or (*(1,) * (len(shape) - 2), *(min(s, 512) for s in shape[-2:]))
-        return zarr.open_array(path, mode="w", shape=shape, chunks=chunks, dtype=np.float32,
-                               fill_value=0.0)
+        array = zarr.open_array(path, mode="w", shape=shape, chunks=chunks, dtype=np.float32,
+                                fill_value=0.0)
+        if self.axes:
+            array.attrs["axes"] = self.axes
+        return array
 
     def commit(self) -> list[Path]:
         """Flush and move every file to its final name; the written paths."""
