@@ -93,3 +93,19 @@ def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_mode
     assert isinstance(viewer.layers["lazy_std"].data, zarr.Array)
     assert "lazy" in widget.status.text() and widget._folder.is_dir()
     assert len(list(widget._folder.iterdir())) == 4  # two runs × (denoised, std)
+
+
+def test_the_layer_is_described_and_channels_are_refused(qtbot, viewer, pn2v_model, noisy,
+                                                         errors):
+    widget = PredictionWidget(viewer)
+    widget.session.model = pn2v_model
+    widget.image.setCurrentText("noisy")
+    assert widget.image_label.text() == "1 plane of 64×64 (axes YX)"
+    viewer.add_image(np.stack([noisy[0]] * 3), name="channels", axis_labels=("c", "y", "x"))
+    widget.image.setCurrentText("channels")
+    assert "3 channels" in widget.image_label.text()
+    widget.image.setCurrentText("rgb")
+    assert "RGB" in widget.image_label.text()
+    run(qtbot, widget, layer="channels")
+    assert len(errors) == 1 and "3 channels" in errors[0]
+    assert "channels_denoised" not in viewer.layers

@@ -18,6 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..backend import PN2VError
+from ..backend.axes import check_axes, guess_axes
 from ..session import session_for
 
 NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
@@ -75,6 +76,8 @@ class LayerCombo(_FollowsLayers, QComboBox):
         if current in self._fixed + names:
             self.setCurrentText(current)
         self.blockSignals(False)
+        if self.currentText() != current:  # e.g. the first layer arrived
+            self.currentTextChanged.emit(self.currentText())
 
     def layer(self) -> Image | None:
         """The chosen layer; None for a fixed choice."""
@@ -96,6 +99,31 @@ def image_data(layer: Image | None, what: str) -> np.ndarray:
     if layer.rgb:
         raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
     return layer.data[0] if layer.multiscale else layer.data
+
+
+def layer_axes(layer: Image) -> str:
+    """The layer's axis order: its axis labels when they are letters of TZCYX (as a reader
+    may set them), else a guess by dimension. Channels (C > 1) are refused, and so is a layer
+    whose Y and X are not its last two axes (napari's and the network's planes)."""
+    if layer.rgb:
+        raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
+    shape = tuple((layer.data[0] if layer.multiscale else layer.data).shape)
+    labels = "".join(label.upper() for label in layer.axis_labels)
+    hint = labels if not layer._has_default_axis_labels() else None
+    axes = check_axes(guess_axes(len(shape), hint), shape, layer.name)
+    if not axes.endswith("YX"):
+        raise PN2VError(f"{layer.name}: axes {axes}; Y and X must be the last two axes "
+                        "(transpose the layer first)")
+    return axes
+
+
+def describe_stack(layer: Image) -> str:
+    """E.g. "3 planes of 512×512 (axes TYX)" — what the 2-D network will denoise."""
+    axes = layer_axes(layer)
+    shape = layer.data[0].shape if layer.multiscale else layer.data.shape
+    planes = int(np.prod(shape[:-2], dtype=np.int64))
+    what = "1 plane" if planes == 1 else f"{planes} planes"
+    return f"{what} of {shape[-2]}×{shape[-1]} (axes {axes})"
 
 
 def report(error: BaseException) -> None:

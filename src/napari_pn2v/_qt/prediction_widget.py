@@ -28,10 +28,12 @@ from .common import (
     MODEL_FILTER,
     DockWidget,
     LayerCombo,
+    describe_stack,
     file_action,
     guarded,
     hbox,
     image_data,
+    layer_axes,
     report,
     warn,
 )
@@ -87,6 +89,8 @@ class PredictionWidget(DockWidget):
         self._folder: Path | None = None
 
         self.image = LayerCombo(napari_viewer)
+        self.image_label = QLabel()
+        self.image_label.setWordWrap(True)
         self.model_source = QComboBox()
         self.model_source.addItems(["from the Training widget", "from a file"])
         self.load_button = QPushButton("Load model…")
@@ -110,6 +114,7 @@ class PredictionWidget(DockWidget):
 
         form = QFormLayout()
         form.addRow("Image layer", self.image)
+        form.addRow("", self.image_label)
         form.addRow("Model", hbox(self.model_source, self.load_button))
         form.addRow("", self.model_label)
         form.addRow("Tile size", self.tile)
@@ -123,6 +128,7 @@ class PredictionWidget(DockWidget):
         layout.addWidget(self.status)
         layout.addStretch()
 
+        self.image.currentTextChanged.connect(self._show_stack)
         self.model_source.currentIndexChanged.connect(self._update)
         self.session.model_changed.connect(self._update)
         self.load_button.clicked.connect(
@@ -130,6 +136,18 @@ class PredictionWidget(DockWidget):
         self.run_button.clicked.connect(guarded(self.run))
         self.stop_button.clicked.connect(self.stop)
         self._update()
+        self._show_stack()
+
+    def _show_stack(self, *_: object) -> None:
+        """What the chosen layer holds, as the network will see it."""
+        layer = self.image.layer()
+        if layer is None:
+            self.image_label.setText("")
+            return
+        try:
+            self.image_label.setText(describe_stack(layer))
+        except PN2VError as error:
+            self.image_label.setText(str(error))
 
     def model(self) -> PN2VModel | None:
         if self.model_source.currentIndex() == 0:
@@ -163,6 +181,7 @@ class PredictionWidget(DockWidget):
             raise PN2VError("train a model or load a model file first")
         layer = self.image.layer()
         image = image_data(layer, "image to denoise")
+        layer_axes(layer)  # refuses channels, and Y and X not last
         folder = None
         if is_lazy(image):  # keep it lazy: results go to zarr, shown as lazy layers
             if self._folder is None:
@@ -221,7 +240,8 @@ class PredictionWidget(DockWidget):
                 limits = tuple(source.contrast_limits)
             layer = self.viewer.add_image(
                 data, name=f"{source.name}_{suffix}", scale=source.scale,
-                translate=source.translate, colormap=colormap, contrast_limits=limits,
+                translate=source.translate, axis_labels=source.axis_labels,
+                colormap=colormap, contrast_limits=limits,
                 metadata={"pn2v_source": source.name},
             )
             added.append(layer.name)
