@@ -166,12 +166,14 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
     for frame in test_raw[:test_frames]:
         out = predict(model, frame, device=device)
         outputs.setdefault(method, []).append(psnr(test_gt, out["denoised"], 255))
-        if "prior_mean" in out and method == "pn2v":
-            outputs.setdefault("pn2v prior mean", []).append(
+        if "prior_mean" in out:  # what the network learned, before the noise model's MMSE
+            outputs.setdefault(f"{method} prior mean", []).append(
                 psnr(test_gt, out["prior_mean"], 255))
     result["predict_seconds_per_frame"] = (time.perf_counter() - start) / len(test_raw)
     names = {"n2v": "N2V", "pn2v": "PN2V (MMSE)", "supervised": "supervised U-Net",
-             "pn2v prior mean": "PN2V prior mean", **NOISE_VARIANTS}
+             "pn2v prior mean": "PN2V prior mean", **NOISE_VARIANTS,
+             **{f"{k} prior mean": v.replace("(MMSE)", "prior mean")
+                for k, v in NOISE_VARIANTS.items()}}
     result["rows"] = {names[k]: summary(v) for k, v in outputs.items()}
     return result
 

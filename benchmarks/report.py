@@ -23,10 +23,11 @@ BUDGET_CURVES = {("n2v", "denoised"): "N2V",
                  ("pn2v", "denoised"): "PN2V MMSE",
                  ("pn2v-plain", "denoised"): "PN2V MMSE, PN2V loss alone",
                  ("pn2v-published", "denoised"): "PN2V MMSE, published recipe"}
+VARIANTS = ("GMM of the (raw, avg50) pairs", "Poisson–Gaussian estimated from the raw frames",
+            "bootstrapped GMM (no calibration data)")
 ROW_ORDER = ("input", "VST + BM3D", "N2V", "PN2V prior mean", "PN2V (MMSE)",
-             "PN2V (MMSE), GMM of the (raw, avg50) pairs",
-             "PN2V (MMSE), Poisson–Gaussian estimated from the raw frames",
-             "PN2V (MMSE), bootstrapped GMM (no calibration data)", "supervised U-Net")
+             *(f"PN2V ({what}), {variant}" for variant in VARIANTS
+               for what in ("prior mean", "MMSE")), "supervised U-Net")
 #: MACs per pixel of one forward pass of the depth-3, 64-feature U-Net body (counted by hand
 #: from its layers; the K=800 head adds 51 k at the pixels it runs on)
 BODY_MMAC_PER_PIXEL = 0.384
