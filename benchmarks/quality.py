@@ -172,7 +172,7 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
     result["predict_seconds_per_frame"] = (time.perf_counter() - start) / len(test_raw)
     names = {"n2v": "N2V", "pn2v": "PN2V (MMSE)", "supervised": "supervised U-Net",
              "pn2v prior mean": "PN2V prior mean", **NOISE_VARIANTS,
-             **{f"{k} prior mean": v.replace("(MMSE)", "prior mean")
+             **{f"{k} prior mean": v.replace("(MMSE)", "(prior mean)")
                 for k, v in NOISE_VARIANTS.items()}}
     result["rows"] = {names[k]: summary(v) for k, v in outputs.items()}
     return result
