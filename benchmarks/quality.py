@@ -169,7 +169,8 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
         if "prior_mean" in out:  # what the network learned, before the noise model's MMSE
             outputs.setdefault(f"{method} prior mean", []).append(
                 psnr(test_gt, out["prior_mean"], 255))
-    result["predict_seconds_per_frame"] = (time.perf_counter() - start) / len(test_raw)
+    result["predict_seconds_per_frame"] = (time.perf_counter() - start) / min(test_frames,
+                                                                               len(test_raw))
     names = {"n2v": "N2V", "pn2v": "PN2V (MMSE)", "supervised": "supervised U-Net",
              "pn2v prior mean": "PN2V prior mean", **NOISE_VARIANTS,
              **{f"{k} prior mean": v.replace("(MMSE)", "(prior mean)")

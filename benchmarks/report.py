@@ -53,6 +53,12 @@ def _quality_section(preset: str) -> list[str]:
         per_frame = f"{per_frame:.2f} s" if per_frame is not None else "—"
         lines.append(f"| {name} | {row['psnr']:.2f} | {row['sem']:.2f} | {row['frames']} | "
                      f"{train} | {per_frame} | {result['date']} |")
+    notes: dict[str, list[str]] = {}
+    for name in rows:
+        if "note" in meta[name]:
+            notes.setdefault(meta[name]["note"], []).append(name)
+    if notes:
+        lines += ["", *(f"- {', '.join(names)}: {note}." for note, names in notes.items())]
     trained = [r for r in meta.values() if "training" in r]
     if trained:
         t = trained[0]["training"]
@@ -61,7 +67,9 @@ def _quality_section(preset: str) -> list[str]:
                       f"{t['patch_size']}² patches ({t['patches_seen']:,} patches), "
                       f"learning rate {t['lr']}, U-Net depth {t['depth']}, {t['features']} "
                       f"features, K = {t['samples']} for PN2V. "
-                      f"Machine: {trained[0]['machine']}; run on {trained[0]['date']}."]
+                      f"Machine: {trained[0]['machine']}. Rows over different numbers of "
+                      "test frames compare within their SEM (the frames are noisy copies of "
+                      "one scene)."]
     if {"N2V", "PN2V (MMSE)", "supervised U-Net"} <= rows.keys():
         gain = rows["PN2V (MMSE)"]["psnr"] - rows["N2V"]["psnr"]
         gap = rows["supervised U-Net"]["psnr"] - rows["PN2V (MMSE)"]["psnr"]
@@ -149,6 +157,11 @@ def _budget_section() -> list[str]:
                    f"**not reached** at {', '.join(misses)}")
         lines += ["", "Goal (issue 7): PN2V MMSE ≥ N2V + 0.5 dB at every budget from 5 "
                       f"minutes up, and MMSE ≥ prior mean at every budget: {verdict}.", ""]
+        if {"n2v-frames", "n2v"} <= methods.keys():
+            lines += ["Caveat: one run per point. N2V at 5 minutes gave 41.78 dB validated on "
+                      "frames and 39.91 dB validated on a region — the two runs differ only in "
+                      "the 10 % of rows held out — so single runs at these budgets vary by "
+                      "~±1 dB; differences smaller than that need repeated runs.", ""]
         holdout = some["training"].get("holdout", "frames")
         lines += [f"Validation (which picks each snapshot) holds out: **{holdout}**"
                   + (" — a strip of rows at the bottom of every training frame, content the "
