@@ -314,6 +314,7 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
     code, out, err = run(["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "c",
                           "--cluster", "local", "--workers", 1, "--device", "cpu"], capsys)
     assert code == 0, err
+    assert "noisy_denoised.zarr" in out
     result = zarr.open_array(files / "c" / "noisy_denoised.zarr", mode="r")
     assert result.shape == (2, 64, 64) and np.isfinite(result[:]).all()
     code, _, err = run(["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "d",
