@@ -384,7 +384,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .backend import PN2VError, PN2VModel, TiledPrediction
-    from .backend.stores import OutputFiles, open_stack
+    from .backend.stores import OutputFiles, open_stack, result_stem
 
     extras = {s.strip() for s in args.save.split(",") if s.strip()}
     unknown = extras - {"prior-mean", "std"}
@@ -405,10 +405,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for path, run in runs.items():
         for warning in run.warnings:
             _warn(warning)
-        stem = path.stem.removesuffix(".ome")
         axes = opened[path][1]
-        files = OutputFiles(args.output, stem, keys, run.image_shape, args.format or "tiff",
-                            chunks=run.chunks, axes=axes)
+        files = OutputFiles(args.output, result_stem(path), keys, run.image_shape,
+                            args.format or "tiff", chunks=run.chunks, axes=axes)
         run.write_into({**dict.fromkeys(run.names), **files})  # only what is saved
         try:
             for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile",

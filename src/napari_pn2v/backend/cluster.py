@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import PN2VError
 from .model import PN2VModel
 from .prediction import TiledPrediction
-from .stores import OutputFiles, open_stack
+from .stores import OutputFiles, open_stack, result_stem
 
 
 def _task(model_path: str, image_path: str, axes: str | None, outputs: dict[str, str],
@@ -64,8 +64,7 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             for path, run in runs.items():
-                stem = path.stem.removesuffix(".ome")
-                files_out = OutputFiles(output, stem, keys, run.image_shape, "zarr",
+                files_out = OutputFiles(output, result_stem(path), keys, run.image_shape, "zarr",
                                         chunks=run.chunks, axes=opened[path][1])
                 targets = {name: str(files_out.temporary[name]) for name in keys}
                 n = run.planes.shape[0]

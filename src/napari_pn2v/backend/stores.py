@@ -98,6 +98,11 @@ def _open_zarr(path: Path):
     return node[arrays[0]]
 
 
+def result_stem(path: str | os.PathLike) -> str:
+    """The name results of ``path`` start with: its stem, without an OME suffix."""
+    return Path(path).stem.removesuffix(".ome")
+
+
 class OutputFiles(dict):
     """Float32 arrays to write results into, by name, each a file ``<stem>_<name><suffix>``
     in ``directory``; :meth:`commit` moves them into place, :meth:`discard` removes them."""

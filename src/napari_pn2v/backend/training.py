@@ -134,6 +134,11 @@ def split_validation(stack: np.ndarray, fraction: float, patch: int,
                  for planes, rows in spans)
 
 
+def _whole(source: PlaneSource) -> Span:
+    """Every plane and row of ``source``."""
+    return range(source.shape[0]), range(source.shape[1])
+
+
 class HeadOutputs(nn.Module):
     """The part of a loss that holds parameters, as one forward so DistributedDataParallel can
     wrap it: the head's outputs at the masked pixels (B·M, out_channels), or the one output at
@@ -261,11 +266,7 @@ class Trainer:
                 f"for a depth-{model.config.depth} network"
             )
         self.warnings: list[str] = []
-        if model.is_probabilistic:
-            for sample in samples:
-                warning = check_coverage(model.noise_model, sample, "training data")
-                if warning:
-                    self.warnings.append(warning)
+        self._check_coverage(samples, "training data")
         held_out: list[np.ndarray | LazyFrames] = []
         if validation is None:
             splits = [split_validation(g, cfg.val_fraction, cfg.patch_size, cfg.holdout)
@@ -275,21 +276,18 @@ class Trainer:
                                    cfg.holdout) for s in lazy]
         else:
             splits = [(g, None) for g in groups]
-            spans = [((range(s.shape[0]), range(s.shape[1])), None) for s in lazy]
+            spans = [(_whole(s), None) for s in lazy]
+            samples = []
             for i, v in enumerate(_as_list(validation)):
                 name = f"validation image {i + 1}"
                 if is_lazy(v):
                     source = PlaneSource(v, name=name, min_size=MIN_HOLDOUT_ROWS)
-                    held_out.append(self._lazy_frames(source, (range(source.shape[0]),
-                                                               range(source.shape[1]))))
-                    sample = source.sample()
+                    held_out.append(self._lazy_frames(source, _whole(source)))
+                    samples.append(source.sample())
                 else:
                     held_out.append(as_stack(v, name=name, min_size=MIN_HOLDOUT_ROWS)[:, None])
-                    sample = held_out[-1][:, 0]
-                if model.is_probabilistic:
-                    warning = check_coverage(model.noise_model, sample, "validation data")
-                    if warning:
-                        self.warnings.append(warning)
+                    samples.append(held_out[-1][:, 0])
+            self._check_coverage(samples, "validation data")
         self._train: list[torch.Tensor | LazyFrames] = [
             torch.as_tensor(model.normalise(t)).to(self.device) for t, _ in splits]
         for source, (train, val) in zip(lazy, spans, strict=True):
@@ -318,6 +316,14 @@ class Trainer:
                 outputs, device_ids=[self.device.index if self.device.index is not None
                                      else torch.cuda.current_device()]
                 if self.device.type == "cuda" else None)
+
+    def _check_coverage(self, samples: list[np.ndarray], what: str) -> None:
+        """Refuse data mostly outside the noise model's range; keep warnings for the rest."""
+        if self.model.is_probabilistic:
+            for sample in samples:
+                warning = check_coverage(self.model.noise_model, sample, what)
+                if warning:
+                    self.warnings.append(warning)
 
     def _lazy_frames(self, source: PlaneSource, span: Span) -> LazyFrames:
         return LazyFrames(source, *span, self.model.normalise, self.device)
