@@ -145,24 +145,31 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
     def parameters(self, signal: torch.Tensor,
                    coefficients: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """(weights α, means μ, standard deviations σ), each (..., components)."""
+        log_alpha, means, log_std = self._terms(signal, coefficients)
+        return log_alpha.exp(), means, log_std.exp()
+
+    def _terms(self, signal: torch.Tensor,
+               coefficients: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+        """(log α, μ, log σ): the likelihood works in logs, which spares exps and divisions
+        on the (pixels × samples × components) tensors that dominate its time."""
         c = self._coefficients(signal) if coefficients is None else coefficients
+        components = c.shape[1]
         t = ((signal.float() - self.low) / (self.high - self.low)).clamp(0, 1)[..., None]
         powers = t ** torch.arange(c.shape[2], device=t.device, dtype=t.dtype)  # (..., D)
-        powers = powers[..., None, :]  # (..., 1, D) against (components, D)
-        logits = (powers * c[0]).sum(-1)
-        variance = (powers * c[1].exp()).sum(-1)
-        means = (powers * c[2]).sum(-1)
-        alpha = torch.softmax(logits, dim=-1)
-        means = means - (alpha * means).sum(-1, keepdim=True) + signal[..., None]
-        std = variance.sqrt().clamp(min=self.min_std)
-        return alpha, means, std
+        # one matrix product for the three polynomials of every component
+        polynomials = powers @ torch.cat([c[0], c[1].exp(), c[2]]).T  # (..., 3 C)
+        logits, variance, means = polynomials.split(components, dim=-1)
+        log_alpha = logits - torch.logsumexp(logits, dim=-1, keepdim=True)
+        means = means - (log_alpha.exp() * means).sum(-1, keepdim=True) + signal[..., None]
+        log_std = 0.5 * variance.clamp(min=self.min_std**2).log()  # σ = max(√v, min_std)
+        return log_alpha, means, log_std
 
     def _log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor,
                         coefficients: torch.Tensor | None = None) -> torch.Tensor:
-        alpha, means, std = self.parameters(signal, coefficients)
-        z = (observation[..., None] - means) / std
-        log_p = alpha.log() - 0.5 * z**2 - std.log() - 0.5 * math.log(2 * math.pi)
-        return torch.logsumexp(log_p, dim=-1)
+        log_alpha, means, log_std = self._terms(signal, coefficients)
+        z = (observation[..., None] - means) * (-log_std).exp()
+        return (torch.logsumexp(log_alpha - log_std - 0.5 * z**2, dim=-1)
+                - 0.5 * math.log(2 * math.pi))
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         """log p(x | s), broadcasting ``observation`` against ``signal``; differentiable in s."""
