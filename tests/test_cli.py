@@ -48,7 +48,7 @@ def test_train_and_predict_pn2v(files, capsys):
     code, out, err = run(["train", files / "noisy.tif", "-o", files / "m.pt",
                           "--noise-model", files / "nm.npz", *TRAIN_FLAGS], capsys)
     assert code == 0, err
-    assert "wrote" in out and "training pn2v on 2 plane(s)" in err
+    assert "wrote" in out and "training pn2v (2-D) on 2 plane(s)" in err
     assert PN2VModel.load(files / "m.pt").config.samples == 16
     code, out, err = run(["predict", files / "m.pt", files / "noisy.tif", files / "single.tif",
                           "-o", files / "out", "--save", "prior-mean,std", "--tile", 32,
@@ -337,3 +337,26 @@ def test_predict_takes_a_stated_axis_order(files, capsys, n2v_model, noisy):
                         "--axes", "CYX"], capsys)
     one_line_error(code, err)
     assert "3 channels" in err
+
+
+def test_train_and_predict_a_3d_network_on_z_stacks(files, capsys):
+    volume = np.random.default_rng(0).normal(300, 20, (16, 48, 48)).astype(np.float32)
+    tifffile.imwrite(files / "zyx.tif", volume, metadata={"axes": "ZYX"})
+    tifffile.imwrite(files / "yxz.tif", np.moveaxis(volume, 0, -1), photometric="minisblack")
+    flags = ["--mode", "n2v", "--dims", 3, "--patch-depth", 8, "--epochs", 1,
+             "--steps-per-epoch", 2, "--batch-size", 2, "--patch-size", 16, "--depth", 2,
+             "--features", 4, "--val-fraction", 0]
+    code, _, err = run(["train", files / "zyx.tif", "-o", files / "m3.pt", *flags], capsys)
+    assert code == 0, err
+    assert "(3-D) on 1 Z stack(s)" in err
+    assert PN2VModel.load(files / "m3.pt").config.dims == 3
+    code, out, err = run(["predict", files / "m3.pt", files / "yxz.tif", "-o", files / "o",
+                          "--axes", "YXZ", "--tile", 32, "--overlap", 8], capsys)
+    assert code == 0, err
+    assert "(axes ZYX)" in out
+    assert tifffile.imread(files / "o" / "yxz_denoised.tif").shape == volume.shape
+    # one Z stack read as a time series of planes has no Z for a 3-D network
+    code, _, err = run(["predict", files / "m3.pt", files / "zyx.tif", "-o", files / "p",
+                        "--axes", "TYX"], capsys)
+    one_line_error(code, err)
+    assert "no Z" in err and not (files / "p").exists()

@@ -47,7 +47,7 @@ AXES_HELP = ("axis order of the files, letters of TZCYX (e.g. TZYX, YXZ); every 
 def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
-    from .backend.model import MODES, PRIORS
+    from .backend.model import DIMS, MODES, PRIORS
     from .backend.stores import FORMATS
     from .backend.training import HOLDOUTS
 
@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("--steps-per-epoch", _positive_int, "optimiser steps per epoch"),
         ("--batch-size", _positive_int, "patches per step"),
         ("--patch-size", _positive_int, "patch edge in pixels (a multiple of 2^(depth-1))"),
+        ("--patch-depth", _positive_int, "--dims 3: planes per patch (a multiple of "
+         "2^(depth-1))"),
         ("--lr", float, "initial Adam learning rate (halved on validation plateaus)"),
         ("--val-fraction", float, "fraction of frames (or rows) held out for validation"),
     ):
@@ -153,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="U-Net resolution levels (default: 3)")
     tr.add_argument("--features", type=_positive_int, default=64,
                     help="U-Net features at the first level (default: 64)")
+    tr.add_argument("--dims", type=int, choices=DIMS, default=2,
+                    help="2: denoise plane by plane; 3: a 3-D network (3-D convolutions and "
+                    "blind spots) for Z stacks, which needs a Z axis (default: 2)")
     tr.add_argument("--prior", choices=PRIORS, default="location-scale",
                     help="how the head forms the K samples; 'published' is the original "
                     "recipe, for comparison (default: location-scale)")
@@ -173,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("files", nargs="+", metavar="FILE",
                     help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG")
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
-    pr.add_argument("--tile", type=_positive_int, default=256,
-                    help="tile edge in pixels (default: 256)")
+    pr.add_argument("--tile", type=_positive_int,
+                    help="tile edge in pixels (default: 256; 128 for a 3-D network)")
     pr.add_argument("--overlap", type=int, default=48,
                     help="overlap of neighbouring tiles in pixels, a multiple of 2^(depth-1) "
                     "(default: 48)")
@@ -317,17 +322,19 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     from .backend.stores import open_stack
 
     settings = dict(QUICK) if args.preset == "quick" else {}
-    for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "lr", "val_fraction"):
+    for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "patch_depth", "lr",
+                 "val_fraction"):
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     config = TrainConfig(**settings, device=args.device, seed=args.seed,
                          location_weight=args.location_weight, holdout=args.holdout)
+    model = PN2VModel.load(args.resume) if args.resume else None
+    dims = model.config.dims if model is not None else args.dims
     # big files stay on disk and are read patch by patch
-    images = [load_if_small(open_stack(f, args.axes)[0]) for f in args.files]
-    validation = ([load_if_small(open_stack(f, args.axes)[0]) for f in args.validation]
+    images = [load_if_small(open_stack(f, args.axes, dims)[0]) for f in args.files]
+    validation = ([load_if_small(open_stack(f, args.axes, dims)[0]) for f in args.validation]
                   if args.validation else None)
-    if args.resume:
-        model = PN2VModel.load(args.resume)
+    if model is not None:
         if args.noise_model:
             model.noise_model = load_noise_model(args.noise_model)
         targets = [read_image(f) for f in args.target] if args.target else None
@@ -346,7 +353,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
             raise PN2VError("--target FILE... goes with, and only with, --mode supervised")
         noise_model = load_noise_model(args.noise_model) if args.noise_model else None
         model_config = ModelConfig(mode=args.mode, depth=args.depth, features=args.features,
-                                   samples=args.samples, prior=args.prior)
+                                   samples=args.samples, prior=args.prior, dims=args.dims)
         if args.bootstrap:
             print("bootstrap: training N2V to make the noise model", file=sys.stderr)
             result = bootstrap_noise_model(images, args.bootstrap, config, model_config,
@@ -365,8 +372,9 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     for warning in trainer.warnings:
         _warn(warning)
     processes = f" in each of {trainer.world_size} processes" if distributed else ""
-    print(f"training {trainer.model.config.mode} on {trainer.n_planes} plane(s) with "
-          f"{describe_device(trainer.device)}{processes}", file=sys.stderr)
+    units = "Z stack(s)" if trainer.dims == 3 else "plane(s)"
+    print(f"training {trainer.model.config.mode} ({trainer.dims}-D) on {trainer.n_planes} "
+          f"{units} with {describe_device(trainer.device)}{processes}", file=sys.stderr)
     total = config.epochs * config.steps_per_epoch
     try:
         for _ in _progress_bar(iter(trainer), total):
@@ -399,7 +407,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         return _predict_on_cluster(args, keys)
     # open and check every input first (lazily: pixels are read tile by tile), fail before
     # writing
-    opened = {Path(f): open_stack(f, args.axes) for f in args.files}
+    opened = {Path(f): open_stack(f, args.axes, model.config.dims) for f in args.files}
     runs = {path: TiledPrediction(model, image, args.tile, args.overlap, args.device)
             for path, (image, _) in opened.items()}
     for path, run in runs.items():

@@ -5,7 +5,7 @@ import tifffile
 import zarr
 
 from napari_pn2v.backend import PN2VError
-from napari_pn2v.backend.axes import check_axes, guess_axes, planes_axes, yx_last
+from napari_pn2v.backend.axes import check_axes, guess_axes, planes_axes, spatial_last
 from napari_pn2v.backend.stores import axes_hint, open_stack
 
 
@@ -35,9 +35,23 @@ def test_y_and_x_move_last_lazily():
     expected = np.moveaxis(data, (0, 1), (2, 3))
     assert planes_axes("YXTZ") == "TZYX"
     for array in (data, da.from_array(data), zarr.array(data)):
-        moved = yx_last(array, "YXTZ")
+        moved = spatial_last(array, "YXTZ")
         np.testing.assert_array_equal(np.asarray(moved), expected)
-    assert yx_last(data, "TZYX") is data and np.shares_memory(yx_last(data, "YXTZ"), data)
+    assert spatial_last(data, "TZYX") is data and np.shares_memory(spatial_last(data, "YXTZ"),
+                                                                    data)
+
+
+def test_a_3d_network_takes_z_stacks_with_z_y_x_last(tmp_path):
+    assert guess_axes(3, dims=3) == "ZYX" and guess_axes(3) == "TYX"
+    assert guess_axes(4, dims=3) == "TZYX"
+    with pytest.raises(PN2VError, match="no Z"):
+        check_axes("TYX", (2, 16, 16), dims=3)
+    data = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(3, 2, 4, 5)  # ZTYX
+    assert planes_axes("ZTYX", dims=3) == "TZYX" and planes_axes("ZTYX") == "ZTYX"
+    np.testing.assert_array_equal(spatial_last(data, "ZTYX", dims=3), data.transpose(1, 0, 2, 3))
+    tifffile.imwrite(tmp_path / "zt.tif", data, metadata={"axes": "ZTYX"})
+    image, axes = open_stack(tmp_path / "zt.tif", dims=3)
+    assert axes == "TZYX" and image.shape == (2, 3, 4, 5)
 
 
 def test_open_stack_reads_the_files_axes(tmp_path):

@@ -75,3 +75,30 @@ def test_all_eight_rotations_and_flips_are_distinct():
     patch = torch.arange(16.0).view(1, 4, 4)
     outputs = {tuple(augment(patch, torch.tensor([t])).flatten().tolist()) for t in range(8)}
     assert len(outputs) == 8
+
+
+def test_3d_masking_uses_5x5x5_neighbourhoods_at_the_same_density():
+    shape = (8, 20, 20)
+    assert n_masked(shape) == round(312 * 8 * 20 * 20 / 100**2)
+    index = mask_positions(4, shape, n_masked(shape), torch.Generator().manual_seed(0))
+    assert all(len(set(row.tolist())) == index.shape[1] for row in index)
+    every_voxel = torch.arange(8 * 20 * 20).repeat(60, 1)
+    source = neighbour_positions(every_voxel, shape, torch.Generator().manual_seed(1))
+    assert not (source == every_voxel).any()
+    before = torch.stack(torch.unravel_index(every_voxel, shape))
+    after = torch.stack(torch.unravel_index(source, shape))
+    assert int((after - before).abs().max()) <= NEIGHBOURHOOD // 2
+    centre = torch.full((2000,), 4 * 400 + 10 * 20 + 10)
+    moved = torch.stack(torch.unravel_index(
+        neighbour_positions(centre, shape, torch.Generator().manual_seed(2)), shape))
+    offsets = {tuple(o) for o in (moved - torch.tensor([[4], [10], [10]])).T.tolist()}
+    assert len(offsets) == NEIGHBOURHOOD**3 - 1
+
+
+def test_3d_patches_turn_in_the_yx_plane_only():
+    frames = torch.arange(2 * 10 * 12 * 12, dtype=torch.float32).view(2, 10, 12, 12)
+    batch = masked_batch(frames, 16, (6, 8, 8), torch.Generator().manual_seed(4))
+    assert batch.inputs.shape == (16, 1, 6, 8, 8) and batch.patches.shape == (16, 6, 8, 8)
+    # each patch's planes are consecutive Z planes of one frame: values step by 144 along Z
+    steps = batch.patches[:, 1:] - batch.patches[:, :-1]
+    assert (steps == 144).all()

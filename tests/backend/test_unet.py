@@ -29,3 +29,16 @@ def test_gradients_reach_every_parameter():
     net = UNet(depth=3, features=4, out_channels=2)
     net(torch.randn(1, 1, 16, 16)).square().mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters())
+
+
+def test_the_3d_network_keeps_volume_shapes_and_its_sparse_head():
+    torch.manual_seed(0)
+    net = UNet(depth=2, features=4, out_channels=5, dims=3)
+    x = torch.randn(2, 1, 8, 12, 16)
+    dense = net(x)
+    assert dense.shape == (2, 5, 8, 12, 16)
+    index = torch.randint(0, 8 * 12 * 16, (2, 6))
+    picked = net.body(x).flatten(2).gather(2, index[:, None, :].expand(2, 4, 6))
+    sparse = net.head_at(picked.permute(0, 2, 1).reshape(-1, 4))
+    expected = dense.flatten(2).gather(2, index[:, None, :].expand(2, 5, 6))
+    torch.testing.assert_close(sparse, expected.permute(0, 2, 1).reshape(-1, 5))

@@ -1,11 +1,11 @@
 """Batch prediction on a dask.distributed cluster: many files, or one huge stack, at once.
 
-The work is cut into tasks of a few planes each. A task loads the model file, opens its input
-lazily and writes its planes straight into the result's zarr array (whose chunks never span two
-planes, so tasks never write the same chunk). Workers therefore need the model, the inputs and
-the output folder on a file system they share with the client — one machine (the default
-local cluster) or a cluster's shared storage. Needs the ``distributed`` package
-(``pip install "napari-pn2v[cluster]"``).
+The work is cut into tasks of a few planes (Z stacks, for a 3-D network) each. A task loads the
+model file, opens its input lazily and writes its planes straight into the result's zarr array
+(whose chunks never span two planes, so tasks never write the same chunk). Workers therefore
+need the model, the inputs and the output folder on a file system they share with the client —
+one machine (the default local cluster) or a cluster's shared storage. Needs the
+``distributed`` package (``pip install "napari-pn2v[cluster]"``).
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from .stores import OutputFiles, open_stack, result_stem
 
 
 def _task(model_path: str, image_path: str, axes: str | None, outputs: dict[str, str],
-          planes: range, tile: int, overlap: int, device: str) -> int:
+          planes: range, tile: int | None, overlap: int, device: str) -> int:
     """Denoise ``planes`` of one file into the zarr arrays at ``outputs``; runs on a worker."""
     import zarr
 
     model = PN2VModel.load(model_path)
     arrays = {name: zarr.open_array(path, mode="r+") for name, path in outputs.items()}
-    image = open_stack(image_path, axes)[0]
+    image = open_stack(image_path, axes, model.config.dims)[0]
     run = TiledPrediction(model, image, tile, overlap, device, planes=planes)
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
     for _ in run:
@@ -39,7 +39,7 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
                        output: str | os.PathLike, keys: Sequence[str] = ("denoised",),
                        axes: str | None = None,
                        scheduler: str | None = None, workers: int | None = None,
-                       planes_per_task: int = 1, tile: int = 256, overlap: int = 48,
+                       planes_per_task: int = 1, tile: int | None = None, overlap: int = 48,
                        device: str = "auto",
                        progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``
@@ -53,7 +53,7 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
                         "pip install \"napari-pn2v[cluster]\"") from error
     model_path = str(Path(model_path).resolve())
     model = PN2VModel.load(model_path)
-    opened = {Path(f).resolve(): open_stack(f, axes) for f in files}
+    opened = {Path(f).resolve(): open_stack(f, axes, model.config.dims) for f in files}
     runs = {path: TiledPrediction(model, image, tile, overlap, device)  # checks every input
             for path, (image, _) in opened.items()}  # (shape, type, noise-model range) first
     cluster = None
@@ -67,7 +67,7 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
                 files_out = OutputFiles(output, result_stem(path), keys, run.image_shape, "zarr",
                                         chunks=run.chunks, axes=opened[path][1])
                 targets = {name: str(files_out.temporary[name]) for name in keys}
-                n = run.planes.shape[0]
+                n = run.n_units
                 tasks = [client.submit(_task, model_path, str(path), axes, targets,
                                        range(start, min(start + planes_per_task, n)),
                                        tile, overlap, device, pure=False)

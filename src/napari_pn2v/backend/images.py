@@ -48,16 +48,21 @@ def check_plane_size(shape: tuple[int, ...], min_size: int, name: str) -> None:
         )
 
 
-def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1) -> np.ndarray:
-    """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X).
+def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1,
+             dims: int = 2) -> np.ndarray:
+    """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X), or with ``dims=3``
+    of (Z, Y, X) volumes, shape (N, Z, Y, X).
 
-    2-D images become one plane; every leading axis of a higher-dimensional array is folded into
-    N. RGB(A) data, 1-D data, complex data and non-finite values are refused, as are planes
-    smaller than ``min_size`` pixels along either axis.
+    2-D images (3-D volumes) become one entry; every leading axis of a higher-dimensional array
+    is folded into N. RGB(A) data, 1-D data, complex data and non-finite values are refused, as
+    are planes smaller than ``min_size`` pixels along either axis.
     """
     array = np.asarray(data)
     check_layout(array.shape, array.dtype, name)
-    stack = array.reshape((-1, *array.shape[-2:])).astype(np.float32, copy=False)
+    if array.ndim < dims:
+        raise PN2VError(f"{name}: a single {array.ndim}-D image; a 3-D network needs Z stacks "
+                        "(axes ZYX) — use a 2-D network for single planes")
+    stack = array.reshape((-1, *array.shape[-dims:])).astype(np.float32, copy=False)
     check_finite(stack, name)
     check_plane_size(stack.shape, min_size, name)
     return stack

@@ -21,6 +21,7 @@ FORMAT = "napari-pn2v-model"
 FORMAT_VERSION = 1
 MODES = ("pn2v", "n2v", "supervised")
 PRIORS = ("location-scale", "published")
+DIMS = (2, 3)
 
 
 @dataclass
@@ -34,12 +35,18 @@ class ModelConfig:
     samples: int = 800
     #: how the head's outputs become the K prior samples (see :meth:`PN2VModel.prior`)
     prior: str = "location-scale"
+    #: 2: the network denoises YX planes; 3: it sees ZYX volumes (3-D convolutions and
+    #: blind spots), for Z stacks whose neighbouring planes share structure
+    dims: int = 2
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise PN2VError(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.prior not in PRIORS:
             raise PN2VError(f"prior must be one of {PRIORS}, got {self.prior!r}")
+        if self.dims not in DIMS:
+            raise PN2VError(f"dims must be one of {DIMS} (a 2-D or 3-D network), got "
+                            f"{self.dims!r}")
         for name in ("depth", "features", "samples"):
             if int(getattr(self, name)) < 1:
                 raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -80,7 +87,7 @@ class PN2VModel:
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
-        net = UNet(config.depth, config.features, config.out_channels)
+        net = UNet(config.depth, config.features, config.out_channels, dims=config.dims)
         if config.mode == "pn2v" and config.prior == "location-scale":
             with torch.no_grad():
                 net.head.weight[2:] *= 0.01  # residuals start small: samples = normal quantiles

@@ -1,8 +1,9 @@
 """Tiled MMSE prediction with bounded memory.
 
-Each plane is cut into tiles that overlap by ``overlap`` pixels; a tile contributes only its
-centre (half the overlap is dropped at inner edges), so seams are invisible and the result
-equals an untiled prediction once the overlap covers the network's receptive field. The K
+Each plane (each Z stack, for a 3-D network) is cut into tiles that overlap by ``overlap``
+pixels along every axis; a tile contributes only its centre (half the overlap is dropped at
+inner edges), so seams are invisible and the result equals an untiled prediction once the
+overlap covers the network's receptive field. The K
 samples are computed chunk by chunk over a tile's pixels and reduced at once to MMSE, prior
 mean and posterior standard deviation: K values are never held for a whole image.
 
@@ -12,6 +13,7 @@ take slice assignment (zarr, memory-mapped TIFF): then only a tile at a time is 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterator, MutableMapping
 
@@ -27,6 +29,9 @@ from .model import PN2VModel, Prior
 #: floats of K-sample data per chunk (chunk pixels = this // K): 2 MB tensors stay in cache
 #: and are reused by the allocator; 16× larger chunks measured 2.3× slower on a CPU
 CHUNK_VALUES = 2**19
+#: default tile edges by network dimensionality: a 3-D tile of 128³ holds as many voxels as
+#: 32 2-D tiles of 256², which bounds memory similarly (the Z extent shrinks to fit a stack)
+TILE = {2: 256, 3: 128}
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -43,17 +48,27 @@ class TiledPrediction:
     wanted; the others are made in memory.
     """
 
-    def __init__(self, model: PN2VModel, image, tile: int = 256, overlap: int = 48,
+    def __init__(self, model: PN2VModel, image, tile: int | None = None, overlap: int = 48,
                  device: str = "auto", outputs: MutableMapping | None = None,
                  planes: range | None = None) -> None:
         self.model = model
+        self.dims = model.config.dims
         self.planes = PlaneSource(image, name="image")
         self.image_shape = self.planes.image_shape
-        #: the planes this run denoises (all by default; a part, for one task of a cluster)
-        self.plane_range = range(self.planes.shape[0]) if planes is None else planes
+        if len(self.image_shape) < self.dims:
+            raise PN2VError("a 3-D network denoises Z stacks (axes ZYX); this is a single "
+                            "2-D image")
+        #: the tiled axes' sizes, (Y, X) or (Z, Y, X); the axes before them are looped over
+        self.space = self.image_shape[-self.dims:]
+        self.units = self.image_shape[:-self.dims]
+        #: how many planes (Z stacks, for a 3-D network) there are to denoise
+        self.n_units = math.prod(self.units)
+        #: the planes (stacks) this run denoises (all by default; a part, for a cluster task)
+        self.plane_range = range(self.n_units) if planes is None else planes
         if self.plane_range and not (self.plane_range[0] >= 0 and
-                                     self.plane_range[-1] < self.planes.shape[0]):
-            raise PN2VError(f"planes {planes} are outside the image's {self.planes.shape[0]}")
+                                     self.plane_range[-1] < self.n_units):
+            raise PN2VError(f"planes {planes} are outside the image's {self.n_units}")
+        tile = TILE[self.dims] if tile is None else tile
         multiple = model.net.multiple
         step = max(2, multiple)  # keeps every tile on the network's pooling grid
         if overlap < 0 or overlap % step:
@@ -73,7 +88,7 @@ class TiledPrediction:
         self.names = ["denoised"] + (["prior_mean", "std"] if model.is_probabilistic else [])
         self.outputs: MutableMapping = {}
         self.write_into(outputs or {})
-        self._grid = [self._axis_plan(n) for n in self.planes.shape[1:]]
+        self._grid = [self._axis_plan(n) for n in self.space]
 
     def write_into(self, outputs: MutableMapping) -> None:
         """Write the named results into these arrays (the image's shape) instead of memory."""
@@ -95,55 +110,61 @@ class TiledPrediction:
 
     @property
     def chunks(self) -> tuple[int, ...]:
-        """Output chunks that tiles fill whole: one plane of one tile's core."""
-        (_ty, cy), (_tx, cx) = self._grid
-        return (*(1,) * len(self.planes.leading), min(cy, self.image_shape[-2]),
-                min(cx, self.image_shape[-1]))
+        """Output chunks that tiles fill whole: one plane (stack) of one tile's core."""
+        return (*(1,) * len(self.units),
+                *(min(core, n) for (_, core), n in zip(self._grid, self.space, strict=True)))
 
     @property
     def n_tiles(self) -> int:
-        (_ty, cy), (_tx, cx) = self._grid
-        height, width = self.planes.shape[1:]
-        return len(self.plane_range) * math.ceil(height / cy) * math.ceil(width / cx)
+        return len(self.plane_range) * math.prod(
+            math.ceil(n / core) for (_, core), n in zip(self._grid, self.space, strict=True))
+
+    def _window(self, unit: int, indices: list[np.ndarray]) -> np.ndarray:
+        """float32 pixels of plane (stack) ``unit`` at the given indices along each tiled
+        axis; a stack is read plane by plane."""
+        if self.dims == 2:
+            return self.planes.window(unit, *indices)
+        depth = self.space[0]
+        return np.stack([self.planes.window(unit * depth + int(z), *indices[1:])
+                         for z in indices[0]])
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         for name in self.names:
             if name not in self.outputs:
                 self.outputs[name] = np.zeros(self.image_shape, np.float32)
         net = self.model.net.to(self.device).eval()
-        (ty, cy), (tx, cx) = self._grid
         margin = self.overlap // 2
-        height, width = self.planes.shape[1:]
-        ny, nx = math.ceil(height / cy), math.ceil(width / cx)
+        cores = tuple(core for _, core in self._grid)
+        starts = [range(0, n, core) for n, (_, core) in zip(self.space, self._grid, strict=True)]
         done, total = 0, self.n_tiles
-        for plane in self.plane_range:
-            lead = self.planes.index(plane)
-            for y in range(0, ny * cy, cy):
-                rows = reflect(np.arange(y - margin, y - margin + ty), height)
-                h = min(cy, height - y)
-                for x in range(0, nx * cx, cx):
-                    # the tile and its margins, mirrored at the image edges (np.pad symmetric)
-                    cols = reflect(np.arange(x - margin, x - margin + tx), width)
-                    window = self.planes.window(plane, rows, cols)
-                    results = self._tile(net, window, margin, cy, cx)
-                    w = min(cx, width - x)
-                    for name, values in results.items():
-                        if self.outputs[name] is not None:
-                            self.outputs[name][(*lead, slice(y, y + h), slice(x, x + w))] = \
-                                values[:h, :w]
-                    done += 1
-                    yield done, total
+        for unit in self.plane_range:
+            lead = (tuple(int(i) for i in np.unravel_index(unit, self.units))
+                    if self.units else ())
+            for corner in itertools.product(*starts):
+                # the tile and its margins, mirrored at the image edges (np.pad symmetric)
+                indices = [reflect(np.arange(c - margin, c - margin + t), n)
+                           for c, (t, _), n in zip(corner, self._grid, self.space, strict=True)]
+                results = self._tile(net, self._window(unit, indices), margin, cores)
+                kept = tuple(min(core, n - c)
+                             for c, core, n in zip(corner, cores, self.space, strict=True))
+                target = (*lead, *(slice(c, c + k) for c, k in zip(corner, kept, strict=True)))
+                for name, values in results.items():
+                    if self.outputs[name] is not None:
+                        self.outputs[name][target] = values[tuple(slice(k) for k in kept)]
+                done += 1
+                yield done, total
 
     @torch.inference_mode()
     def _tile(self, net: torch.nn.Module, window: np.ndarray, margin: int,
-              cy: int, cx: int) -> dict[str, np.ndarray]:
+              cores: tuple[int, ...]) -> dict[str, np.ndarray]:
         model = self.model
         x = torch.as_tensor(window, device=self.device)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             features = net.body(model.normalise(x)[None, None])
-        features = features[0, :, margin:margin + cy, margin:margin + cx].float()
+        centre = tuple(slice(margin, margin + core) for core in cores)
+        features = features[(0, slice(None), *centre)].float()
         features = features.flatten(1).T  # (pixels, C)
-        observed = x[margin:margin + cy, margin:margin + cx].reshape(-1, 1)
+        observed = x[centre].reshape(-1, 1)
         chunk = max(1, CHUNK_VALUES // model.config.out_channels)
         parts: dict[str, list[torch.Tensor]] = {n: [] for n in self.outputs}
         for start in range(0, features.shape[0], chunk):
@@ -154,7 +175,7 @@ class TiledPrediction:
             for name, values in self._posterior(model.prior(raw),
                                                 observed[start:start + chunk]).items():
                 parts[name].append(values)
-        return {n: torch.cat(p).view(cy, cx).cpu().numpy() for n, p in parts.items()}
+        return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
 
     def _posterior(self, prior: Prior, observed: torch.Tensor) -> dict[str, torch.Tensor]:
         """MMSE, prior mean and posterior std of samples loc + scale·u weighted by p(x | s).
@@ -175,11 +196,11 @@ class TiledPrediction:
         }
 
 
-def predict(model: PN2VModel, image, tile: int = 256, overlap: int = 48,
+def predict(model: PN2VModel, image, tile: int | None = None, overlap: int = 48,
             device: str = "auto", progress: Callable[[int, int], None] | None = None,
             outputs: MutableMapping | None = None) -> dict:
-    """Denoise ``image`` (2-D or a stack of 2-D planes, in memory or lazy); see
-    :class:`TiledPrediction`."""
+    """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in
+    memory or lazy); see :class:`TiledPrediction`."""
     run = TiledPrediction(model, image, tile, overlap, device, outputs)
     for done, total in run:
         if progress is not None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .axes import check_axes, guess_axes, planes_axes, yx_last
+from .axes import check_axes, guess_axes, planes_axes, spatial_last
 from .errors import PN2VError
 from .images import read_image
 
@@ -48,13 +48,14 @@ def open_image(path: str | os.PathLike):
         raise PN2VError(f"{path}: cannot be read as an image ({error})") from error
 
 
-def open_stack(path: str | os.PathLike, axes: str | None = None) -> tuple:
-    """(the file's data opened lazily with Y and X last, its axis order that way); ``axes``
-    states the file's order, else the file's own or a guess (:mod:`.axes`)."""
+def open_stack(path: str | os.PathLike, axes: str | None = None, dims: int = 2) -> tuple:
+    """(the file's data opened lazily with Y and X — Z, Y and X for a 3-D network — last,
+    its axis order that way); ``axes`` states the file's order, else the file's own or a
+    guess (:mod:`.axes`)."""
     image = open_image(path)
-    stated = axes or guess_axes(len(image.shape), axes_hint(path))
-    stated = check_axes(stated, tuple(image.shape), str(path))
-    return yx_last(image, stated), planes_axes(stated)
+    stated = axes or guess_axes(len(image.shape), axes_hint(path), dims)
+    stated = check_axes(stated, tuple(image.shape), str(path), dims)
+    return spatial_last(image, stated, dims), planes_axes(stated, dims)
 
 
 def axes_hint(path: str | os.PathLike) -> str | None:

@@ -22,7 +22,7 @@ from .devices import choose_device
 from .distributed import mean_over_processes, world
 from .errors import PN2VError
 from .images import as_stack
-from .lazy import LazyFrames, PlaneSource, is_lazy
+from .lazy import LazyFrames, PlaneSource, is_lazy, load_if_small
 from .losses import mse_loss, pn2v_loss
 from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch
 from .model import ModelConfig, PN2VModel
@@ -41,6 +41,8 @@ class TrainConfig:
     steps_per_epoch: int = 50
     batch_size: int = 80
     patch_size: int = 100
+    #: planes (Z) per patch of a 3-D network; 2-D networks ignore it
+    patch_depth: int = 16
     lr: float = 1e-4
     val_fraction: float = 0.1
     #: what the validation set holds out: whole "frames" (when there are enough), or a
@@ -64,6 +66,9 @@ class TrainConfig:
                 raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.patch_size < 8:
             raise PN2VError(f"patch size must be at least 8, got {self.patch_size}")
+        if self.patch_depth < NEIGHBOURHOOD:
+            raise PN2VError(f"patch depth must be at least {NEIGHBOURHOOD}, got "
+                            f"{self.patch_depth}")
         if not 0 <= self.val_fraction < 1:
             raise PN2VError(f"val-fraction must be in [0, 1), got {self.val_fraction}")
         if not self.lr > 0:
@@ -195,10 +200,12 @@ def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
     return np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
 
 
-def _group_by_shape(images: Images, patch: int,
-                    targets: Images | None) -> tuple[list[np.ndarray], list[PlaneSource]]:
-    """Checked float32 arrays (N, C, Y, X), one per plane size (C = 2 holds (input, target)),
-    and the lazy images (dask, zarr, memory-mapped), which stay where they are."""
+def _group_by_shape(images: Images, patch: int, targets: Images | None,
+                    dims: int = 2) -> tuple[list[np.ndarray], list[PlaneSource]]:
+    """Checked float32 arrays (N, C, Y, X) — (N, C, Z, Y, X) for a 3-D network —, one per
+    plane (volume) size (C = 2 holds (input, target)), and the lazy images (dask, zarr,
+    memory-mapped), which stay where they are (2-D networks only: a 3-D network's data is
+    loaded when it fits, see :func:`.lazy.load_if_small`)."""
     arrays = _as_list(images)
     if not arrays:
         raise PN2VError("no training images given")
@@ -209,14 +216,20 @@ def _group_by_shape(images: Images, patch: int,
     lazy: list[PlaneSource] = []
     for i, array in enumerate(arrays):
         name = "training data" if len(arrays) == 1 else f"training image {i + 1}"
-        if target_arrays is None and is_lazy(array):
+        if dims == 3:
+            array = load_if_small(array)
+            if is_lazy(array):
+                raise PN2VError(f"{name}: {array.nbytes / 2**30:.1f} GiB; a 3-D network trains "
+                                "on data loaded into memory — crop it to a few GiB")
+        elif target_arrays is None and is_lazy(array):
             lazy.append(PlaneSource(array, name=name, min_size=patch))
             continue
-        stack = as_stack(array, name=name, min_size=patch)
+        stack = as_stack(array, name=name, min_size=patch, dims=dims)
         if target_arrays is None:
             planes = stack[:, None]
         else:
-            planes = _pair(stack, as_stack(target_arrays[i], name=f"target of {name}"), name)
+            planes = _pair(stack, as_stack(target_arrays[i], name=f"target of {name}",
+                                           dims=dims), name)
         groups.setdefault(stack.shape[1:], []).append(planes)
     return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()], lazy
 
@@ -250,7 +263,8 @@ class Trainer:
         if validation is not None and targets is not None:
             raise PN2VError("separate validation images are for N2V and PN2V; the supervised "
                             "mode holds out part of its (input, target) pairs")
-        groups, lazy = _group_by_shape(images, cfg.patch_size, targets)
+        self.dims = model_config.dims
+        groups, lazy = _group_by_shape(images, cfg.patch_size, targets, self.dims)
         self.n_planes = sum(g.shape[0] for g in groups) + sum(s.shape[0] for s in lazy)
         samples = [g[:, 0] for g in groups] + [s.sample() for s in lazy]
         if model is None:
@@ -260,11 +274,20 @@ class Trainer:
             model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
                               noise_model)
         self.model = model
-        if cfg.patch_size % model.net.multiple:
-            raise PN2VError(
-                f"patch size {cfg.patch_size} must be a multiple of {model.net.multiple} "
-                f"for a depth-{model.config.depth} network"
-            )
+        #: the training patches' shape: (Y, X), or (Z, Y, X) for a 3-D network
+        self.patch_shape = (cfg.patch_size,) * 2
+        if self.dims == 3:
+            self.patch_shape = (cfg.patch_depth, *self.patch_shape)
+            shallow = [g.shape[2] for g in groups if g.shape[2] < cfg.patch_depth]
+            if shallow:
+                raise PN2VError(f"Z stacks of {min(shallow)} planes are thinner than the patch "
+                                f"depth {cfg.patch_depth}; lower the patch depth")
+        for name, size in (("size", cfg.patch_size), ("depth", self.patch_shape[0])):
+            if size % model.net.multiple:
+                raise PN2VError(
+                    f"patch {name} {size} must be a multiple of {model.net.multiple} "
+                    f"for a depth-{model.config.depth} network"
+                )
         self.warnings: list[str] = []
         self._check_coverage(samples, "training data")
         held_out: list[np.ndarray | LazyFrames] = []
@@ -280,12 +303,13 @@ class Trainer:
             samples = []
             for i, v in enumerate(_as_list(validation)):
                 name = f"validation image {i + 1}"
-                if is_lazy(v):
+                if is_lazy(v) and self.dims == 2:
                     source = PlaneSource(v, name=name, min_size=MIN_HOLDOUT_ROWS)
                     held_out.append(self._lazy_frames(source, _whole(source)))
                     samples.append(source.sample())
                 else:
-                    held_out.append(as_stack(v, name=name, min_size=MIN_HOLDOUT_ROWS)[:, None])
+                    held_out.append(as_stack(load_if_small(v), name=name,
+                                             min_size=MIN_HOLDOUT_ROWS, dims=self.dims)[:, None])
                     samples.append(held_out[-1][:, 0])
             self._check_coverage(samples, "validation data")
         self._train: list[torch.Tensor | LazyFrames] = [
@@ -337,11 +361,15 @@ class Trainer:
         multiple = self.model.net.multiple
         batches = []
         for part in parts:
-            size = min(self.config.patch_size, *part.shape[-2:]) // multiple * multiple
-            if size < NEIGHBOURHOOD:
+            side = min(self.config.patch_size, *part.shape[-2:]) // multiple * multiple
+            size = (side, side)
+            if self.dims == 3:
+                size = (min(self.config.patch_depth, part.shape[-3]) // multiple * multiple,
+                        *size)
+            if min(size) < NEIGHBOURHOOD:
                 raise PN2VError(
-                    f"validation data of {part.shape[-2]}×{part.shape[-1]} pixels is too small "
-                    f"for a depth-{self.model.config.depth} network; hold out more "
+                    f"validation data of {'×'.join(map(str, part.shape[-self.dims:]))} pixels "
+                    f"is too small for a depth-{self.model.config.depth} network; hold out more "
                     "(val-fraction) or give larger validation images")
             frames = part if isinstance(part, LazyFrames) else \
                 torch.as_tensor(self.model.normalise(part)).to(self.device)
@@ -350,9 +378,9 @@ class Trainer:
         return batches
 
     def _batch(self, frames: torch.Tensor, size: int, generator: torch.Generator,
-               patch: int | None = None) -> Batch:
+               patch: tuple[int, ...] | None = None) -> Batch:
         make = paired_batch if self.model.config.mode == "supervised" else masked_batch
-        return make(frames, size, patch or self.config.patch_size, generator)
+        return make(frames, size, patch or self.patch_shape, generator)
 
     # ---------------------------------------------------------------- loss
     def loss(self, batch: Batch, training: bool = True) -> torch.Tensor:

@@ -3,7 +3,8 @@
 Depth counts resolution levels (depth 3 = two poolings), as in the published PN2V code; skips
 are concatenated (Ronneberger et al. 2015), upsampling is a transposed convolution. The 1×1
 head is kept apart from the body so training can gather decoder features at the few masked
-pixels and run the K-output head only there (:meth:`UNet.head_at`).
+pixels and run the K-output head only there (:meth:`UNet.head_at`). ``dims=3`` builds the same
+network from 3-D convolutions, pooling and upsampling, for Z stacks (as N2V's 3-D networks do).
 """
 
 from __future__ import annotations
@@ -12,48 +13,56 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+CONV = {2: nn.Conv2d, 3: nn.Conv3d}
+UPSAMPLE = {2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
+POOL = {2: F.max_pool2d, 3: F.max_pool3d}
 
-def _conv_block(cin: int, cout: int) -> nn.Sequential:
+
+def _conv_block(cin: int, cout: int, dims: int) -> nn.Sequential:
+    conv = CONV[dims]
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
+        conv(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
+        conv(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
     )
 
 
 class UNet(nn.Module):
-    """U-Net body plus a 1×1 head with ``out_channels`` outputs."""
+    """U-Net body plus a 1×1 head with ``out_channels`` outputs, on images (``dims=2``) or
+    volumes (``dims=3``)."""
 
     def __init__(self, depth: int = 3, features: int = 64, out_channels: int = 800,
-                 in_channels: int = 1) -> None:
+                 in_channels: int = 1, dims: int = 2) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
-        self.depth = depth
+        if dims not in CONV:
+            raise ValueError(f"dims must be 2 or 3, got {dims}")
+        self.depth, self.dims = depth, dims
         widths = [features * 2**i for i in range(depth)]
         self.down = nn.ModuleList()
         cin = in_channels
         for width in widths:
-            self.down.append(_conv_block(cin, width))
+            self.down.append(_conv_block(cin, width, dims))
             cin = width
         self.upsample = nn.ModuleList()
         self.up = nn.ModuleList()
         for width in reversed(widths[:-1]):
-            self.upsample.append(nn.ConvTranspose2d(cin, width, 2, stride=2))
-            self.up.append(_conv_block(2 * width, width))
+            self.upsample.append(UPSAMPLE[dims](cin, width, 2, stride=2))
+            self.up.append(_conv_block(2 * width, width, dims))
             cin = width
-        self.head = nn.Conv2d(cin, out_channels, 1)
+        self.head = CONV[dims](cin, out_channels, 1)
 
     @property
     def multiple(self) -> int:
-        """Spatial sizes must be multiples of this."""
+        """Sizes along every spatial axis must be multiples of this."""
         return 2 ** (self.depth - 1)
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
-        """Decoder features at full resolution, (B, features, Y, X)."""
+        """Decoder features at full resolution, (B, features, [Z,] Y, X)."""
         skips = []
         for i, block in enumerate(self.down):
             if i:
-                x = F.max_pool2d(x, 2)
+                x = POOL[self.dims](x, 2)
             x = block(x)
             skips.append(x)
         for upsample, block, skip in zip(self.upsample, self.up, reversed(skips[:-1]), strict=True):
