@@ -1,3 +1,5 @@
+import numpy as np
+
 from napari_pn2v._qt.training_widget import State, TrainingWidget
 from napari_pn2v.backend import PN2VModel
 from tests._qt.conftest import tiny_training
@@ -121,3 +123,44 @@ def test_a_big_lazy_layer_trains_patch_by_patch(qtbot, viewer, noisy, errors, mo
     wait_idle(qtbot, widget)
     assert errors == [] and widget.state is State.DONE
     assert isinstance(widget.trainer._train[0], lazy.LazyFrames)
+
+
+def test_a_3d_network_trains_on_a_z_stack_layer_and_denoises_it(qtbot, viewer, errors):
+    from napari_pn2v._qt.prediction_widget import PredictionWidget
+    from napari_pn2v.backend import synthetic
+
+    volume = synthetic.PoissonGaussian()(synthetic.cell_volume((16, 48, 48)),
+                                         np.random.default_rng(0))
+    viewer.add_image(volume, name="stack", scale=(2.0, 0.5, 0.5))
+    widget = TrainingWidget(viewer)
+    widget.mode.setCurrentText("N2V")
+    tiny_training(widget, epochs=1, steps=2)
+    widget.patch_size.setValue(16)
+    assert not widget.patch_depth.isEnabled()
+    widget.network.setCurrentText("3-D (Z stacks)")
+    assert widget.patch_depth.isEnabled()
+    widget.patch_depth.setValue(8)
+    start(widget, layers=("noisy",))  # one 2-D plane: no Z stack
+    assert len(errors) == 1 and "Z stacks" in errors[0]
+    start(widget, layers=("stack",))
+    wait_idle(qtbot, widget)
+    assert len(errors) == 1 and widget.state is State.DONE
+    assert widget.model.config.dims == 3 and widget.model.net.dims == 3
+    predictor = PredictionWidget(viewer)
+    predictor.image.setCurrentText("stack")
+    assert predictor.image_label.text() == "1 Z stack of 16×48×48 (axes ZYX)"
+    assert "3-D" in predictor.model_label.text()
+    predictor.run_button.click()
+    qtbot.waitUntil(lambda: predictor.worker is None, timeout=60_000)
+    result = viewer.layers["stack_denoised"]
+    assert result.data.shape == volume.shape and result.data.dtype == np.float32
+    assert tuple(result.scale) == (2.0, 0.5, 0.5) and len(errors) == 1
+
+
+def test_any_kind_of_noise_model_is_shown(viewer, calibration):
+    from napari_pn2v.backend import GaussianMixtureNoiseModel
+
+    widget = TrainingWidget(viewer)
+    widget.session.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration,
+                                                                            steps=5)
+    assert widget.noise_label.text().startswith("gmm, signals")

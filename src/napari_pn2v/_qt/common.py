@@ -18,7 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..backend import PN2VError
-from ..backend.axes import check_axes, guess_axes
+from ..backend.axes import SPATIAL, check_axes, guess_axes
 from ..session import session_for
 
 NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
@@ -101,29 +101,33 @@ def image_data(layer: Image | None, what: str) -> np.ndarray:
     return layer.data[0] if layer.multiscale else layer.data
 
 
-def layer_axes(layer: Image) -> str:
+def layer_axes(layer: Image, dims: int = 2) -> str:
     """The layer's axis order: its axis labels when they are letters of TZCYX (as a reader
-    may set them), else a guess by dimension. Channels (C > 1) are refused, and so is a layer
-    whose Y and X are not its last two axes (napari's and the network's planes)."""
+    may set them), else a guess by dimension (and network: 3-D data is a Z stack for a 3-D
+    network). Channels (C > 1) are refused, and so is a layer whose Y and X (Z, Y and X for
+    a 3-D network) are not its last axes, as napari and the network hold them."""
     if layer.rgb:
         raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
     shape = tuple((layer.data[0] if layer.multiscale else layer.data).shape)
     labels = "".join(label.upper() for label in layer.axis_labels)
     hint = labels if not layer._has_default_axis_labels() else None
-    axes = check_axes(guess_axes(len(shape), hint), shape, layer.name)
-    if not axes.endswith("YX"):
-        raise PN2VError(f"{layer.name}: axes {axes}; Y and X must be the last two axes "
-                        "(transpose the layer first)")
+    axes = check_axes(guess_axes(len(shape), hint, dims), shape, layer.name, dims)
+    spatial = SPATIAL[dims]
+    if not axes.endswith(spatial):
+        raise PN2VError(f"{layer.name}: axes {axes}; {', '.join(spatial)} must be the last "
+                        "axes (transpose the layer first)")
     return axes
 
 
-def describe_stack(layer: Image) -> str:
-    """E.g. "3 planes of 512×512 (axes TYX)" — what the 2-D network will denoise."""
-    axes = layer_axes(layer)
+def describe_stack(layer: Image, dims: int = 2) -> str:
+    """E.g. "3 planes of 512×512 (axes TYX)" or "1 Z stack of 32×512×512 (axes ZYX)" — what
+    a ``dims``-D network will denoise."""
+    axes = layer_axes(layer, dims)
     shape = layer.data[0].shape if layer.multiscale else layer.data.shape
-    planes = int(np.prod(shape[:-2], dtype=np.int64))
-    what = "1 plane" if planes == 1 else f"{planes} planes"
-    return f"{what} of {shape[-2]}×{shape[-1]} (axes {axes})"
+    count = int(np.prod(shape[:-dims], dtype=np.int64))
+    unit = "Z stack" if dims == 3 else "plane"
+    what = f"1 {unit}" if count == 1 else f"{count} {unit}s"
+    return f"{what} of {'×'.join(map(str, shape[-dims:]))} (axes {axes})"
 
 
 def report(error: BaseException) -> None:

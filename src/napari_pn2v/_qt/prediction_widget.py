@@ -52,7 +52,7 @@ def lazy_results_folder() -> Path:
 
 
 @thread_worker
-def _predict(model: PN2VModel, image, tile: int, overlap: int, device: str,
+def _predict(model: PN2VModel, image, tile: int | None, overlap: int, device: str,
              wanted: set[str], folder: Path | None = None, stem: str = "image"):
     """Yields the run first (for its warnings), then (tiles done, tiles in all); returns the
     wanted outputs: arrays in memory, or zarr arrays in ``folder`` (for a lazy image)."""
@@ -96,10 +96,12 @@ class PredictionWidget(DockWidget):
         self.load_button = QPushButton("Load model…")
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
-        self.tile = QSpinBox(minimum=16, maximum=8192, value=256, singleStep=32)
+        self.tile = QSpinBox(minimum=0, maximum=8192, value=0, singleStep=32)
+        self.tile.setSpecialValueText("auto")
         self.overlap = QSpinBox(minimum=0, maximum=1024, value=48, singleStep=4)
         self.tile.setToolTip("Images are denoised in tiles of this size to bound memory; "
-                             "lower it if you run out of memory.")
+                             "lower it if you run out of memory. Auto: 256 pixels, 128 for a "
+                             "3-D network.")
         self.overlap.setToolTip("Tiles overlap by this much and only their centres are kept, "
                                 "so no seams appear.")
         self.with_prior = QCheckBox("prior mean")
@@ -131,6 +133,8 @@ class PredictionWidget(DockWidget):
         self.image.currentTextChanged.connect(self._show_stack)
         self.model_source.currentIndexChanged.connect(self._update)
         self.session.model_changed.connect(self._update)
+        self.model_source.currentIndexChanged.connect(self._show_stack)
+        self.session.model_changed.connect(self._show_stack)
         self.load_button.clicked.connect(
             file_action(self, "Load model", MODEL_FILTER, False, self.load_from))
         self.run_button.clicked.connect(guarded(self.run))
@@ -138,14 +142,19 @@ class PredictionWidget(DockWidget):
         self._update()
         self._show_stack()
 
+    def _dims(self) -> int:
+        """The chosen model's network dimensionality (2 before there is a model)."""
+        model = self.model()
+        return 2 if model is None else model.config.dims
+
     def _show_stack(self, *_: object) -> None:
-        """What the chosen layer holds, as the network will see it."""
+        """What the chosen layer holds, as the chosen model's network will see it."""
         layer = self.image.layer()
         if layer is None:
             self.image_label.setText("")
             return
         try:
-            self.image_label.setText(describe_stack(layer))
+            self.image_label.setText(describe_stack(layer, self._dims()))
         except PN2VError as error:
             self.image_label.setText(str(error))
 
@@ -160,8 +169,9 @@ class PredictionWidget(DockWidget):
             self.model_label.setText("none: train one in '2. Training' or load a file")
         else:
             config = model.config
-            self.model_label.setText(f"{config.mode.upper()}, depth {config.depth}, "
-                                     f"{config.features} features, {model.epochs_trained} epochs")
+            self.model_label.setText(f"{config.mode.upper()}, {config.dims}-D, depth "
+                                     f"{config.depth}, {config.features} features, "
+                                     f"{model.epochs_trained} epochs")
         busy = self.worker is not None
         probabilistic = model is not None and model.is_probabilistic
         self.with_prior.setEnabled(probabilistic)
@@ -174,6 +184,7 @@ class PredictionWidget(DockWidget):
         self.loaded_model = PN2VModel.load(path)
         self.model_source.setCurrentIndex(1)
         self._update()
+        self._show_stack()
 
     def run(self) -> None:
         model = self.model()
@@ -181,7 +192,7 @@ class PredictionWidget(DockWidget):
             raise PN2VError("train a model or load a model file first")
         layer = self.image.layer()
         image = image_data(layer, "image to denoise")
-        layer_axes(layer)  # refuses channels, and Y and X not last
+        layer_axes(layer, model.config.dims)  # refuses channels, and Y and X (Z) not last
         folder = None
         if is_lazy(image):  # keep it lazy: results go to zarr, shown as lazy layers
             if self._folder is None:
@@ -195,7 +206,8 @@ class PredictionWidget(DockWidget):
             if self.with_std.isChecked():
                 self._wanted.add("std")
         self.worker = _predict(
-            model, image, self.tile.value(), self.overlap.value(), self.device.currentText(),
+            model, image, self.tile.value() or None, self.overlap.value(),
+            self.device.currentText(),
             set(self._wanted), folder, _unique_stem(folder, layer.name),
             _start_thread=False,
             _connect={"yielded": self._on_yield, "returned": self._add_layers,

@@ -43,6 +43,7 @@ from .common import (
     guarded,
     hbox,
     image_data,
+    layer_axes,
     report,
     warn,
 )
@@ -60,6 +61,12 @@ VALIDATION_HELP = ("What the validation loss (which picks the best model) is mea
                    "static scene the network has seen the held-out frames' content, so choose "
                    "a held-out region (a strip at the bottom of every frame) or a layer of "
                    "other scenes.")
+#: "Network" choices -> ModelConfig.dims
+NETWORKS = {"2-D (plane by plane)": 2, "3-D (Z stacks)": 3}
+NETWORK_HELP = ("A 2-D network denoises every plane on its own. A 3-D network sees Z stacks "
+                "(3-D convolutions and blind spots): it uses the neighbouring planes, which "
+                "helps when structures continue from plane to plane; it needs layers with a Z "
+                "axis and trains slower (a GPU job for big stacks).")
 GPU_HELP = ("Training runs on the device shown. Without a CUDA GPU it runs on the CPU: use the "
             "Quick preset there. To use an NVIDIA GPU, install a CUDA build of torch "
             "(pytorch.org → Get started) in napari's Python environment and restart napari.")
@@ -109,12 +116,17 @@ class TrainingWidget(DockWidget):
         self.load_noise_button = QPushButton("Load noise model…")
         self.mode = QComboBox()
         self.mode.addItems(["PN2V", "N2V"])
+        self.network = QComboBox()
+        self.network.addItems(list(NETWORKS))
+        self.network.setToolTip(NETWORK_HELP)
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.epochs = QSpinBox(minimum=1, maximum=100_000)
         self.steps = QSpinBox(minimum=1, maximum=100_000)
         self.batch_size = QSpinBox(minimum=1, maximum=4096)
         self.patch_size = QSpinBox(minimum=8, maximum=1024, singleStep=8)
+        self.patch_depth = QSpinBox(minimum=8, maximum=256, value=16, singleStep=4)
+        self.patch_depth.setToolTip("Planes per patch of a 3-D network.")
         self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4)
         self.val_fraction = QDoubleSpinBox(minimum=0.0, maximum=0.9, decimals=2, singleStep=0.05)
         self.validation = LayerCombo(napari_viewer, fixed=list(HOLDOUT_CHOICES))
@@ -145,11 +157,13 @@ class TrainingWidget(DockWidget):
         noise.addWidget(self.load_noise_button)
         form.addRow("Noise model", noise)
         form.addRow("Mode", self.mode)
+        form.addRow("Network", self.network)
         form.addRow("Preset", self.preset)
         form.addRow("Device", hbox(self.device, self.device_label))
         settings = QFormLayout()
         for label, widget in (("Epochs", self.epochs), ("Steps per epoch", self.steps),
                               ("Batch size", self.batch_size), ("Patch size", self.patch_size),
+                              ("Patch depth (3-D)", self.patch_depth),
                               ("Learning rate", self.lr), ("Validate on", self.validation),
                               ("Validation fraction", self.val_fraction),
                               ("Samples K", self.samples), ("U-Net depth", self.depth),
@@ -176,6 +190,7 @@ class TrainingWidget(DockWidget):
         self.preset.currentTextChanged.connect(self.apply_preset)
         self.device.currentTextChanged.connect(self._show_device)
         self.mode.currentTextChanged.connect(self._update_enabled)
+        self.network.currentTextChanged.connect(self._update_enabled)
         self.train_button.clicked.connect(guarded(self._train_or_stop))
         self.continue_button.clicked.connect(guarded(self.continue_training))
         self.reset_button.clicked.connect(guarded(self.reset))
@@ -202,13 +217,15 @@ class TrainingWidget(DockWidget):
     def train_config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs.value(), steps_per_epoch=self.steps.value(),
                            batch_size=self.batch_size.value(), patch_size=self.patch_size.value(),
+                           patch_depth=self.patch_depth.value(),
                            lr=self.lr.value(), val_fraction=self.val_fraction.value(),
                            holdout=HOLDOUT_CHOICES.get(self.validation.currentText(), "frames"),
                            device=self.device.currentText())
 
     def model_config(self) -> ModelConfig:
         return ModelConfig(mode=self.mode.currentText().lower(), depth=self.depth.value(),
-                           features=self.features.value(), samples=self.samples.value())
+                           features=self.features.value(), samples=self.samples.value(),
+                           dims=NETWORKS[self.network.currentText()])
 
     def _show_device(self, name: str) -> None:
         try:
@@ -221,7 +238,7 @@ class TrainingWidget(DockWidget):
             self.noise_label.setText("none: build one in '1. Noise model' or load a file")
         else:
             lo, hi = model.signal_range
-            self.noise_label.setText(f"{model.bins} bins, signals {lo:.4g}–{hi:.4g}")
+            self.noise_label.setText(f"{model.kind}, signals {lo:.4g}–{hi:.4g}")
         self._update_enabled()
 
     # ---------------------------------------------------------------- state
@@ -237,9 +254,11 @@ class TrainingWidget(DockWidget):
         self.continue_button.setEnabled(has_model and not training)
         self.reset_button.setEnabled(not training and (has_model or self.state is State.FAILED))
         self.save_button.setEnabled(has_model and not training)
-        for widget in (self.layers, self.mode, self.preset, self.device, self.samples,
-                       self.depth, self.features, self.load_noise_button, self.validation):
+        for widget in (self.layers, self.mode, self.network, self.preset, self.device,
+                       self.samples, self.depth, self.features, self.load_noise_button,
+                       self.validation):
             widget.setEnabled(not training)
+        self.patch_depth.setEnabled(not training and NETWORKS[self.network.currentText()] == 3)
 
     # ---------------------------------------------------------------- actions
     def _train_or_stop(self) -> None:
@@ -277,6 +296,9 @@ class TrainingWidget(DockWidget):
         layers = self.layers.layers()
         if not layers:
             raise PN2VError("tick at least one image layer to train on")
+        model_config = self.model_config() if model is None else model.config
+        for layer in layers:  # refuses channels, and Y and X (Z) not last
+            layer_axes(layer, model_config.dims)
         images = [image_data(layer, "training data") for layer in layers]
         validation = None
         held_out = self.validation.layer()
@@ -284,8 +306,8 @@ class TrainingWidget(DockWidget):
             if held_out in layers:
                 raise PN2VError(f"{held_out.name} is ticked for training too: validate on a "
                                 "layer of other scenes, or on held-out frames or a region")
+            layer_axes(held_out, model_config.dims)
             validation = [image_data(held_out, "validation data")]
-        model_config = self.model_config() if model is None else model.config
         noise_model = self.session.noise_model
         if model is not None and model.is_probabilistic and noise_model is None:
             noise_model = model.noise_model
