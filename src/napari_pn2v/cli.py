@@ -260,6 +260,8 @@ def _build_noise_model(args: argparse.Namespace):
     )
     from .backend.bootstrap import bootstrap_noise_model
     from .backend.images import read_image, read_stack
+    from .backend.lazy import load_if_small
+    from .backend.stores import open_stack
 
     gmm = dict(components=args.components, degree=args.degree, min_std=args.min_std)
     if args.kind in ("histogram", "gmm"):
@@ -272,8 +274,8 @@ def _build_noise_model(args: argparse.Namespace):
             return build.from_calibration(read_stack(args.calibration), **options)
         return build.from_pairs(read_image(args.signal), read_stack(args.observation),
                                 **options)
-    if args.kind == "bootstrap":
-        images = [read_image(f) for f in args.images]
+    if args.kind == "bootstrap":  # big files stay on disk (read patch by patch, plane by plane)
+        images = [load_if_small(open_stack(f)[0]) for f in args.images]
         settings = QUICK if args.preset == "quick" else {}
         result = bootstrap_noise_model(images, args.fit, TrainConfig(**settings),
                                        wrap=_progress_bar)

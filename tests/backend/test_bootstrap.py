@@ -58,3 +58,18 @@ def test_pn2v_trains_and_predicts_with_a_bootstrapped_gmm(boot, noisy):
 def test_unknown_fit_is_refused(noisy):
     with pytest.raises(PN2VError, match="bootstrap fits"):
         bootstrap_noise_model(noisy, "poisson")
+
+
+def test_lazy_data_gives_the_fit_evenly_spaced_planes(boot, noisy, monkeypatch):
+    import dask.array as da
+
+    from napari_pn2v.backend import bootstrap
+
+    stack = np.concatenate([noisy] * 3).astype(np.uint16)  # 6 planes of 64×64
+    lazy = da.from_array(stack, chunks=(1, 64, 64))
+    monkeypatch.setattr(bootstrap, "LAZY_PAIRS", 3 * 64 * 64)
+    picked = bootstrap._in_memory(lazy)
+    assert isinstance(picked, np.ndarray) and picked.dtype == np.uint16
+    np.testing.assert_array_equal(picked, stack[[0, 2, 5]])  # linspace(0, 5, 3) rounded
+    signals, observations, _ = bootstrap.bootstrap_pairs(lazy, boot["gmm"].n2v_model)
+    assert 0.95 * 3 * 64 * 64 < signals.size == observations.size <= 3 * 64 * 64

@@ -3,7 +3,8 @@
 N2V is trained on the noisy images; its predictions stand in for the signal, and a histogram
 or GMM noise model is fitted to (prediction, noisy) pairs. Clipped pixels are left out, and
 signals beyond the 0.5 / 99.5 percentiles (where N2V is least reliable and pairs are few) are
-dropped. PN2V then trains with this model — no calibration data at all.
+dropped. PN2V then trains with this model — no calibration data at all. Lazy images (larger
+than memory) train N2V patch by patch and give the fit evenly spaced planes only.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from .clipping import clipped_mask
 from .errors import PN2VError
 from .gmm import GaussianMixtureNoiseModel
 from .images import as_stack
+from .lazy import PlaneSource, is_lazy
 from .model import ModelConfig, PN2VModel
 from .noise_model import HistogramNoiseModel
 from .noise_models import NoiseModel
@@ -27,6 +29,9 @@ FITS = ("histogram", "gmm")
 PERCENTILES = (0.5, 99.5)
 #: N2V predictions spanning less than this fraction of the data's range mean N2V failed
 MIN_SPAN = 0.3
+#: pixels a lazy image gives the fit, as evenly spaced whole planes: many more pairs than a
+#: 256² histogram or a GMM needs, read and predicted in bounded memory from data of any size
+LAZY_PAIRS = 2**24
 
 #: wraps the N2V training's event iterator (progress bars, a GUI's stop button); it gets the
 #: iterator and the number of steps and yields the events on
@@ -46,6 +51,7 @@ def bootstrap_pairs(images: Images, n2v_model: PN2VModel,
     """(signals, observations, messages): N2V predictions and the noisy pixels, cleaned."""
     signals, observations, messages = [], [], []
     for image in _as_list(images):
+        image = _in_memory(image)
         stack = as_stack(image, name="image")
         mask, message = clipped_mask(np.asarray(image).reshape(stack.shape))
         if message:
@@ -66,6 +72,18 @@ def bootstrap_pairs(images: Images, n2v_model: PN2VModel,
                     f"[{low:.4g}, {high:.4g}] (the {percentiles[0]:g}–{percentiles[1]:g} "
                     "percentiles)")
     return s[keep], x[keep], messages
+
+
+def _in_memory(image):
+    """``image`` itself, or of a lazy image evenly spaced planes holding up to
+    :data:`LAZY_PAIRS` pixels, read in their own pixel type (which clipping depends on)."""
+    if not is_lazy(image):
+        return image
+    source = PlaneSource(image)
+    n, height, width = source.shape
+    count = max(1, min(n, LAZY_PAIRS // (height * width)))
+    planes = np.unique(np.linspace(0, n - 1, count).round().astype(int))
+    return np.stack([np.asarray(image[source.index(p)]) for p in planes])
 
 
 def fit_noise_model(signals: np.ndarray, observations: np.ndarray, fit: str,
