@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Needs the bench extra: pip install -e ".[bench]".
 # Measure quality (CPU preset, ~2 h on 2 cores), time to quality (~35 min per data set),
-# speed (~10 min) and prediction as the data grows (~3 min), then rewrite docs/benchmarks.md.
+# speed (~10 min), prediction as the data grows (~3 min) and 2-D against 3-D networks
+# (~15 min), then rewrite docs/benchmarks.md.
 # Add `--preset gpu` runs of benchmarks.quality on a GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m benchmarks.speed
 python -m benchmarks.scaling
+python -m benchmarks.three_d
 python -m benchmarks.quality --preset cpu
 # time to quality: N2V and PN2V side by side, one core each, so both see the same load
 for run in "fmd 10" "synthetic 4"; do

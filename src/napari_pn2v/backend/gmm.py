@@ -31,6 +31,39 @@ from .noise_models import NoiseModelFiles, check_state
 MIN_DENSITY = 1e-30
 
 
+#: signal bins of equal weight when fitting balanced
+BALANCE_BINS = 64
+
+Sampler = Callable[[int, torch.Generator], torch.Tensor]
+
+
+def _uniform_sampler(n: int) -> Sampler:
+    return lambda count, generator: torch.randint(0, n, (count,), generator=generator)
+
+
+def _balanced_sampler(s: np.ndarray, low: float, high: float) -> Sampler:
+    """Draw pair indices with probability ∝ 1 / (pairs in the pair's signal bin), over
+    :data:`BALANCE_BINS` equal bins of [low, high].
+
+    Microscopy data is mostly background: on FMD confocal 80 % of the pairs have signals
+    below 8 of 0–255. Fitted on pairs as they come, a GMM whose family cannot follow the
+    noise everywhere fits the background and misses the bright structures, which dominate
+    a denoised image's squared error (FMD: variance 40 % low at s ≈ 90). Each signal bin
+    weighing the same is what a histogram's row-normalisation does, too.
+    """
+    bins = np.minimum(((s - low) / (high - low) * BALANCE_BINS).astype(np.int64),
+                      BALANCE_BINS - 1)
+    counts = np.bincount(bins, minlength=BALANCE_BINS)
+    cumulative = torch.from_numpy(np.cumsum(1.0 / counts[bins]))
+    total = float(cumulative[-1])
+
+    def draw(count: int, generator: torch.Generator) -> torch.Tensor:
+        u = torch.rand(count, generator=generator, dtype=torch.float64) * total
+        return torch.searchsorted(cumulative, u).clamp(max=len(s) - 1)
+
+    return draw
+
+
 @dataclass
 class GaussianMixtureNoiseModel(NoiseModelFiles):
     """p(x | s) = Σ_j α_j(s) N(x; μ_j(s), σ_j(s)²) with polynomial parameters."""
@@ -74,13 +107,14 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
     @classmethod
     def fit(cls, signal: np.ndarray, observation: np.ndarray, components: int = 3,
             degree: int = 1, min_std: float | None = None, steps: int = 1500,
-            batch: int = 16384, lr: float = 0.1, seed: int = 0,
+            batch: int = 16384, lr: float = 0.1, seed: int = 0, balance: bool = True,
             progress: Callable[[int, int], None] | None = None) -> GaussianMixtureNoiseModel:
         """Fit on paired same-shape arrays of signals and observations.
 
         Clipped observations are left out (:attr:`note` says how many). ``min_std`` defaults
         to half a grey level for integer-valued observations, else to a thousandth of the
-        signal range.
+        signal range. ``balance`` draws pairs so that every part of the signal range weighs
+        the same (see :func:`_balanced_sampler`), as each signal row of a histogram does.
         """
         clipped, note = clipped_mask(np.asarray(observation))
         s = np.asarray(signal, dtype=np.float32).ravel()
@@ -109,8 +143,9 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         optimizer = torch.optim.Adam([params], lr=lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
         s_t, x_t = torch.from_numpy(s), torch.from_numpy(x)
+        draw = _balanced_sampler(s, low, high) if balance else _uniform_sampler(s.size)
         for step in range(steps):
-            pick = torch.randint(0, s.size, (min(batch, s.size),), generator=generator)
+            pick = draw(min(batch, s.size), generator)
             loss = -model._log_likelihood(x_t[pick], s_t[pick], params).mean()
             optimizer.zero_grad()
             loss.backward()
@@ -120,7 +155,7 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
                 progress(step + 1, steps)
         model.coefficients = params.detach().numpy().copy()
         with torch.no_grad():
-            pick = torch.randint(0, s.size, (min(4 * batch, s.size),), generator=generator)
+            pick = draw(min(4 * batch, s.size), generator)
             model.fit_loss = float(-model._log_likelihood(x_t[pick], s_t[pick]).mean())
         return model
 
