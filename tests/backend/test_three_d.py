@@ -92,3 +92,23 @@ def test_what_a_3d_network_cannot_take_is_refused(stack, n2v_3d):
                 ModelConfig(mode="n2v", depth=3, features=8, dims=3))
     with pytest.raises(PN2VError, match="dims must be one of"):
         ModelConfig(dims=4)
+
+
+def test_a_lazy_z_stack_trains_exactly_like_the_same_stack_in_memory(stack):
+    import dask.array as da
+
+    from napari_pn2v.backend.lazy import LazyFrames
+
+    noisy = np.stack([stack[1][:, :48, :48], stack[1][:, 16:, 16:]])  # 2 Z stacks
+    config = TrainConfig(epochs=2, steps_per_epoch=2, batch_size=2, holdout="region",
+                         **TRAINING_3D)
+    # one starting model: a lazy stack's mean and std come from a sample of 8 of its planes
+    start = PN2VModel(ModelConfig(mode="n2v", **TINY_3D), float(noisy.mean()),
+                      float(noisy.std()))
+    eager = Trainer(noisy, config, model=start.copy())
+    lazy = Trainer(da.from_array(noisy, chunks=(1, 1, 48, 48)), config, model=start.copy())
+    assert isinstance(lazy._train[0], LazyFrames) and lazy.n_planes == 2
+    assert lazy._train[0].shape == (2, 32, 48 - 16, 48)  # a 16-row strip held out
+    np.testing.assert_allclose([e.train_loss for e in lazy], [e.train_loss for e in eager],
+                               rtol=1e-5)
+    assert lazy.best_val_loss == pytest.approx(eager.best_val_loss, rel=1e-5)

@@ -104,26 +104,37 @@ class PlaneSource:
 class LazyFrames:
     """Training frames that stay where they are: planes ``planes`` and rows ``rows`` of a lazy
     source, with patches read batch by batch (:func:`.masking.sample_patches` calls
-    :meth:`crops`), so training memory does not grow with the data."""
+    :meth:`crops`), so training memory does not grow with the data. With ``depth`` (a 3-D
+    network) the frames are Z stacks of ``depth`` consecutive planes of the source, and
+    ``planes`` numbers stacks."""
 
     def __init__(self, source: PlaneSource, planes: range, rows: range,
                  normalise: Callable[[torch.Tensor], torch.Tensor],
-                 device: torch.device | str = "cpu") -> None:
-        self.source, self.planes, self.rows = source, planes, rows
+                 device: torch.device | str = "cpu", depth: int | None = None) -> None:
+        self.source, self.planes, self.rows, self.depth = source, planes, rows, depth
         self.normalise, self.device = normalise, torch.device(device)
-        self.shape = (len(planes), len(rows), source.shape[2])
+        stack = () if depth is None else (depth,)
+        self.shape = (len(planes), *stack, len(rows), source.shape[2])
 
     def dim(self) -> int:
-        return 3
+        return len(self.shape)
 
     def numel(self) -> int:
         return math.prod(self.shape)
 
-    def crops(self, frame: torch.Tensor, y: torch.Tensor, x: torch.Tensor,
-              size: int) -> torch.Tensor:
-        """(B, size, size) normalised crops at (frame, y, x), read from the source."""
-        out = np.empty((len(frame), size, size), np.float32)
-        for i, (f, y0, x0) in enumerate(zip(frame.tolist(), y.tolist(), x.tolist(),
+    def crops(self, frame: torch.Tensor, *corner: torch.Tensor,
+              shape: tuple[int, ...]) -> torch.Tensor:
+        """(B, *shape) normalised crops at (frame, [z,] y, x), read from the source (a Z
+        stack's crop plane by plane)."""
+        out = np.empty((len(frame), *shape), np.float32)
+        height, width = shape[-2:]
+        for i, (f, *start) in enumerate(zip(frame.tolist(), *(c.tolist() for c in corner),
                                             strict=True)):
-            out[i] = self.source.block(self.planes[f], self.rows[y0], x0, size, size)
+            y0, x0 = self.rows[start[-2]], start[-1]
+            if self.depth is None:
+                out[i] = self.source.block(self.planes[f], y0, x0, height, width)
+                continue
+            first = self.planes[f] * self.depth + start[0]
+            for z in range(shape[0]):
+                out[i, z] = self.source.block(first + z, y0, x0, height, width)
         return self.normalise(torch.from_numpy(out)).to(self.device)

@@ -53,8 +53,8 @@ def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int | Sh
     ``size`` gives the crop's ``shape`` over the last 2 or 3 (spatial) axes.
 
     Every channel of a frame is cut at the same place under the same random rotation/flip (in
-    the YX plane), so (input, target) pairs stay aligned. :class:`.lazy.LazyFrames` (2-D) are
-    read crop by crop.
+    the YX plane), so (input, target) pairs stay aligned. :class:`.lazy.LazyFrames` are read
+    crop by crop.
     """
     shape = patch_shape(size)
     space = frames.shape[-len(shape):]
@@ -64,7 +64,7 @@ def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int | Sh
     starts = [torch.randint(n - p + 1, (batch,), generator=generator)
               for n, p in zip(space, shape, strict=True)]
     if isinstance(frames, LazyFrames):
-        patches = frames.crops(f, *starts, shape[-1])[:, None]
+        patches = frames.crops(f, *starts, shape=shape)[:, None]
     else:
         # one advanced index per spatial axis, broadcast against the others: (B, *shape)
         index = [f.to(dev).view(-1, *[1] * len(shape))]

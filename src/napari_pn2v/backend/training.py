@@ -21,8 +21,8 @@ from .coverage import check_coverage
 from .devices import choose_device
 from .distributed import mean_over_processes, world
 from .errors import PN2VError
-from .images import as_stack
-from .lazy import LazyFrames, PlaneSource, is_lazy, load_if_small
+from .images import as_stack, check_dims
+from .lazy import LazyFrames, PlaneSource, is_lazy
 from .losses import mse_loss, pn2v_loss
 from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch
 from .model import ModelConfig, PN2VModel
@@ -139,11 +139,6 @@ def split_validation(stack: np.ndarray, fraction: float, patch: int,
                  for planes, rows in spans)
 
 
-def _whole(source: PlaneSource) -> Span:
-    """Every plane and row of ``source``."""
-    return range(source.shape[0]), range(source.shape[1])
-
-
 class HeadOutputs(nn.Module):
     """The part of a loss that holds parameters, as one forward so DistributedDataParallel can
     wrap it: the head's outputs at the masked pixels (B·M, out_channels), or the one output at
@@ -204,8 +199,7 @@ def _group_by_shape(images: Images, patch: int, targets: Images | None,
                     dims: int = 2) -> tuple[list[np.ndarray], list[PlaneSource]]:
     """Checked float32 arrays (N, C, Y, X) — (N, C, Z, Y, X) for a 3-D network —, one per
     plane (volume) size (C = 2 holds (input, target)), and the lazy images (dask, zarr,
-    memory-mapped), which stay where they are (2-D networks only: a 3-D network's data is
-    loaded when it fits, see :func:`.lazy.load_if_small`)."""
+    memory-mapped), which stay where they are."""
     arrays = _as_list(images)
     if not arrays:
         raise PN2VError("no training images given")
@@ -216,12 +210,8 @@ def _group_by_shape(images: Images, patch: int, targets: Images | None,
     lazy: list[PlaneSource] = []
     for i, array in enumerate(arrays):
         name = "training data" if len(arrays) == 1 else f"training image {i + 1}"
-        if dims == 3:
-            array = load_if_small(array)
-            if is_lazy(array):
-                raise PN2VError(f"{name}: {array.nbytes / 2**30:.1f} GiB; a 3-D network trains "
-                                "on data loaded into memory — crop it to a few GiB")
-        elif target_arrays is None and is_lazy(array):
+        if target_arrays is None and is_lazy(array):
+            check_dims(len(array.shape), dims, name)
             lazy.append(PlaneSource(array, name=name, min_size=patch))
             continue
         stack = as_stack(array, name=name, min_size=patch, dims=dims)
@@ -265,7 +255,7 @@ class Trainer:
                             "mode holds out part of its (input, target) pairs")
         self.dims = model_config.dims
         groups, lazy = _group_by_shape(images, cfg.patch_size, targets, self.dims)
-        self.n_planes = sum(g.shape[0] for g in groups) + sum(s.shape[0] for s in lazy)
+        self.n_planes = sum(g.shape[0] for g in groups) + sum(self._extent(s)[0] for s in lazy)
         samples = [g[:, 0] for g in groups] + [s.sample() for s in lazy]
         if model is None:
             pixels = np.concatenate([sample.ravel() for sample in samples])
@@ -278,7 +268,8 @@ class Trainer:
         self.patch_shape = (cfg.patch_size,) * 2
         if self.dims == 3:
             self.patch_shape = (cfg.patch_depth, *self.patch_shape)
-            shallow = [g.shape[2] for g in groups if g.shape[2] < cfg.patch_depth]
+            depths = [g.shape[2] for g in groups] + [s.image_shape[-3] for s in lazy]
+            shallow = [d for d in depths if d < cfg.patch_depth]
             if shallow:
                 raise PN2VError(f"Z stacks of {min(shallow)} planes are thinner than the patch "
                                 f"depth {cfg.patch_depth}; lower the patch depth")
@@ -295,21 +286,21 @@ class Trainer:
             splits = [split_validation(g, cfg.val_fraction, cfg.patch_size, cfg.holdout)
                       for g in groups]
             held_out = [v for _, v in splits if v.shape[0]]
-            spans = [holdout_spans(s.shape[0], s.shape[1], cfg.val_fraction, cfg.patch_size,
+            spans = [holdout_spans(*self._extent(s), cfg.val_fraction, cfg.patch_size,
                                    cfg.holdout) for s in lazy]
         else:
             splits = [(g, None) for g in groups]
-            spans = [(_whole(s), None) for s in lazy]
+            spans = [(self._whole(s), None) for s in lazy]
             samples = []
             for i, v in enumerate(_as_list(validation)):
                 name = f"validation image {i + 1}"
-                if is_lazy(v) and self.dims == 2:
+                if is_lazy(v):
                     source = PlaneSource(v, name=name, min_size=MIN_HOLDOUT_ROWS)
-                    held_out.append(self._lazy_frames(source, _whole(source)))
+                    held_out.append(self._lazy_frames(source, self._whole(source)))
                     samples.append(source.sample())
                 else:
-                    held_out.append(as_stack(load_if_small(v), name=name,
-                                             min_size=MIN_HOLDOUT_ROWS, dims=self.dims)[:, None])
+                    held_out.append(as_stack(v, name=name, min_size=MIN_HOLDOUT_ROWS,
+                                             dims=self.dims)[:, None])
                     samples.append(held_out[-1][:, 0])
             self._check_coverage(samples, "validation data")
         self._train: list[torch.Tensor | LazyFrames] = [
@@ -349,8 +340,20 @@ class Trainer:
                 if warning:
                     self.warnings.append(warning)
 
+    def _extent(self, source: PlaneSource) -> tuple[int, int]:
+        """(frames, rows) of a lazy image: planes, or Z stacks for a 3-D network."""
+        if self.dims == 3:
+            return source.shape[0] // source.image_shape[-3], source.shape[1]
+        return source.shape[0], source.shape[1]
+
+    def _whole(self, source: PlaneSource) -> Span:
+        """Every frame and row of ``source``."""
+        frames, rows = self._extent(source)
+        return range(frames), range(rows)
+
     def _lazy_frames(self, source: PlaneSource, span: Span) -> LazyFrames:
-        return LazyFrames(source, *span, self.model.normalise, self.device)
+        depth = source.image_shape[-3] if self.dims == 3 else None
+        return LazyFrames(source, *span, self.model.normalise, self.device, depth)
 
     def _validation_batches(self, parts: list[np.ndarray | LazyFrames]) -> list[Batch]:
         """A fixed set of patches, so validation losses compare across epochs. Patches
