@@ -109,8 +109,9 @@ def layer_axes(layer: Image, dims: int = 2) -> str:
     if layer.rgb:
         raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
     shape = tuple((layer.data[0] if layer.multiscale else layer.data).shape)
-    labels = "".join(label.upper() for label in layer.axis_labels)
-    hint = labels if not layer._has_default_axis_labels() else None
+    labels = [str(label).upper() for label in layer.axis_labels]
+    # napari's default labels ("axis -1", …) are no letters: then the dimensions decide
+    hint = "".join(labels) if all(len(label) == 1 for label in labels) else None
     axes = check_axes(guess_axes(len(shape), hint, dims), shape, layer.name, dims)
     spatial = SPATIAL[dims]
     if not axes.endswith(spatial):
