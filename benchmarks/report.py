@@ -338,6 +338,8 @@ def _three_d_section() -> list[str]:
                       f"{rows[3]['predict_seconds'] / rows[2]['predict_seconds']:.1f} the "
                       "prediction time. One run; synthetic structures continue through Z by "
                       "construction, so real stacks gain less where Z is sampled coarsely."]
+    if data.get("note"):
+        lines += ["", data["note"]]
     return [*lines, ""]
 
 
