@@ -69,7 +69,7 @@ def main() -> None:
     grab(denoise, "prediction_widget.png")
 
     viewer.layers["noisy_std"].visible = False
-    viewer.grid.enabled = False
+    viewer.canvas.grid.enabled = False
     for layer in viewer.layers:
         layer.visible = layer.name in ("noisy", "noisy_denoised")
     viewer.layers["noisy"].visible = False
