@@ -36,3 +36,21 @@ def test_a_bad_input_stops_before_any_task(pn2v_model, tmp_path):
         predict_on_cluster(tmp_path / "m.pt", [tmp_path / "rgb.tif"], tmp_path / "out",
                            workers=1)
     assert not (tmp_path / "out").exists()
+
+
+def test_tasks_of_a_3d_model_hold_whole_z_stacks(tmp_path):
+    from napari_pn2v.backend import ModelConfig, PN2VModel
+
+    model = PN2VModel(ModelConfig(mode="n2v", depth=2, features=4, dims=3), 100.0, 10.0)
+    model.save(tmp_path / "m3.pt")
+    stacks = np.random.default_rng(0).normal(100, 10, (2, 12, 24, 24)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "tz.tif", stacks, metadata={"axes": "TZYX"})
+    seen = []
+    written = predict_on_cluster(tmp_path / "m3.pt", [tmp_path / "tz.tif"], tmp_path / "out",
+                                 workers=2, device="cpu", tile=32, overlap=8,
+                                 progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (2, 2)  # two tasks of one Z stack each
+    result = zarr.open_array(written[0], mode="r")
+    assert result.chunks[:2] == (1, 12)  # a task writes whole stacks
+    np.testing.assert_allclose(result[:], predict(model, stacks, tile=32, overlap=8,
+                                                  device="cpu")["denoised"], atol=1e-4)
