@@ -67,9 +67,15 @@ class PlaneSource:
         self.leading = self.image_shape[:-2]
         self.shape = (math.prod(self.leading), *self.image_shape[-2:])
 
-    def index(self, plane: int) -> tuple[int, ...]:
-        """The leading-axes index of plane number ``plane``."""
-        return tuple(int(i) for i in np.unravel_index(plane, self.leading)) if self.leading else ()
+    def index(self, plane: int, dims: int = 2) -> tuple[int, ...]:
+        """The leading-axes index of plane number ``plane`` (of Z stack number ``plane`` when
+        ``dims`` is 3: the axes before Z, Y and X)."""
+        leading = self.image_shape[:-dims]
+        return tuple(int(i) for i in np.unravel_index(plane, leading)) if leading else ()
+
+    def count(self, dims: int = 2) -> int:
+        """How many planes (Z stacks, when ``dims`` is 3) the source holds."""
+        return math.prod(self.image_shape[:-dims])
 
     def block(self, plane: int, y: int, x: int, height: int, width: int) -> np.ndarray:
         """float32 pixels of a rectangle of ``plane``; lazy data is checked as it is read."""

@@ -62,7 +62,7 @@ class TiledPrediction:
         self.space = self.image_shape[-self.dims:]
         self.units = self.image_shape[:-self.dims]
         #: how many planes (Z stacks, for a 3-D network) there are to denoise
-        self.n_units = math.prod(self.units)
+        self.n_units = self.planes.count(self.dims)
         #: the planes (stacks) this run denoises (all by default; a part, for a cluster task)
         self.plane_range = range(self.n_units) if planes is None else planes
         if self.plane_range and not (self.plane_range[0] >= 0 and
@@ -138,8 +138,7 @@ class TiledPrediction:
         starts = [range(0, n, core) for n, (_, core) in zip(self.space, self._grid, strict=True)]
         done, total = 0, self.n_tiles
         for unit in self.plane_range:
-            lead = (tuple(int(i) for i in np.unravel_index(unit, self.units))
-                    if self.units else ())
+            lead = self.planes.index(unit, self.dims)
             for corner in itertools.product(*starts):
                 # the tile and its margins, mirrored at the image edges (np.pad symmetric)
                 indices = [reflect(np.arange(c - margin, c - margin + t), n)

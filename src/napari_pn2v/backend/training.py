@@ -342,9 +342,7 @@ class Trainer:
 
     def _extent(self, source: PlaneSource) -> tuple[int, int]:
         """(frames, rows) of a lazy image: planes, or Z stacks for a 3-D network."""
-        if self.dims == 3:
-            return source.shape[0] // source.image_shape[-3], source.shape[1]
-        return source.shape[0], source.shape[1]
+        return source.count(self.dims), source.shape[1]
 
     def _whole(self, source: PlaneSource) -> Span:
         """Every frame and row of ``source``."""
