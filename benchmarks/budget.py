@@ -98,11 +98,12 @@ def train_with_snapshots(trainer: Trainer, minutes: list[float]) -> list[tuple[f
 
 
 def run(data: str, method: str, minutes: list[float], test_frames: int,
-        overrides: dict | None = None) -> dict:
+        overrides: dict | None = None, seed: int = 0) -> dict:
     images, noise_model, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(
         test_frames)
     model_settings, train_settings = METHODS[method]
-    preset = dict(PRESETS["cpu"], epochs=100_000)  # the clock, not the epochs, ends training
+    # the clock, not the epochs, ends training; the seed draws the weights and the patches
+    preset = dict(PRESETS["cpu"], epochs=100_000, seed=seed)
     train_settings = {"holdout": HOLDOUT[data], **train_settings, **(overrides or {})}
     config = TrainConfig(**preset, **train_settings)
     network = ModelConfig(**{**NETWORK, **model_settings})
@@ -121,7 +122,7 @@ def run(data: str, method: str, minutes: list[float], test_frames: int,
         rows.append(row)
         print(json.dumps(row), flush=True)
     input_scores = [psnr(clean, noisy, data_range) for noisy, clean in tests]
-    return {"data": data, "method": method, "date": time.strftime("%Y-%m-%d"),
+    return {"data": data, "method": method, "seed": seed, "date": time.strftime("%Y-%m-%d"),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
             "training": {**preset, **train_settings, **network.__dict__},
             "input": summary(input_scores), "rows": rows}
@@ -139,15 +140,20 @@ def main() -> None:
     parser.add_argument("--holdout", choices=("frames", "region"),
                         help="validation holdout (default: region for fmd, frames for "
                         "synthetic)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="training seed (default: 0); repeat with others to see the spread "
+                        "between runs: results of one method and data set are averaged over "
+                        "seeds in the report")
     parser.add_argument("--name", help="result file suffix (default: the method)")
     args = parser.parse_args()
     minutes = [float(m) for m in args.minutes.split(",")]
     overrides: dict = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.holdout:
         overrides["holdout"] = args.holdout
-    result = run(args.data, args.method, minutes, args.test_frames, overrides)
+    result = run(args.data, args.method, minutes, args.test_frames, overrides, args.seed)
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"budget-{args.data}-{args.name or args.method}.json"
+    seed = f"-seed{args.seed}" if args.seed else ""
+    path = RESULTS / f"budget-{args.data}-{args.name or args.method}{seed}.json"
     path.write_text(json.dumps(result, indent=2))
     print(f"wrote {path}")
 

@@ -103,18 +103,39 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
     plt.close(fig)
 
 
-def _budget_results() -> dict[str, dict[str, dict]]:
-    """data set -> run name (the file's: the method, or --name) -> result."""
-    found: dict[str, dict[str, dict]] = {}
+def _budget_results() -> dict[str, dict[str, list[dict]]]:
+    """data set -> run name (the file's: the method, or --name) -> its runs, one per seed."""
+    found: dict[str, dict[str, list[dict]]] = {}
     for path in sorted(RESULTS.glob("budget-*.json")):
         result = json.loads(path.read_text())
         name = path.stem.removeprefix(f"budget-{result['data']}-")
-        found.setdefault(result["data"], {})[name] = result
+        name = name.removesuffix(f"-seed{result.get('seed', 0)}")
+        found.setdefault(result["data"], {}).setdefault(name, []).append(result)
+    for methods in found.values():
+        for runs in methods.values():
+            runs.sort(key=lambda r: r.get("seed", 0))
     return found
 
 
-def _psnrs(result: dict, key: str) -> str:
-    return " / ".join(f"{r[key]['psnr']:.2f}" for r in result["rows"])
+def _at(runs: list[dict], minutes: float, key: str) -> tuple[float, float]:
+    """Mean PSNR over the runs (seeds) at a budget, and its error: the SEM over runs when
+    there are several (run-to-run spread dominates), over test frames for a single run."""
+    values = [row[key] for run in runs for row in run["rows"] if row["minutes"] == minutes]
+    means = [v["psnr"] for v in values]
+    mean = sum(means) / len(means)
+    if len(means) == 1:
+        return mean, values[0]["sem"]
+    spread = (sum((m - mean) ** 2 for m in means) / (len(means) - 1)) ** 0.5
+    return mean, spread / len(means) ** 0.5
+
+
+def _budgets(runs: list[dict]) -> list[float]:
+    """The budgets every run reached."""
+    return sorted(set.intersection(*({r["minutes"] for r in run["rows"]} for run in runs)))
+
+
+def _psnrs(runs: list[dict], key: str) -> str:
+    return " / ".join(f"{_at(runs, m, key)[0]:.2f}" for m in _budgets(runs))
 
 
 def _budget_section() -> list[str]:
@@ -123,33 +144,40 @@ def _budget_section() -> list[str]:
     if not found:
         return []
     lines = ["## Time to quality: PSNR after equal training time", "",
-             "One training run per method, the best model (by validation loss) snapshotted "
-             "when the training clock passes each budget, then evaluated "
-             "(`python -m benchmarks.budget`). Same network (depth 3, 64 features, K = 800) "
-             "and the CPU preset's batches (4 × 96², lr 5e-4) for every method. N2V and PN2V "
-             "ran side by side, one CPU core each (`OMP_NUM_THREADS=1`), so both saw the "
-             "same machine load; times are per core.", ""]
+             "Each run trains one method and snapshots the best model (by validation loss) "
+             "when the training clock passes each budget; the snapshots are evaluated "
+             "afterwards (`python -m benchmarks.budget`). Same network (depth 3, 64 features, "
+             "K = 800) and the CPU preset's batches (4 × 96², lr 5e-4) for every method. N2V "
+             "and PN2V ran side by side, one CPU core each (`OMP_NUM_THREADS=1`), so both saw "
+             "the same machine load; times are per core. Where a method ran with several "
+             "seeds (`--seed`: weights and patches), the table gives the mean over seeds ± its "
+             "standard error over seeds (the run-to-run spread); for a single run, ± the SEM "
+             "over test images.", ""]
     for data, methods in found.items():
         if "n2v" not in methods or "pn2v" not in methods:
             continue
-        n2v = {r["minutes"]: r for r in methods["n2v"]["rows"]}
-        pn2v = {r["minutes"]: r for r in methods["pn2v"]["rows"]}
-        budgets = sorted(n2v.keys() & pn2v.keys())
-        some = methods["pn2v"]
+        n2v, pn2v = methods["n2v"], methods["pn2v"]
+        budgets = sorted(set(_budgets(n2v)) & set(_budgets(pn2v)))
+        some = pn2v[0]
+        seeds = (f"seeds {', '.join(str(r.get('seed', 0)) for r in n2v)} (N2V) and "
+                 f"{', '.join(str(r.get('seed', 0)) for r in pn2v)} (PN2V)")
+        dates = sorted({r["date"] for r in n2v + pn2v})
         lines += [f"### {BUDGET_DATA[data]}", "",
                   f"Noisy input {some['input']['psnr']:.2f} dB; {some['input']['frames']} test "
-                  f"images; {some['machine']}; {some['date']}.", "",
+                  f"images; {seeds}; {some['machine']}; {', '.join(dates)}.", "",
                   "| training time | steps N2V / PN2V | N2V | PN2V prior mean | PN2V MMSE | "
                   "MMSE − N2V | MMSE − prior mean |", "|---|---|---|---|---|---|---|"]
         misses = []
         for m in budgets:
-            a, b = n2v[m], pn2v[m]
-            gain = b["denoised"]["psnr"] - a["denoised"]["psnr"]
-            over_prior = b["denoised"]["psnr"] - b["prior_mean"]["psnr"]
-            lines.append(f"| {m:g} min | {a['steps']} / {b['steps']} | "
-                         f"{a['denoised']['psnr']:.2f} ± {a['denoised']['sem']:.2f} | "
-                         f"{b['prior_mean']['psnr']:.2f} ± {b['prior_mean']['sem']:.2f} | "
-                         f"{b['denoised']['psnr']:.2f} ± {b['denoised']['sem']:.2f} | "
+            a, prior, b = _at(n2v, m, "denoised"), _at(pn2v, m, "prior_mean"), \
+                _at(pn2v, m, "denoised")
+            steps = [row["steps"] for runs in (n2v, pn2v) for run in runs
+                     for row in run["rows"] if row["minutes"] == m]
+            gain, over_prior = b[0] - a[0], b[0] - prior[0]
+            n_a = len(n2v)
+            lines.append(f"| {m:g} min | {sum(steps[:n_a]) // n_a} / "
+                         f"{sum(steps[n_a:]) // len(pn2v)} | {a[0]:.2f} ± {a[1]:.2f} | "
+                         f"{prior[0]:.2f} ± {prior[1]:.2f} | {b[0]:.2f} ± {b[1]:.2f} | "
                          f"{gain:+.2f} | {over_prior:+.2f} |")
             if (m >= 5 and gain < 0.5) or over_prior < 0:
                 misses.append(f"{m:g} min")
@@ -157,11 +185,16 @@ def _budget_section() -> list[str]:
                    f"**not reached** at {', '.join(misses)}")
         lines += ["", "Goal (issue 7): PN2V MMSE ≥ N2V + 0.5 dB at every budget from 5 "
                       f"minutes up, and MMSE ≥ prior mean at every budget: {verdict}.", ""]
-        if {"n2v-frames", "n2v"} <= methods.keys():
-            lines += ["Caveat: one run per point. N2V at 5 minutes gave 41.78 dB validated on "
-                      "frames and 39.91 dB validated on a region — the two runs differ only in "
-                      "the 10 % of rows held out — so single runs at these budgets vary by "
-                      "~±1 dB; differences smaller than that need repeated runs.", ""]
+        per_seed = [f"seed {run.get('seed', 0)}: " + " / ".join(
+            f"{row['denoised']['psnr']:.2f}" for row in run["rows"] if row["minutes"] in budgets)
+            for run in (*n2v, *pn2v)]
+        if len(n2v) + len(pn2v) > 2:
+            lines += [f"Single runs at {', '.join(f'{m:g}' for m in budgets)} min — N2V "
+                      + "; ".join(per_seed[:len(n2v)]) + "; PN2V MMSE "
+                      + "; ".join(per_seed[len(n2v):]) + " dB.", ""]
+        else:
+            lines += ["Caveat: one run per method; single runs at these budgets can differ by "
+                      "~±1 dB (repeat with `--seed`).", ""]
         holdout = some["training"].get("holdout", "frames")
         lines += [f"Validation (which picks each snapshot) holds out: **{holdout}**"
                   + (" — a strip of rows at the bottom of every training frame, content the "
@@ -169,25 +202,26 @@ def _budget_section() -> list[str]:
                      " — whole frames (here: whole scenes)."), ""]
         if {"n2v-frames", "pn2v-frames"} <= methods.keys():
             old = methods["n2v-frames"]
-            budgets_old = ", ".join(f"{r['minutes']:g}" for r in old["rows"])
+            budgets_old = ", ".join(f"{m:g}" for m in _budgets(old))
             lines += ["The same sweep validated on held-out *frames* (the three training "
                       "scenes are 50 noisy copies each, so held-out frames show the networks "
                       "content they memorise; run on "
-                      f"{old['date']}), at {budgets_old} min: N2V {_psnrs(old, 'denoised')}; "
-                      "PN2V prior mean "
+                      f"{old[0]['date']}), at {budgets_old} min: N2V "
+                      f"{_psnrs(old, 'denoised')}; PN2V prior mean "
                       f"{_psnrs(methods['pn2v-frames'], 'prior_mean')}, MMSE "
                       f"{_psnrs(methods['pn2v-frames'], 'denoised')} dB.", ""]
         for method in ("pn2v-plain", "pn2v-published"):
             if method in methods:
-                rows = ", ".join(f"{r['minutes']:g} min: prior {r['prior_mean']['psnr']:.2f} / "
-                                 f"MMSE {r['denoised']['psnr']:.2f}"
-                                 for r in methods[method]["rows"])
+                runs = methods[method]
+                rows = ", ".join(f"{m:g} min: prior {_at(runs, m, 'prior_mean')[0]:.2f} / "
+                                 f"MMSE {_at(runs, m, 'denoised')[0]:.2f}"
+                                 for m in _budgets(runs))
                 lines += [f"Ablation `{method}` — {rows}.", ""]
     _budget_plot(found)
     return [*lines, f"![PSNR against training time]({BUDGET_PLOT.relative_to(DOC.parent)})", ""]
 
 
-def _budget_plot(found: dict[str, dict[str, dict]]) -> None:
+def _budget_plot(found: dict[str, dict[str, list[dict]]]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -198,14 +232,18 @@ def _budget_plot(found: dict[str, dict[str, dict]]) -> None:
     for ax, (data, methods) in zip(axes[0], found.items(), strict=True):
         for (method, key), label in BUDGET_CURVES.items():
             if method in methods:
-                rows = methods[method]["rows"]
-                ax.errorbar([r["minutes"] for r in rows], [r[key]["psnr"] for r in rows],
-                            yerr=[r[key]["sem"] for r in rows], marker="o", capsize=2,
-                            label=label, linestyle="--" if key == "prior_mean" else "-")
-        any_method = next(iter(methods.values()))
+                runs = methods[method]
+                budgets = _budgets(runs)
+                points = [_at(runs, m, key) for m in budgets]
+                seeds = f" ({len(runs)} seeds)" if len(runs) > 1 else ""
+                ax.errorbar(budgets, [p[0] for p in points], yerr=[p[1] for p in points],
+                            marker="o", capsize=2, label=label + seeds,
+                            linestyle="--" if key == "prior_mean" else "-")
+        any_method = next(iter(methods.values()))[0]
         ax.axhline(any_method["input"]["psnr"], color="grey", linewidth=0.8, label="input")
         ax.set_xscale("log")
-        budgets = sorted({r["minutes"] for m in methods.values() for r in m["rows"]})
+        budgets = sorted({r["minutes"] for m in methods.values() for run in m
+                          for r in run["rows"]})
         ax.set_xticks(budgets, [f"{b:g}" for b in budgets])
         ax.minorticks_off()
         ax.set_xlabel("training time (minutes on one CPU core each)")
@@ -218,15 +256,15 @@ def _budget_plot(found: dict[str, dict[str, dict]]) -> None:
     plt.close(fig)
 
 
-def prediction_macs(size: int) -> float:
-    """MACs of predicting a size² image with the default tiles: body over the tiles' pixels,
+def prediction_macs(size: int, tile: int, overlap: int) -> float:
+    """MACs of predicting a size² image with these tiles: body over the tiles' pixels,
     the 64 → 802 head over the image's pixels."""
     import numpy as np
 
     from napari_pn2v.backend import ModelConfig, PN2VModel, TiledPrediction
 
     model = PN2VModel(ModelConfig(mode="n2v"), 0.0, 1.0)  # same tile plan as PN2V
-    run = TiledPrediction(model, np.zeros((size, size), np.float32))
+    run = TiledPrediction(model, np.zeros((size, size), np.float32), tile, overlap)
     (tile_y, core_y), (tile_x, core_x) = run._grid
     tiles = -(-size // core_y) * -(-size // core_x)
     return tiles * tile_y * tile_x * BODY_MMAC_PER_PIXEL * 1e6 + size * size * 64 * 802
@@ -240,6 +278,9 @@ def _speed_section() -> list[str]:
     r = data["results"]
     peak = r["matmul"]["gflops"]
     gib = 1024
+    p512 = r["predict_512"]
+    tiles = (f"{p512['tile']} / overlap {p512['overlap']}" if "tile" in p512
+             else "256 / overlap 48")  # runs before the tile was recorded
 
     def step(name: str, batch: int) -> str:
         x = r[name]
@@ -250,7 +291,7 @@ def _speed_section() -> list[str]:
 
     def pred(name: str, size: int) -> str:
         x = r[name]
-        floor = 2 * prediction_macs(size) / (peak * 1e9)
+        floor = 2 * prediction_macs(size, x.get("tile", 256), x.get("overlap", 48)) / (peak * 1e9)
         return (f"{x['seconds']:.2f} s ({x['mpixel_per_s']:.3f} Mpixel/s) | {floor:.2f} s | "
                 f"{100 * floor / x['seconds']:.0f} % of the floor's speed | "
                 f"{x['peak_rss_mib'] / gib:.2f} GiB (image and its 3 outputs: "
@@ -260,7 +301,8 @@ def _speed_section() -> list[str]:
         f"{data['machine']}, torch {data['torch']}, {data['date']}. Medians of repeated runs "
         "(7 for batch 4 and prediction at 512², fewer for the slow cases); each case in a fresh "
         "process, peak = its maximum resident memory. Paper configuration: depth 3, 64 "
-        "features, K = 800, 100² patches; prediction with tiles 256 / overlap 48.", "",
+        "features, K = 800, 100² patches; prediction with the default tiles "
+        f"({tiles}).", "",
         "| case | time | floor | achieved | peak memory |", "|---|---|---|---|---|",
         f"| training step, batch 4, masked-pixel head | {step('train_b4_sparse', 4)} |",
         f"| training step, batch 4, dense head (published) | {step('train_b4_dense', 4)} |",

