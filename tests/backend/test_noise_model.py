@@ -58,6 +58,20 @@ def test_gradient_in_the_signal_matches_finite_differences(noise_model):
     assert s.grad[0] > 0 and s.grad[1] < 0
 
 
+def test_sample_likelihood_equals_the_likelihood_of_the_samples(noise_model):
+    """Prediction's fused path: same values, samples past both ends of the range included."""
+    gen = torch.Generator().manual_seed(0)
+    low, high = noise_model.signal_range
+    loc = low + (high - low) * torch.rand(500, 1, generator=gen)
+    scale = (high - low) * 0.2 * torch.rand(500, 1, generator=gen)
+    u = 2 * torch.randn(500, 64, generator=gen)
+    observed = low - 10 + (high - low + 20) * torch.rand(500, 1, generator=gen)
+    expected = noise_model.likelihood(observed, torch.addcmul(loc, scale, u))
+    fused = noise_model.sample_likelihood(observed, loc, scale, u)
+    # float32 rounds the bin position differently: ~1e-5 of a bin
+    torch.testing.assert_close(fused, expected, rtol=1e-4, atol=1e-5 * float(expected.max()))
+
+
 def test_unmeasured_rows_are_filled_and_log_stays_finite():
     signal, observations = gaussian_pairs()
     model = HistogramNoiseModel.from_pairs(signal, observations, bins=64,

@@ -178,6 +178,26 @@ class HistogramNoiseModel(NoiseModelFiles):
         p_high = upper_rows.index_select(0, flat).view(index.shape)
         return torch.lerp(p_low, p_high, frac)
 
+    @torch.no_grad()
+    def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
+                          scale: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """:meth:`likelihood` of the samples loc + scale·u, without gradients, in 9 passes
+        over the (N, K) data instead of 13: the bin position comes from one multiply-add
+        with per-pixel constants and is updated in place. Prediction spends ~1/3 of its time
+        here. A position clamped to the last row needs no ``bins - 2`` clamp: that row's upper
+        neighbour is itself, so the weights of both are equal there.
+        """
+        lower_rows, upper_rows = self._tables(u.device)
+        bins, width = self.bins, self.bin_width
+        column = ((observation - self.low) / width).floor().clamp(0, bins - 1)
+        offset = (loc.float() - self.low) / width - 0.5
+        position = torch.addcmul(offset, scale.float() / width, u.float()).clamp_(0, bins - 1)
+        row = position.floor()
+        frac = position.sub_(row)
+        index = torch.add(column, row, alpha=bins).to(torch.int32).view(-1)
+        p_low = lower_rows.index_select(0, index).view(frac.shape)
+        return p_low.lerp_(upper_rows.index_select(0, index).view(frac.shape), frac)
+
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         """log p(x | s); finite everywhere thanks to the density floor."""
         return self.likelihood(observation, signal).log()

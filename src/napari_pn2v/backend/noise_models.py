@@ -35,6 +35,9 @@ class NoiseModel(Protocol):
     def log_likelihood(self, observation: torch.Tensor,
                        signal: torch.Tensor) -> torch.Tensor: ...
 
+    def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
+                          scale: torch.Tensor, u: torch.Tensor) -> torch.Tensor: ...
+
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray: ...
 
     @property
@@ -54,6 +57,12 @@ class NoiseModel(Protocol):
 class NoiseModelFiles:
     """What every kind does the same way: plot curves from its likelihood, and files from its
     state (``to_state`` / ``from_state``)."""
+
+    def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
+                          scale: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """p(x | loc + scale·u) for prediction's K samples per pixel (observation, loc,
+        scale: (N, 1); u: (N, K)); a kind may compute it in fewer passes, without gradients."""
+        return self.likelihood(observation, torch.addcmul(loc, scale, u))
 
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
         """p(x | s) for one signal at many observations, for plots."""

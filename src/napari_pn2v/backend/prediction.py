@@ -184,11 +184,10 @@ class TiledPrediction:
         The weighted sums run over u alone (order 1, so no cancellation in the variance);
         loc and scale, one number per pixel, are applied afterwards.
         """
-        p = self.model.noise_model.likelihood(observed, prior.samples())
-        pu = p * prior.u
+        p = self.model.noise_model.sample_likelihood(observed, prior.loc, prior.scale, prior.u)
         total = p.sum(1, keepdim=True)
-        mean_u = pu.sum(1, keepdim=True) / total
-        var_u = ((pu * prior.u).sum(1, keepdim=True) / total - mean_u**2).clamp(min=0)
+        mean_u = p.mul_(prior.u).sum(1, keepdim=True) / total  # p is not needed again
+        var_u = (p.mul_(prior.u).sum(1, keepdim=True) / total - mean_u**2).clamp(min=0)
         return {
             "denoised": torch.addcmul(prior.loc, prior.scale, mean_u).squeeze(1),
             "prior_mean": torch.addcmul(prior.loc, prior.scale,
