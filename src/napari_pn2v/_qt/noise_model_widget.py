@@ -37,7 +37,7 @@ from ..backend import (
     load_noise_model,
 )
 from ..backend.bootstrap import FITS, bootstrap_pairs, fit_noise_model
-from ..backend.images import as_stack
+from ..backend.images import as_stack, calibration_pairs
 from ..backend.noise_checks import (
     NoiseLevelData,
     measured_levels,
@@ -101,9 +101,8 @@ def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
     """Yields (step, steps) while bootstrapping trains N2V; returns what was built."""
     kind = request.kind
     if kind in ("histogram", "gmm"):
-        if request.calibration is not None:
-            observations = as_stack(request.calibration, name="calibration stack")
-            signal = observations.mean(axis=0) if observations.shape[0] > 1 else None
+        if request.calibration is not None:  # the mean once, for the model and the plot
+            signal, observations = calibration_pairs(request.calibration)
         else:
             signal, observations = request.signal, request.observations
         if kind == "histogram":
@@ -111,10 +110,7 @@ def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
                                                          value_range=request.value_range)
         else:
             builder, options = GaussianMixtureNoiseModel, dict(components=request.components)
-        if request.calibration is not None:
-            model = builder.from_calibration(request.calibration, **options)
-        else:
-            model = builder.from_pairs(signal, observations, **options)
+        model = builder.from_pairs(signal, observations, **options)
         pairs = subsample_pairs(signal, as_stack(observations, name="observations"))
         notes = [model.note] if getattr(model, "note", None) else []
         return Built(model, measured_levels(*pairs), pairs, notes)

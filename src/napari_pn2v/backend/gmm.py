@@ -24,7 +24,7 @@ import torch
 
 from .clipping import clipped_mask
 from .errors import PN2VError
-from .images import as_stack
+from .images import as_stack, calibration_pairs
 from .noise_models import NoiseModelFiles, check_state
 
 #: densities below this are raised to it, so log p stays finite far from every component
@@ -83,12 +83,8 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
     def from_calibration(cls, stack: np.ndarray, **fit: object) -> GaussianMixtureNoiseModel:
         """Fit to frames of a static scene; the signal is the per-pixel mean over frames."""
         raw = np.asarray(stack)
-        stack = as_stack(stack, name="calibration stack")
-        if stack.shape[0] < 2:
-            raise PN2VError("a calibration stack needs at least 2 frames of the same scene; "
-                            "got 1")
-        return cls.fit(np.broadcast_to(stack.mean(axis=0), stack.shape),
-                       raw.reshape(stack.shape), **fit)
+        signal, frames = calibration_pairs(stack)
+        return cls.fit(np.broadcast_to(signal, frames.shape), raw.reshape(frames.shape), **fit)
 
     @classmethod
     def from_pairs(cls, signal: np.ndarray, observations: np.ndarray,

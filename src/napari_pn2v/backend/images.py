@@ -73,6 +73,15 @@ def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1,
     return stack
 
 
+def calibration_pairs(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(signal, frames) of a calibration stack — frames of a static scene, as a float32
+    stack — with the signal their per-pixel mean; one frame has no mean to learn from."""
+    frames = as_stack(stack, name="calibration stack")
+    if frames.shape[0] < 2:
+        raise PN2VError("a calibration stack needs at least 2 frames of the same scene; got 1")
+    return frames.mean(axis=0), frames
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read a TIFF (any number of pages) or PNG file into a numpy array."""
     path = Path(path)

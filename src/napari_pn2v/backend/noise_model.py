@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .errors import PN2VError
-from .images import as_stack
+from .images import as_stack, calibration_pairs
 from .noise_models import NoiseModelFiles, check_state
 
 #: smallest probability mass of one histogram bin; keeps log p finite for unseen observations
@@ -45,12 +45,8 @@ class HistogramNoiseModel(NoiseModelFiles):
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
         """Build from frames of a static scene: the signal is the per-pixel mean over frames."""
-        stack = as_stack(stack, name="calibration stack")
-        if stack.shape[0] < 2:
-            raise PN2VError(
-                "a calibration stack needs at least 2 frames of the same scene; got 1"
-            )
-        return cls.from_pairs(stack.mean(axis=0), stack, bins=bins, value_range=value_range)
+        signal, frames = calibration_pairs(stack)
+        return cls.from_pairs(signal, frames, bins=bins, value_range=value_range)
 
     @classmethod
     def from_pairs(
