@@ -23,6 +23,8 @@ BUDGET_CURVES = {("n2v", "denoised"): "N2V",
                  ("pn2v", "denoised"): "PN2V MMSE",
                  ("pn2v-plain", "denoised"): "PN2V MMSE, PN2V loss alone",
                  ("pn2v-published", "denoised"): "PN2V MMSE, published recipe"}
+#: budget runs of the main comparison; other pn2v-* runs are ablations (``--name``)
+MAIN_RUNS = {"n2v", "pn2v", "n2v-frames", "pn2v-frames"}
 VARIANTS = ("GMM of the (raw, avg50) pairs", "Poisson–Gaussian estimated from the raw frames",
             "bootstrapped GMM (no calibration data)")
 ROW_ORDER = ("input", "VST + BM3D", "N2V", "PN2V prior mean", "PN2V (MMSE)",
@@ -210,13 +212,17 @@ def _budget_section() -> list[str]:
                       f"{_psnrs(old, 'denoised')}; PN2V prior mean "
                       f"{_psnrs(methods['pn2v-frames'], 'prior_mean')}, MMSE "
                       f"{_psnrs(methods['pn2v-frames'], 'denoised')} dB.", ""]
-        for method in ("pn2v-plain", "pn2v-published"):
-            if method in methods:
+        for method in sorted(methods.keys() - MAIN_RUNS):
+            if method.startswith("pn2v"):
                 runs = methods[method]
                 rows = ", ".join(f"{m:g} min: prior {_at(runs, m, 'prior_mean')[0]:.2f} / "
                                  f"MMSE {_at(runs, m, 'denoised')[0]:.2f}"
                                  for m in _budgets(runs))
-                lines += [f"Ablation `{method}` — {rows}.", ""]
+                changed = ", ".join(
+                    f"{k} = {v}" for k, v in runs[0]["training"].items()
+                    if k != "seed" and some["training"].get(k) != v)
+                lines += [f"Ablation `{method}` ({changed or 'same settings'}; "
+                          f"{len(runs)} run(s), {runs[0]['date']}) — {rows}.", ""]
     _budget_plot(found)
     return [*lines, f"![PSNR against training time]({BUDGET_PLOT.relative_to(DOC.parent)})", ""]
 
@@ -230,7 +236,9 @@ def _budget_plot(found: dict[str, dict[str, list[dict]]]) -> None:
     fig, axes = plt.subplots(1, len(found), figsize=(5 * len(found), 3.6), dpi=110,
                              squeeze=False)
     for ax, (data, methods) in zip(axes[0], found.items(), strict=True):
-        for (method, key), label in BUDGET_CURVES.items():
+        ablations = {(m, "denoised"): f"PN2V MMSE, {m}" for m in methods.keys() - MAIN_RUNS
+                     if m.startswith("pn2v") and (m, "denoised") not in BUDGET_CURVES}
+        for (method, key), label in {**BUDGET_CURVES, **ablations}.items():
             if method in methods:
                 runs = methods[method]
                 budgets = _budgets(runs)

@@ -32,6 +32,13 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr like every other error."""
 
@@ -47,7 +54,7 @@ AXES_HELP = ("axis order of the files, letters of TZCYX (e.g. TZYX, YXZ); every 
 def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
-    from .backend.model import DIMS, MODES, PRIORS
+    from .backend.model import DIMS, INITIAL_SPREAD, MODES, PRIORS
     from .backend.stores import FORMATS
     from .backend.training import HOLDOUTS
 
@@ -165,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="weight of N2V's squared error on the location-scale prior's "
                     "location, which makes PN2V learn as fast as N2V; 0 = PN2V loss alone "
                     "(default: 1)")
+    tr.add_argument("--initial-spread", type=_positive_float, default=INITIAL_SPREAD,
+                    help="spread of a new location-scale prior, a fraction of the data's "
+                    f"standard deviation (default: {INITIAL_SPREAD:g})")
     tr.add_argument("--device", choices=DEVICES, default="auto",
                     help="auto = CUDA, then Apple MPS, then CPU (default: auto)")
     tr.add_argument("--seed", type=int, help="random seed (reproducible on the CPU)")
@@ -329,7 +339,8 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         if getattr(args, name) is not None:
             settings[name] = getattr(args, name)
     config = TrainConfig(**settings, device=args.device, seed=args.seed,
-                         location_weight=args.location_weight, holdout=args.holdout)
+                         location_weight=args.location_weight, holdout=args.holdout,
+                         initial_spread=args.initial_spread)
     model = PN2VModel.load(args.resume) if args.resume else None
     dims = model.config.dims if model is not None else args.dims
     # big files stay on disk and are read patch by patch

@@ -208,6 +208,23 @@ def test_location_loss_only_touches_the_location_scale_prior(noisy, noise_model)
 
 
 
+
+def test_initial_spread_scales_a_new_priors_spread_only(noisy, noise_model):
+    """The same seed with a tenth of the initial spread: same locations, spreads ÷ 10."""
+    wide = make_trainer(noisy, noise_model, initial_spread=0.5)
+    narrow = make_trainer(noisy, noise_model, initial_spread=0.05)
+    batch = wide._val[0]
+    with torch.no_grad():
+        raw = [t.model.net(batch.inputs).movedim(1, -1).reshape(-1, 18) for t in (wide, narrow)]
+        priors = [t.model.prior(r) for t, r in zip((wide, narrow), raw, strict=True)]
+    torch.testing.assert_close(priors[1].loc, priors[0].loc)
+    torch.testing.assert_close(priors[1].scale * 10, priors[0].scale)
+    median = float((priors[0].scale / wide.model.std).median())
+    assert 0.5 / 3 < median < 0.5 * 3  # around the fraction of the data's std asked for
+    with pytest.raises(PN2VError, match="initial spread"):
+        TrainConfig(initial_spread=0)
+
+
 @pytest.mark.parametrize("holdout", ["frames", "region"])
 def test_lazy_data_trains_exactly_like_the_same_data_in_memory(noisy, noise_model, holdout):
     import dask.array as da

@@ -22,6 +22,8 @@ FORMAT_VERSION = 1
 MODES = ("pn2v", "n2v", "supervised")
 PRIORS = ("location-scale", "published")
 DIMS = (2, 3)
+#: an untrained location-scale prior's spread, as a fraction of the data's std
+INITIAL_SPREAD = 0.5
 
 
 @dataclass
@@ -92,8 +94,17 @@ class PN2VModel:
             with torch.no_grad():
                 net.head.weight[2:] *= 0.01  # residuals start small: samples = normal quantiles
                 net.head.bias[2:] = 0.0
-                net.head.bias[1] = math.log(0.5)  # spread starts at half the data's std
+                net.head.bias[1] = math.log(INITIAL_SPREAD)
         return net
+
+    def start_spread(self, fraction: float) -> None:
+        """Let an untrained location-scale prior's spread start at ``fraction`` of the data's
+        std (the head's log-spread bias); the network learns it from there."""
+        if not fraction > 0:
+            raise PN2VError(f"the initial spread must be positive, got {fraction}")
+        if self.is_probabilistic and self.config.prior == "location-scale":
+            with torch.no_grad():
+                self.net.head.bias[1] = math.log(fraction)
 
     @property
     def is_probabilistic(self) -> bool:

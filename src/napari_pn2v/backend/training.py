@@ -25,7 +25,7 @@ from .images import as_stack, check_dims
 from .lazy import LazyFrames, PlaneSource, is_lazy
 from .losses import mse_loss, pn2v_loss
 from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch
-from .model import ModelConfig, PN2VModel
+from .model import INITIAL_SPREAD, ModelConfig, PN2VModel
 from .noise_models import NoiseModel
 
 HOLDOUTS = ("frames", "region")
@@ -59,6 +59,9 @@ class TrainConfig:
     #: weight of N2V's squared error on the prior's location μ, added to the PN2V loss while
     #: training (location-scale prior only; 0 = pure PN2V loss). See :meth:`Trainer.loss`.
     location_weight: float = 1.0
+    #: spread of a new location-scale prior, a fraction of the training data's std: a prior
+    #: broader than its location's error pulls the MMSE towards the noisy pixel
+    initial_spread: float = INITIAL_SPREAD
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
@@ -77,6 +80,8 @@ class TrainConfig:
             raise PN2VError(f"holdout must be one of {', '.join(HOLDOUTS)}, got {self.holdout!r}")
         if not self.location_weight >= 0:
             raise PN2VError(f"location weight must be ≥ 0, got {self.location_weight}")
+        if not self.initial_spread > 0:
+            raise PN2VError(f"initial spread must be positive, got {self.initial_spread}")
 
 
 #: a configuration that trains a useful model in a few minutes on a laptop CPU
@@ -263,6 +268,7 @@ class Trainer:
                 torch.manual_seed(cfg.seed)
             model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
                               noise_model)
+            model.start_spread(cfg.initial_spread)
         self.model = model
         #: the training patches' shape: (Y, X), or (Z, Y, X) for a 3-D network
         self.patch_shape = (cfg.patch_size,) * 2
