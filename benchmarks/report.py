@@ -105,6 +105,15 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
     plt.close(fig)
 
 
+def _defaults() -> dict:
+    """Every training and network setting's default."""
+    from dataclasses import asdict
+
+    from napari_pn2v.backend import ModelConfig, TrainConfig
+
+    return {**asdict(TrainConfig()), **asdict(ModelConfig())}
+
+
 def _budget_results() -> dict[str, dict[str, list[dict]]]:
     """data set -> run name (the file's: the method, or --name) -> its runs, one per seed."""
     found: dict[str, dict[str, list[dict]]] = {}
@@ -194,6 +203,15 @@ def _budget_section() -> list[str]:
             lines += [f"Single runs at {', '.join(f'{m:g}' for m in budgets)} min — N2V "
                       + "; ".join(per_seed[:len(n2v)]) + "; PN2V MMSE "
                       + "; ".join(per_seed[len(n2v):]) + " dB.", ""]
+            runs = [*n2v, *pn2v]
+            falls = sum(any(later["denoised"]["psnr"] < earlier["denoised"]["psnr"] - 0.3
+                            for i, earlier in enumerate(run["rows"])
+                            for later in run["rows"][i + 1:]) for run in runs)
+            if falls:
+                lines += [f"In {falls} of {len(runs)} runs a later snapshot scored more than "
+                          "0.3 dB below an earlier one: at these budgets the validation loss, "
+                          "which picks each snapshot, and the PSNR against the ground truth do "
+                          "not always agree.", ""]
         else:
             lines += ["Caveat: one run per method; single runs at these budgets can differ by "
                       "~±1 dB (repeat with `--seed`).", ""]
@@ -218,9 +236,9 @@ def _budget_section() -> list[str]:
                 rows = ", ".join(f"{m:g} min: prior {_at(runs, m, 'prior_mean')[0]:.2f} / "
                                  f"MMSE {_at(runs, m, 'denoised')[0]:.2f}"
                                  for m in _budgets(runs))
-                changed = ", ".join(
-                    f"{k} = {v}" for k, v in runs[0]["training"].items()
-                    if k != "seed" and some["training"].get(k) != v)
+                reference = {**_defaults(), **some["training"]}  # older files lack new keys
+                changed = ", ".join(f"{k} = {v}" for k, v in runs[0]["training"].items()
+                                    if k != "seed" and reference.get(k) != v)
                 lines += [f"Ablation `{method}` ({changed or 'same settings'}; "
                           f"{len(runs)} run(s), {runs[0]['date']}) — {rows}.", ""]
     _budget_plot(found)
