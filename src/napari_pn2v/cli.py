@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
     from .backend.model import DIMS, INITIAL_SPREAD, MODES, PRIORS
+    from .backend.prediction import TILE
     from .backend.stores import FORMATS
     from .backend.training import HOLDOUTS
 
@@ -189,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG")
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     pr.add_argument("--tile", type=_positive_int,
-                    help="tile edge in pixels (default: 320; 128 for a 3-D network)")
+                    help=f"tile edge in pixels (default: {TILE[2]}; {TILE[3]} for a 3-D network)")
     pr.add_argument("--overlap", type=int, default=48,
                     help="overlap of neighbouring tiles in pixels, a multiple of 2^(depth-1) "
                     "(default: 48)")

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 from ..backend import PN2VError, PN2VModel, TiledPrediction
 from ..backend.devices import DEVICES
 from ..backend.lazy import is_lazy
+from ..backend.prediction import TILE
 from ..backend.stores import OutputFiles
 from .common import (
     MODEL_FILTER,
@@ -100,8 +101,8 @@ class PredictionWidget(DockWidget):
         self.tile.setSpecialValueText("auto")
         self.overlap = QSpinBox(minimum=0, maximum=1024, value=48, singleStep=4)
         self.tile.setToolTip("Images are denoised in tiles of this size to bound memory; "
-                             "lower it if you run out of memory. Auto: 256 pixels, 128 for a "
-                             "3-D network.")
+                             "lower it if you run out of memory. Auto: "
+                             f"{TILE[2]} pixels, {TILE[3]} for a 3-D network.")
         self.overlap.setToolTip("Tiles overlap by this much and only their centres are kept, "
                                 "so no seams appear.")
         self.with_prior = QCheckBox("prior mean")
