@@ -225,6 +225,22 @@ def test_initial_spread_scales_a_new_priors_spread_only(noisy, noise_model):
         TrainConfig(initial_spread=0)
 
 
+
+def test_residual_delay_holds_the_prior_residuals_then_lets_them_learn(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model, residual_delay=2)
+    head = trainer.model.net.head
+    start = head.weight.detach().clone()
+    steps = iter(trainer)
+    next(steps), next(steps)
+    held = head.weight.detach().clone()
+    assert torch.equal(held[2:], start[2:])  # residuals untouched…
+    assert not torch.equal(held[:2], start[:2])  # …while location and spread learn
+    next(steps)
+    assert not torch.equal(head.weight[2:], held[2:])
+    with pytest.raises(PN2VError, match="residual delay"):
+        TrainConfig(residual_delay=-1)
+
+
 @pytest.mark.parametrize("holdout", ["frames", "region"])
 def test_lazy_data_trains_exactly_like_the_same_data_in_memory(noisy, noise_model, holdout):
     import dask.array as da

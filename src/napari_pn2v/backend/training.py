@@ -62,6 +62,10 @@ class TrainConfig:
     #: spread of a new location-scale prior, a fraction of the training data's std: a prior
     #: broader than its location's error pulls the MMSE towards the noisy pixel
     initial_spread: float = INITIAL_SPREAD
+    #: optimiser steps during which a location-scale prior's K residuals keep their start (the
+    #: samples stay normal quantiles around μ); 0 = they learn from the first step. An ablation:
+    #: Adam moves every weight by ~lr per step however small its gradient.
+    residual_delay: int = 0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
@@ -80,6 +84,8 @@ class TrainConfig:
             raise PN2VError(f"holdout must be one of {', '.join(HOLDOUTS)}, got {self.holdout!r}")
         if not self.location_weight >= 0:
             raise PN2VError(f"location weight must be ≥ 0, got {self.location_weight}")
+        if self.residual_delay < 0:
+            raise PN2VError(f"residual delay must be ≥ 0, got {self.residual_delay}")
         if not self.initial_spread > 0:
             raise PN2VError(f"initial spread must be positive, got {self.initial_spread}")
 
@@ -443,6 +449,8 @@ class Trainer:
                     )
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                if (epoch - 1) * cfg.steps_per_epoch + step <= cfg.residual_delay:
+                    self._hold_residuals()
                 self.optimizer.step()
                 total += loss.item()
                 val_loss = None
@@ -453,6 +461,16 @@ class Trainer:
                     self.best_val_loss, self.optimizer.param_groups[0]["lr"],
                     time.monotonic() - start,
                 )
+
+    def _hold_residuals(self) -> None:
+        """Zero the gradients of the prior's residual outputs: with zero moments Adam leaves
+        them where they are."""
+        model = self.model
+        if model.is_probabilistic and model.config.prior == "location-scale":
+            head = model.net.head
+            for grad in (head.weight.grad, head.bias.grad):
+                if grad is not None:
+                    grad[2:] = 0
 
     def _end_epoch(self, train_loss: float) -> float | None:
         self.model.epochs_trained += 1
