@@ -345,9 +345,19 @@ def _speed_section() -> list[str]:
         "the FLOPs torch's FlopCounterMode reports for it (forward and backward).", "",
         "Targets (issue 4) on this 2-core machine: a batch-4 training step ≤ 1.0 s and a "
         "512² prediction ≤ 3 s (the published implementation: ≈ 3–4 s and ≈ 32–35 s here), "
-        "peak memory ≤ 1 GiB for either.", "",
+        "peak memory ≤ 1 GiB for either. Measured: " + _speed_verdict(r), "",
     ]
     return lines
+
+
+def _speed_verdict(r: dict) -> str:
+    """Which of issue 4's speed and memory targets this run met."""
+    step, pred = r["train_b4_sparse"], r["predict_512"]
+    checks = {"batch-4 step ≤ 1.0 s": step["seconds"] <= 1.0,
+              "512² prediction ≤ 3 s": pred["seconds"] <= 3.0,
+              "peak memory ≤ 1 GiB": max(step["peak_rss_mib"], pred["peak_rss_mib"]) <= 1024}
+    missed = [name for name, met in checks.items() if not met]
+    return "**all met**." if not missed else f"**not met**: {', '.join(missed)}."
 
 
 def _scaling_section() -> list[str]:
