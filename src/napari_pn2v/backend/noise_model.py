@@ -162,17 +162,10 @@ class HistogramNoiseModel(NoiseModelFiles):
         This runs on every (pixel, sample) pair, so it keeps to few passes over memory: one
         index computed in float32 (exact below 2²⁴), one conversion, two flat gathers.
         """
-        lower_rows, upper_rows = self._tables(signal.device)
-        bins, width = self.bins, self.bin_width
-        column = ((observation - self.low) / width).floor().clamp(0, bins - 1)
-        position = (signal.float() * (1 / width) - (self.low / width + 0.5)).clamp(0, bins - 1)
-        row = position.detach().floor().clamp_(max=bins - 2)
-        frac = position - row
-        index = torch.add(column, row, alpha=bins).to(torch.int32)
-        flat = index.reshape(-1)
-        p_low = lower_rows.index_select(0, flat).view(index.shape)
-        p_high = upper_rows.index_select(0, flat).view(index.shape)
-        return torch.lerp(p_low, p_high, frac)
+        width = self.bin_width
+        position = (signal.float() * (1 / width) - (self.low / width + 0.5)).clamp(0, self.bins - 1)
+        row = position.detach().floor().clamp_(max=self.bins - 2)
+        return self._lookup(observation, row, position - row)
 
     @torch.no_grad()
     def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
@@ -183,16 +176,23 @@ class HistogramNoiseModel(NoiseModelFiles):
         here. A position clamped to the last row needs no ``bins - 2`` clamp: that row's upper
         neighbour is itself, so the weights of both are equal there.
         """
-        lower_rows, upper_rows = self._tables(u.device)
-        bins, width = self.bins, self.bin_width
-        column = ((observation - self.low) / width).floor().clamp(0, bins - 1)
+        width = self.bin_width
         offset = (loc.float() - self.low) / width - 0.5
-        position = torch.addcmul(offset, scale.float() / width, u.float()).clamp_(0, bins - 1)
+        position = torch.addcmul(offset, scale.float() / width, u.float()).clamp_(0, self.bins - 1)
         row = position.floor()
-        frac = position.sub_(row)
-        index = torch.add(column, row, alpha=bins).to(torch.int32).view(-1)
-        p_low = lower_rows.index_select(0, index).view(frac.shape)
-        return p_low.lerp_(upper_rows.index_select(0, index).view(frac.shape), frac)
+        return self._lookup(observation, row, position.sub_(row))
+
+    def _lookup(self, observation: torch.Tensor, row: torch.Tensor,
+                frac: torch.Tensor) -> torch.Tensor:
+        """Density at the observations' columns, ``frac`` of the way from signal row ``row``
+        to the next: one index computed in float32 (exact below 2²⁴), two flat gathers."""
+        lower_rows, upper_rows = self._tables(frac.device)
+        column = ((observation - self.low) / self.bin_width).floor().clamp(0, self.bins - 1)
+        index = torch.add(column, row, alpha=self.bins).to(torch.int32)
+        flat = index.reshape(-1)
+        p_low = lower_rows.index_select(0, flat).view(index.shape)
+        p_high = upper_rows.index_select(0, flat).view(index.shape)
+        return torch.lerp(p_low, p_high, frac)
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         """log p(x | s); finite everywhere thanks to the density floor."""
