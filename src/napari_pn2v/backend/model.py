@@ -54,10 +54,15 @@ class ModelConfig:
                 raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")
 
     @property
+    def location_scale(self) -> bool:
+        """Whether the head predicts a location, a spread and K residuals (PN2V only)."""
+        return self.mode == "pn2v" and self.prior == "location-scale"
+
+    @property
     def out_channels(self) -> int:
         if self.mode != "pn2v":
             return 1
-        return self.samples + (2 if self.prior == "location-scale" else 0)
+        return self.samples + (2 if self.location_scale else 0)
 
 
 @dataclass
@@ -84,17 +89,19 @@ class PN2VModel:
         self.mean = float(mean)
         self.std = float(std) if std > 0 else 1.0
         self.noise_model = noise_model
-        self.net = net if net is not None else self._new_net(config)
+        self.net = net
+        if net is None:
+            self.net = self._new_net(config)
+            self.start_spread(INITIAL_SPREAD)
         self.epochs_trained = 0
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
         net = UNet(config.depth, config.features, config.out_channels, dims=config.dims)
-        if config.mode == "pn2v" and config.prior == "location-scale":
+        if config.location_scale:
             with torch.no_grad():
                 net.head.weight[2:] *= 0.01  # residuals start small: samples = normal quantiles
                 net.head.bias[2:] = 0.0
-                net.head.bias[1] = math.log(INITIAL_SPREAD)
         return net
 
     def start_spread(self, fraction: float) -> None:
@@ -102,7 +109,7 @@ class PN2VModel:
         std (the head's log-spread bias); the network learns it from there."""
         if not fraction > 0:
             raise PN2VError(f"the initial spread must be positive, got {fraction}")
-        if self.is_probabilistic and self.config.prior == "location-scale":
+        if self.config.location_scale:
             with torch.no_grad():
                 self.net.head.bias[1] = math.log(fraction)
 

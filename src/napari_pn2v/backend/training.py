@@ -418,7 +418,7 @@ class Trainer:
         samples = model.prior(raw).samples()
         loss = pn2v_loss(samples, model.denormalise(target), model.noise_model)
         weight = self.config.location_weight
-        if training and weight > 0 and model.config.prior == "location-scale":
+        if training and weight > 0 and model.config.location_scale:
             loss = loss + weight * mse_loss(raw[:, 0], target)
         return loss
 
@@ -465,9 +465,8 @@ class Trainer:
     def _hold_residuals(self) -> None:
         """Zero the gradients of the prior's residual outputs: with zero moments Adam leaves
         them where they are."""
-        model = self.model
-        if model.is_probabilistic and model.config.prior == "location-scale":
-            head = model.net.head
+        if self.model.config.location_scale:
+            head = self.model.net.head
             for grad in (head.weight.grad, head.bias.grad):
                 if grad is not None:
                     grad[2:] = 0
