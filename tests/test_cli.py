@@ -49,7 +49,14 @@ def test_train_and_predict_pn2v(files, capsys):
                           "--noise-model", files / "nm.npz", *TRAIN_FLAGS], capsys)
     assert code == 0, err
     assert "wrote" in out and "training pn2v (2-D) on 2 plane(s)" in err
-    assert PN2VModel.load(files / "m.pt").config.samples == 16
+    model = PN2VModel.load(files / "m.pt")
+    assert model.config.samples == 16
+    assert f"prior spread ×{model.spread_scale:.3g}" in out
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "published.pt",
+                        "--noise-model", files / "nm.npz", "--no-spread-calibration",
+                        *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert PN2VModel.load(files / "published.pt").spread_scale == 1.0
     code, out, err = run(["predict", files / "m.pt", files / "noisy.tif", files / "single.tif",
                           "-o", files / "out", "--save", "prior-mean,std", "--tile", 32,
                           "--overlap", 8], capsys)

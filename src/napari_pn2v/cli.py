@@ -176,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--initial-spread", type=_positive_float, default=INITIAL_SPREAD,
                     help="spread of a new location-scale prior, a fraction of the data's "
                     f"standard deviation (default: {INITIAL_SPREAD:g})")
+    tr.add_argument("--no-spread-calibration", dest="spread_calibration",
+                    action="store_false",
+                    help="predict with the prior's spread as trained (the published "
+                    "behaviour) instead of a spread chosen on held-out patches without clean "
+                    "data (PN2V)")
     tr.add_argument("--device", choices=DEVICES, default="auto",
                     help="auto = CUDA, then Apple MPS, then CPU (default: auto)")
     tr.add_argument("--seed", type=int, help="random seed (reproducible on the CPU)")
@@ -341,7 +346,8 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
             settings[name] = getattr(args, name)
     config = TrainConfig(**settings, device=args.device, seed=args.seed,
                          location_weight=args.location_weight, holdout=args.holdout,
-                         initial_spread=args.initial_spread)
+                         initial_spread=args.initial_spread,
+                         spread_calibration=args.spread_calibration)
     model = PN2VModel.load(args.resume) if args.resume else None
     dims = model.config.dims if model is not None else args.dims
     # big files stay on disk and are read patch by patch
@@ -397,8 +403,11 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         trainer.best_model().save(args.output)
         print(f"pn2v: interrupted; saved the best model so far to {args.output}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    trainer.best_model().save(args.output)
-    print(f"best validation loss {trainer.best_val_loss:.5g}; wrote {args.output}")
+    best = trainer.best_model()
+    best.save(args.output)
+    spread = (f"; prior spread ×{best.spread_scale:.3g} for prediction"
+              if best.is_probabilistic else "")
+    print(f"best validation loss {trainer.best_val_loss:.5g}{spread}; wrote {args.output}")
     return 0
 
 

@@ -7,8 +7,7 @@ from napari_pn2v.backend.synthetic import PoissonGaussian
 
 
 def mixture_std(model, s):
-    alpha, means, std = model.parameters(torch.tensor([s]))
-    return float((alpha * (std**2 + (means - s) ** 2)).sum().sqrt())
+    return float(model.variance(torch.tensor([s])).sqrt())
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +33,10 @@ def test_the_mixture_is_unbiased_and_a_density(fitted):
     torch.testing.assert_close(alpha.sum(-1), torch.ones(2))
     torch.testing.assert_close((alpha * means).sum(-1), torch.tensor([300.0, 700.0]))
     x = np.linspace(100, 500, 4001)
-    mass = fitted.likelihood_curve(300.0, x).sum() * (x[1] - x[0])
-    assert mass == pytest.approx(1.0, abs=1e-3)
+    p = fitted.likelihood_curve(300.0, x) * (x[1] - x[0])
+    assert p.sum() == pytest.approx(1.0, abs=1e-3)
+    assert mixture_std(fitted, 300.0) ** 2 == pytest.approx((p * (x - 300.0) ** 2).sum(),
+                                                            rel=1e-3)
 
 
 def test_minimum_std_bounds_the_standard_deviation():

@@ -365,8 +365,12 @@ class TrainingWidget(DockWidget):
         elif self.trainer is not None:
             self.model = self.trainer.best_model()
             self.session.model = self.model
+            parts = []
             if self.trainer.best_val_loss is not None:
-                detail = f"best validation loss {self.trainer.best_val_loss:.4g}"
+                parts.append(f"best validation loss {self.trainer.best_val_loss:.4g}")
+            if self.model.spread_scale != 1.0:
+                parts.append(f"prior spread ×{self.model.spread_scale:.3g}")
+            detail = ", ".join(parts)
         self._set_state(self._outcome, detail)
 
     # ---------------------------------------------------------------- files

@@ -210,6 +210,12 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         return self.log_likelihood(observation, signal).exp()
 
+    def variance(self, signal: torch.Tensor) -> torch.Tensor:
+        """Var(x | s) of the mixture: Σ α (σ² + μ²) − (Σ α μ)²."""
+        alpha, means, std = self.parameters(signal.float())
+        mean = (alpha * means).sum(-1)
+        return (alpha * (std**2 + means**2)).sum(-1) - mean**2
+
     def _coefficients(self, signal: torch.Tensor) -> torch.Tensor:
         key = str(signal.device)
         if key not in self._tensors:

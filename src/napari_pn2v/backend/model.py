@@ -76,6 +76,15 @@ class Prior:
     def samples(self) -> torch.Tensor:
         return torch.addcmul(self.loc, self.scale, self.u)
 
+    def scaled(self, factor: float) -> Prior:
+        """The same samples with their spread about each pixel's prior mean times ``factor``:
+        the prior mean stays, loc and scale change, u is shared (no new (N, K) tensor)."""
+        if factor == 1.0:
+            return self
+        mean_u = self.u.mean(1, keepdim=True)
+        return Prior(torch.addcmul(self.loc, self.scale, mean_u, value=1.0 - factor),
+                     self.scale * factor, self.u)
+
 
 class PN2VModel:
     """Everything needed to denoise: the net, normalisation and (for PN2V) the noise model."""
@@ -94,6 +103,9 @@ class PN2VModel:
             self.net = self._new_net(config)
             self.start_spread(INITIAL_SPREAD)
         self.epochs_trained = 0
+        #: factor on the prior's spread for prediction, chosen after training without clean
+        #: data (see :mod:`.spread`); training always sees the spread as the network gives it
+        self.spread_scale = 1.0
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
@@ -118,7 +130,7 @@ class PN2VModel:
         return self.config.mode == "pn2v"
 
     # ---------------------------------------------------------------- head read-out
-    def prior(self, raw: torch.Tensor) -> Prior:
+    def prior(self, raw: torch.Tensor, calibrated: bool = True) -> Prior:
         """(N, out_channels) head outputs -> the K prior samples of each pixel, as
         ``loc + scale · u`` in intensity units (loc, scale: (N, 1); u: (N, K)).
 
@@ -128,13 +140,16 @@ class PN2VModel:
         ``published``: the K outputs times 10 are the samples in normalised units, as in the
         published PN2V code.
         Keeping the per-pixel affine part apart lets prediction reduce over u alone.
+        ``calibrated``: the spread times :attr:`spread_scale` (prediction), or as trained.
         """
         if self.config.prior == "published":
             loc = torch.full_like(raw[:, :1], self.mean)
-            return Prior(loc, torch.full_like(loc, 10.0 * self.std), raw)
-        z = self._normal_quantiles(raw.shape[1] - 2, raw.device, raw.dtype)
-        scale = raw[:, 1:2].clamp(-12.0, 6.0).exp() * self.std
-        return Prior(self.denormalise(raw[:, :1]), scale, z + raw[:, 2:])
+            prior = Prior(loc, torch.full_like(loc, 10.0 * self.std), raw)
+        else:
+            z = self._normal_quantiles(raw.shape[1] - 2, raw.device, raw.dtype)
+            scale = raw[:, 1:2].clamp(-12.0, 6.0).exp() * self.std
+            prior = Prior(self.denormalise(raw[:, :1]), scale, z + raw[:, 2:])
+        return prior.scaled(self.spread_scale) if calibrated else prior
 
     @staticmethod
     def _normal_quantiles(k: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -152,6 +167,7 @@ class PN2VModel:
         clone = PN2VModel(self.config, self.mean, self.std, self.noise_model)
         clone.net.load_state_dict(self.net.state_dict())
         clone.epochs_trained = self.epochs_trained
+        clone.spread_scale = self.spread_scale
         return clone
 
     def save(self, path: str | os.PathLike) -> None:
@@ -163,6 +179,7 @@ class PN2VModel:
             "mean": self.mean,
             "std": self.std,
             "epochs_trained": self.epochs_trained,
+            "spread_scale": self.spread_scale,
             "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
             "noise_model": None,
         }
@@ -200,6 +217,10 @@ class PN2VModel:
             model = cls(config, state["mean"], state["std"], noise_model)
             model.net.load_state_dict(state["weights"])
             model.epochs_trained = int(state.get("epochs_trained", 0))
+            model.spread_scale = float(state.get("spread_scale", 1.0))
+            if not math.isfinite(model.spread_scale) or model.spread_scale <= 0:
+                raise PN2VError(f"{path}: damaged napari-pn2v model file (spread scale "
+                                f"{model.spread_scale})")
         except PN2VError:
             raise
         except Exception as error:  # missing keys, wrong shapes: a damaged file

@@ -198,6 +198,18 @@ class HistogramNoiseModel(NoiseModelFiles):
         """log p(x | s); finite everywhere thanks to the density floor."""
         return self.likelihood(observation, signal).log()
 
+    def variance(self, signal: torch.Tensor) -> torch.Tensor:
+        """Var(x | s): each row's variance (its bins plus a bin's own width²/12),
+        interpolated along s as the likelihood is."""
+        centres = self.low + (np.arange(self.bins) + 0.5) * self.bin_width
+        weights = self.density / self.density.sum(1, keepdims=True)
+        mean = weights @ centres
+        rows = (weights * (centres - mean[:, None]) ** 2).sum(1) + self.bin_width**2 / 12
+        position = ((signal.float() - self.low) / self.bin_width - 0.5).clamp(0, self.bins - 1)
+        row = position.floor().clamp(max=self.bins - 2)
+        table = torch.as_tensor(rows, dtype=torch.float32, device=signal.device)
+        return torch.lerp(table[row.long()], table[row.long() + 1], position - row)
+
     def _tables(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The flat density, and the same shifted by one row (the upper neighbour)."""
         key = str(device)

@@ -38,6 +38,9 @@ class NoiseModel(Protocol):
     def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
                           scale: torch.Tensor, u: torch.Tensor) -> torch.Tensor: ...
 
+    def variance(self, signal: torch.Tensor) -> torch.Tensor:
+        """Var(x | s): how far observations scatter about a signal (the spread's choice)."""
+
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray: ...
 
     @property

@@ -51,6 +51,7 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
 
     # ---------------------------------------------------------------- likelihood
     def variance(self, signal: torch.Tensor) -> torch.Tensor:
+        """Var(x | s)."""
         return (self.gain * signal + self.variance_offset).clamp(min=self.min_std**2)
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:

@@ -25,6 +25,7 @@ from .devices import choose_device
 from .errors import PN2VError
 from .lazy import PlaneSource, reflect
 from .model import PN2VModel, Prior
+from .noise_models import NoiseModel
 
 #: floats of K-sample data per chunk (chunk pixels = this // K): 2 MB tensors stay in cache
 #: and are reused by the allocator; 16× larger chunks measured 2.3× slower on a CPU
@@ -173,27 +174,30 @@ class TiledPrediction:
             if not model.is_probabilistic:
                 parts["denoised"].append(model.denormalise(raw[:, 0]))
                 continue
-            for name, values in self._posterior(model.prior(raw),
-                                                observed[start:start + chunk]).items():
+            for name, values in posterior(model.noise_model, model.prior(raw),
+                                         observed[start:start + chunk]).items():
                 parts[name].append(values)
         return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
 
-    def _posterior(self, prior: Prior, observed: torch.Tensor) -> dict[str, torch.Tensor]:
-        """MMSE, prior mean and posterior std of samples loc + scale·u weighted by p(x | s).
 
-        The weighted sums run over u alone (order 1, so no cancellation in the variance);
-        loc and scale, one number per pixel, are applied afterwards.
-        """
-        p = self.model.noise_model.sample_likelihood(observed, prior.loc, prior.scale, prior.u)
-        total = p.sum(1, keepdim=True)
-        mean_u = p.mul_(prior.u).sum(1, keepdim=True) / total  # p is not needed again
-        var_u = (p.mul_(prior.u).sum(1, keepdim=True) / total - mean_u**2).clamp(min=0)
-        return {
-            "denoised": torch.addcmul(prior.loc, prior.scale, mean_u).squeeze(1),
-            "prior_mean": torch.addcmul(prior.loc, prior.scale,
-                                        prior.u.mean(1, keepdim=True)).squeeze(1),
-            "std": (prior.scale * var_u.sqrt()).squeeze(1),
-        }
+
+def posterior(noise_model: NoiseModel, prior: Prior,
+              observed: torch.Tensor) -> dict[str, torch.Tensor]:
+    """MMSE, prior mean and posterior std of samples loc + scale·u weighted by p(x | s).
+
+    The weighted sums run over u alone (order 1, so no cancellation in the variance);
+    loc and scale, one number per pixel, are applied afterwards.
+    """
+    p = noise_model.sample_likelihood(observed, prior.loc, prior.scale, prior.u)
+    total = p.sum(1, keepdim=True)
+    mean_u = p.mul_(prior.u).sum(1, keepdim=True) / total  # p is not needed again
+    var_u = (p.mul_(prior.u).sum(1, keepdim=True) / total - mean_u**2).clamp(min=0)
+    return {
+        "denoised": torch.addcmul(prior.loc, prior.scale, mean_u).squeeze(1),
+        "prior_mean": torch.addcmul(prior.loc, prior.scale,
+                                    prior.u.mean(1, keepdim=True)).squeeze(1),
+        "std": (prior.scale * var_u.sqrt()).squeeze(1),
+    }
 
 
 def predict(model: PN2VModel, image, tile: int | None = None, overlap: int = 48,

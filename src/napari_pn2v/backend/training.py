@@ -7,6 +7,7 @@ weights by validation loss are kept, so stopping early still leaves a usable mod
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator, Sequence
@@ -24,13 +25,16 @@ from .errors import PN2VError
 from .images import as_stack, check_dims
 from .lazy import LazyFrames, PlaneSource, is_lazy
 from .losses import mse_loss, pn2v_loss
-from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch
+from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch, sample_patches
 from .model import INITIAL_SPREAD, ModelConfig, PN2VModel
 from .noise_models import NoiseModel
+from .spread import best_spread_scale
 
 HOLDOUTS = ("frames", "region")
 #: fewest rows a held-out region may have; validation patches shrink to fit it
 MIN_HOLDOUT_ROWS = 16
+#: pixels of the patches that choose the prior's spread (~1 s on a CPU per improving epoch)
+SPREAD_PIXELS = 2**14
 
 
 @dataclass
@@ -66,6 +70,10 @@ class TrainConfig:
     #: samples stay normal quantiles around μ); 0 = they learn from the first step. An ablation:
     #: Adam moves every weight by ~lr per step however small its gradient.
     residual_delay: int = 0
+    #: PN2V: after each epoch that improves the validation loss, choose a factor on the prior's
+    #: spread for prediction without clean data (:mod:`.spread`); False keeps the spread as
+    #: trained, the published behaviour
+    spread_calibration: bool = True
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
@@ -328,6 +336,10 @@ class Trainer:
         elif self.world_size > 1:  # each process draws its own patches
             self._generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
         self._val = self._validation_batches(held_out)
+        self._spread_patches = self._calibration_patches() if (
+            model.is_probabilistic and cfg.spread_calibration) else None
+        #: the best model's factor on its prior's spread; the model in training keeps 1
+        self.spread_scale = model.spread_scale = 1.0
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -390,6 +402,20 @@ class Trainer:
                         for i in range(0, count, batch)]
         return batches
 
+    def _calibration_patches(self) -> torch.Tensor:
+        """Unmasked patches, ~:data:`SPREAD_PIXELS` pixels, for choosing the spread: held-out
+        ones where there are any (the network never trained on their noise), else training
+        ones."""
+        if self._val:
+            shape = self._val[0].patches.shape[1:]  # held-out parts may differ in size
+            patches = torch.cat([b.patches for b in self._val if b.patches.shape[1:] == shape])
+        else:
+            generator = torch.Generator().manual_seed(54321)
+            count = -(-SPREAD_PIXELS // math.prod(self.patch_shape))
+            patches = sample_patches(self._train[0], count, self.patch_shape, generator)
+        count = -(-SPREAD_PIXELS // math.prod(patches.shape[1:]))
+        return patches[:count]
+
     def _batch(self, frames: torch.Tensor, size: int, generator: torch.Generator,
                patch: tuple[int, ...] | None = None) -> Batch:
         make = paired_batch if self.model.config.mode == "supervised" else masked_batch
@@ -415,7 +441,7 @@ class Trainer:
         target = batch.targets.reshape(-1)
         if not model.is_probabilistic:
             return mse_loss(raw[:, 0], target)
-        samples = model.prior(raw).samples()
+        samples = model.prior(raw, calibrated=False).samples()
         loss = pn2v_loss(samples, model.denormalise(target), model.noise_model)
         weight = self.config.location_weight
         if training and weight > 0 and model.config.location_scale:
@@ -481,6 +507,9 @@ class Trainer:
             self._best_state = {k: v.detach().cpu().clone()
                                 for k, v in self.model.net.state_dict().items()}
             self._best_epochs = self.model.epochs_trained
+            if self._spread_patches is not None:
+                self.spread_scale = best_spread_scale(self.model, self._spread_patches,
+                                                      torch.Generator().manual_seed(0))
         return val_loss
 
     def run(self) -> PN2VModel:
@@ -501,4 +530,5 @@ class Trainer:
         if self._best_state is not None:
             model.net.load_state_dict(self._best_state)
             model.epochs_trained = self._best_epochs
+            model.spread_scale = self.spread_scale
         return model

@@ -1,0 +1,130 @@
+"""Choosing the prior's spread without clean data (backend/spread.py)."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from napari_pn2v.backend import ModelConfig, PN2VError, PN2VModel, predict
+from napari_pn2v.backend.model import Prior
+from napari_pn2v.backend.poisson_gaussian import PoissonGaussianNoiseModel
+from napari_pn2v.backend.prediction import posterior
+from napari_pn2v.backend.spread import SCALES, best_spread_scale, sure_by_scale
+from tests.backend.test_training import make_trainer
+
+NOISE_STD, ERROR_STD, SAMPLES = 5.0, 3.0, 200
+
+
+class LeaningPrior(nn.Module):
+    """A stand-in network with a Gaussian prior about ``guess`` (the signal plus an error of
+    std ERROR_STD) of spread ``spread``, whose location leans on the observed pixel with weight
+    ``lean`` — as a blind-spot network does when it predicts with the pixel in view."""
+
+    def __init__(self, guess: torch.Tensor, spread: float, lean: float, model: PN2VModel):
+        super().__init__()
+        self.guess, self.lean, self.model = model.normalise(guess), lean, model
+        self.log_spread = float(np.log(spread / model.std))
+
+    def body(self, x: torch.Tensor) -> torch.Tensor:
+        location = (1 - self.lean) * self.guess[:, None] + self.lean * x
+        return torch.cat([location, torch.full_like(location, self.log_spread)], 1)
+
+    def head_at(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.cat([features, features.new_zeros(len(features), SAMPLES)], 1)
+
+
+def leaning_model(spread: float, lean: float):
+    """(model, noisy patches, clean patches) with Gaussian noise of std NOISE_STD."""
+    generator = torch.Generator().manual_seed(1)
+    clean = 100 + 20 * torch.rand(4, 64, 64, generator=generator)
+    noisy = clean + NOISE_STD * torch.randn(clean.shape, generator=generator)
+    guess = clean + ERROR_STD * torch.randn(clean.shape, generator=generator)
+    noise_model = PoissonGaussianNoiseModel(0.0, NOISE_STD**2)
+    model = PN2VModel(ModelConfig(samples=SAMPLES, depth=1, features=2), 110.0, 10.0,
+                      noise_model)
+    model.net = LeaningPrior(guess, spread, lean, model)
+    return model, noisy, clean
+
+
+def true_error(model: PN2VModel, noisy: torch.Tensor, clean: torch.Tensor, scale: float):
+    features = model.net.body(model.normalise(noisy)[:, None])
+    raw = model.net.head_at(features.movedim(1, -1).reshape(-1, 2))
+    estimate = posterior(model.noise_model, model.prior(raw, calibrated=False).scaled(scale),
+                         noisy.reshape(-1, 1))["denoised"]
+    return float(((estimate - clean.reshape(-1)) ** 2).mean())
+
+
+@pytest.mark.parametrize("lean", [0.0, 0.3])
+def test_sure_estimates_the_error_of_each_spread_without_the_clean_image(lean):
+    model, noisy, clean = leaning_model(spread=2 * ERROR_STD, lean=lean)
+    estimates = sure_by_scale(model, model.normalise(noisy), torch.Generator().manual_seed(0))
+    truth = {c: true_error(model, noisy, clean, c) for c in SCALES}
+    for c in SCALES:
+        assert estimates[c] == pytest.approx(truth[c], rel=0.05)
+    best = min(truth, key=truth.get)
+    assert best_spread_scale(model, model.normalise(noisy),
+                             torch.Generator().manual_seed(0)) == best
+    if lean == 0:  # the prior's right spread is the guess's error: half the spread given
+        assert best == 0.5
+    else:  # a prior that already leans on the pixel must be narrower to not count it twice
+        assert best < 0.5
+
+
+def test_scaling_keeps_the_prior_mean_and_scales_the_spread_about_it():
+    generator = torch.Generator().manual_seed(0)
+    prior = Prior(torch.randn(5, 1, generator=generator), torch.rand(5, 1, generator=generator),
+                  torch.randn(5, 7, generator=generator) + 0.3)
+    scaled = prior.scaled(0.25)
+    torch.testing.assert_close(scaled.samples().mean(1), prior.samples().mean(1))
+    torch.testing.assert_close(scaled.samples().std(1), 0.25 * prior.samples().std(1))
+    assert prior.scaled(1.0) is prior
+
+
+def test_the_trainer_chooses_a_spread_for_the_best_model_only(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model)
+    for _ in trainer:
+        pass
+    assert trainer.spread_scale in SCALES
+    assert trainer.best_model().spread_scale == trainer.spread_scale
+    assert trainer.model.spread_scale == 1.0  # the one being trained keeps its spread
+    published = make_trainer(noisy, noise_model, spread_calibration=False)
+    for _ in published:
+        pass
+    assert published.best_model().spread_scale == 1.0
+
+
+def test_the_training_loss_ignores_a_loaded_models_spread_scale(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model)
+    batch = trainer._val[0]
+    before = trainer.loss(batch, training=False)
+    trainer.model.spread_scale = 0.25
+    torch.testing.assert_close(trainer.loss(batch, training=False), before)
+
+
+def test_model_files_keep_the_spread_scale(tmp_path, pn2v_model, noisy):
+    model = pn2v_model.copy()
+    model.spread_scale = 0.5
+    model.save(tmp_path / "model.pt")
+    loaded = PN2VModel.load(tmp_path / "model.pt")
+    assert loaded.spread_scale == 0.5
+    np.testing.assert_array_equal(predict(loaded, noisy[0])["denoised"],
+                                  predict(model, noisy[0])["denoised"])
+    state = torch.load(tmp_path / "model.pt", weights_only=True)
+    state["spread_scale"] = -1.0
+    torch.save(state, tmp_path / "bad.pt")
+    with pytest.raises(PN2VError, match="damaged"):
+        PN2VModel.load(tmp_path / "bad.pt")
+    del state["spread_scale"]  # files from before the spread was chosen
+    torch.save(state, tmp_path / "old.pt")
+    assert PN2VModel.load(tmp_path / "old.pt").spread_scale == 1.0
+
+
+
+def test_histogram_and_poisson_gaussian_noise_models_know_their_variance(noise_model):
+    """Against the synthetic camera's (gain 2 per photon above offset 100, read noise 6); the
+    GMM's is tested with its fit."""
+    signal = torch.tensor([200.0, 300.0, 450.0])
+    expected = 2 * (signal - 100) + 36
+    camera = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+    torch.testing.assert_close(camera.variance(signal), expected)
+    torch.testing.assert_close(noise_model.variance(signal), expected, rtol=0.1, atol=0)
