@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .backend.bootstrap import FITS as BOOTSTRAP_FITS
     from .backend.devices import DEVICES
     from .backend.model import DIMS, INITIAL_SPREAD, MODES, PRIORS
-    from .backend.prediction import TILE
+    from .backend.prediction import OVERLAP, TILE
     from .backend.stores import FORMATS
     from .backend.training import HOLDOUTS
 
@@ -196,9 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     pr.add_argument("--tile", type=_positive_int,
                     help=f"tile edge in pixels (default: {TILE[2]}; {TILE[3]} for a 3-D network)")
-    pr.add_argument("--overlap", type=int, default=48,
+    pr.add_argument("--overlap", type=int, default=OVERLAP,
                     help="overlap of neighbouring tiles in pixels, a multiple of 2^(depth-1) "
-                    "(default: 48)")
+                    f"(default: {OVERLAP})")
     pr.add_argument("--save", default="", metavar="LIST",
                     help="also write these PN2V outputs, comma-separated: prior-mean, std "
                     "(posterior standard deviation, a per-pixel uncertainty)")

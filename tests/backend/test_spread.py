@@ -6,10 +6,11 @@ import torch
 from torch import nn
 
 from napari_pn2v.backend import ModelConfig, PN2VError, PN2VModel, predict
+from napari_pn2v.backend.lazy import reflect
 from napari_pn2v.backend.model import Prior
 from napari_pn2v.backend.poisson_gaussian import PoissonGaussianNoiseModel
 from napari_pn2v.backend.prediction import posterior
-from napari_pn2v.backend.spread import SCALES, best_spread_scale, sure_by_scale
+from napari_pn2v.backend.spread import SCALES, best_spread_scale, features, sure_by_scale
 from tests.backend.test_training import make_trainer
 
 NOISE_STD, ERROR_STD, SAMPLES = 5.0, 3.0, 200
@@ -20,13 +21,20 @@ class LeaningPrior(nn.Module):
     std ERROR_STD) of spread ``spread``, whose location leans on the observed pixel with weight
     ``lean`` — as a blind-spot network does when it predicts with the pixel in view."""
 
+    multiple = 1
+
     def __init__(self, guess: torch.Tensor, spread: float, lean: float, model: PN2VModel):
         super().__init__()
         self.guess, self.lean, self.model = model.normalise(guess), lean, model
         self.log_spread = float(np.log(spread / model.std))
 
     def body(self, x: torch.Tensor) -> torch.Tensor:
-        location = (1 - self.lean) * self.guess[:, None] + self.lean * x
+        guess = self.guess
+        margin = (x.shape[-1] - guess.shape[-1]) // 2  # mirrored context, as x has
+        for axis, n in enumerate(guess.shape[1:], start=1):
+            guess = guess.index_select(axis, torch.as_tensor(
+                reflect(np.arange(-margin, n + margin), n)))
+        location = (1 - self.lean) * guess[:, None] + self.lean * x
         return torch.cat([location, torch.full_like(location, self.log_spread)], 1)
 
     def head_at(self, features: torch.Tensor) -> torch.Tensor:
@@ -128,3 +136,13 @@ def test_histogram_and_poisson_gaussian_noise_models_know_their_variance(noise_m
     camera = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
     torch.testing.assert_close(camera.variance(signal), expected)
     torch.testing.assert_close(noise_model.variance(signal), expected, rtol=0.1, atol=0)
+
+
+def test_the_spread_is_chosen_on_priors_as_prediction_makes_them(pn2v_model, noisy):
+    """Patch borders see mirrored context, as prediction's tiles do."""
+    patch = torch.as_tensor(noisy[0][:32, :48])
+    with torch.no_grad():
+        raw = pn2v_model.net.head_at(features(pn2v_model, patch[None]))
+    prior_mean = pn2v_model.prior(raw, calibrated=False).scaled(0.0).loc.reshape(32, 48)
+    expected = predict(pn2v_model, patch.numpy())["prior_mean"]
+    np.testing.assert_allclose(prior_mean.numpy(), expected, rtol=1e-4, atol=1e-3)

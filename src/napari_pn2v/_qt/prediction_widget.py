@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 from ..backend import PN2VError, PN2VModel, TiledPrediction
 from ..backend.devices import DEVICES
 from ..backend.lazy import is_lazy
-from ..backend.prediction import TILE
+from ..backend.prediction import OVERLAP, TILE
 from ..backend.stores import OutputFiles
 from .common import (
     MODEL_FILTER,
@@ -99,7 +99,7 @@ class PredictionWidget(DockWidget):
         self.model_label.setWordWrap(True)
         self.tile = QSpinBox(minimum=0, maximum=8192, value=0, singleStep=32)
         self.tile.setSpecialValueText("auto")
-        self.overlap = QSpinBox(minimum=0, maximum=1024, value=48, singleStep=4)
+        self.overlap = QSpinBox(minimum=0, maximum=1024, value=OVERLAP, singleStep=4)
         self.tile.setToolTip("Images are denoised in tiles of this size to bound memory; "
                              "lower it if you run out of memory. Auto: "
                              f"{TILE[2]} pixels, {TILE[3]} for a 3-D network.")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import PN2VError
 from .model import PN2VModel
-from .prediction import TiledPrediction
+from .prediction import OVERLAP, TiledPrediction
 from .stores import OutputFiles, open_stack, result_stem
 
 
@@ -39,7 +39,7 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
                        output: str | os.PathLike, keys: Sequence[str] = ("denoised",),
                        axes: str | None = None,
                        scheduler: str | None = None, workers: int | None = None,
-                       planes_per_task: int = 1, tile: int | None = None, overlap: int = 48,
+                       planes_per_task: int = 1, tile: int | None = None, overlap: int = OVERLAP,
                        device: str = "auto",
                        progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``

@@ -35,6 +35,9 @@ CHUNK_VALUES = 2**19
 #: 128³ holds as many voxels as 20 2-D tiles of 320², which bounds memory similarly (the Z
 #: extent shrinks to fit a stack)
 TILE = {2: 320, 3: 128}
+#: default overlap of neighbouring tiles: each tile's pixels see half of it as context, which
+#: covers most of the default U-Net's receptive field
+OVERLAP = 48
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -51,7 +54,7 @@ class TiledPrediction:
     wanted; the others are made in memory.
     """
 
-    def __init__(self, model: PN2VModel, image, tile: int | None = None, overlap: int = 48,
+    def __init__(self, model: PN2VModel, image, tile: int | None = None, overlap: int = OVERLAP,
                  device: str = "auto", outputs: MutableMapping | None = None,
                  planes: range | None = None) -> None:
         self.model = model
@@ -200,7 +203,7 @@ def posterior(noise_model: NoiseModel, prior: Prior,
     }
 
 
-def predict(model: PN2VModel, image, tile: int | None = None, overlap: int = 48,
+def predict(model: PN2VModel, image, tile: int | None = None, overlap: int = OVERLAP,
             device: str = "auto", progress: Callable[[int, int], None] | None = None,
             outputs: MutableMapping | None = None) -> dict:
     """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in

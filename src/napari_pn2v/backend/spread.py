@@ -19,10 +19,12 @@ is what is wanted from it, not the error's value.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from .lazy import reflect
 from .model import PN2VModel
-from .prediction import posterior
+from .prediction import OVERLAP, posterior
 
 #: factors tried: 1/8 … 2 in steps of √2
 SCALES = tuple(2.0 ** (k / 2) for k in range(-6, 3))
@@ -33,6 +35,22 @@ CHUNK_VALUES = 2**19
 
 
 @torch.no_grad()
+def features(model: PN2VModel, images: torch.Tensor) -> torch.Tensor:
+    """The network's last features (pixels, C) for (B, *space) ``images`` in intensity units,
+    each seeing context mirrored beyond its edges as a prediction tile does: the network's
+    own zero padding would give border pixels worse priors than prediction gives them."""
+    net = model.net
+    margin = -(-(OVERLAP // 2) // net.multiple) * net.multiple
+    spatial = images.shape[1:]
+    for axis, n in enumerate(spatial, start=1):
+        index = reflect(np.arange(-margin, n + margin), n)
+        images = images.index_select(axis, torch.as_tensor(index, device=images.device))
+    out = net.body(model.normalise(images)[:, None])
+    out = out[(slice(None), slice(None), *(slice(margin, margin + n) for n in spatial))]
+    return out.flatten(2).movedim(1, 2).reshape(-1, out.shape[1])
+
+
+@torch.no_grad()
 def sure_by_scale(model: PN2VModel, patches: torch.Tensor,
                   generator: torch.Generator) -> dict[float, float]:
     """SURE of the MMSE estimate's mean squared error on ``patches`` (B, *space, normalised
@@ -40,16 +58,11 @@ def sure_by_scale(model: PN2VModel, patches: torch.Tensor,
     net = model.net
     was_training = net.training
     net.eval()
-
-    def features(image: torch.Tensor) -> torch.Tensor:  # (pixels, C)
-        out = net.body(model.normalise(image)[:, None])
-        return out.flatten(2).movedim(1, 2).reshape(-1, out.shape[1])
-
     x = model.denormalise(patches)
     probe = torch.randn(x.shape, generator=generator).to(x.device)
     # the step needs the noise level only roughly: the observations stand in for the signal
     step = PROBE * float(model.noise_model.variance(x.reshape(-1)).median().sqrt())
-    plain, probed = features(x), features(x + step * probe)
+    plain, probed = features(model, x), features(model, x + step * probe)
     net.train(was_training)
     observed = x.reshape(-1, 1)
     probe = probe.reshape(-1)
