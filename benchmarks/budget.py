@@ -16,8 +16,10 @@ bottom of every frame — on ``fmd``, whose training frames are 50 noisy copies 
 held-out frames would show the network the very content it memorises. ``synthetic`` holds
 out a whole scene (``frames``). ``--holdout`` overrides.
 Methods: ``n2v``; ``pn2v`` (this project's default: location-scale prior + N2V loss on the
-location); ``pn2v-plain`` (location-scale, PN2V loss alone); ``pn2v-published`` (the
-published head and loss). Writes benchmarks/results/budget-<data>-<method>.json.
+location, prior spread chosen by SURE for prediction); ``pn2v-plain`` (location-scale, PN2V
+loss alone); ``pn2v-published`` (the published head and loss). ``--set
+spread_calibration=0 --name pn2v-trained-spread`` predicts with the spread as trained.
+Writes benchmarks/results/budget-<data>-<method>[-seedN].json.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -118,13 +121,15 @@ def run(data: str, method: str, minutes: list[float], test_frames: int,
                 if key in out:
                     scores.setdefault(key, []).append(psnr(clean, out[key], data_range))
         row = {"minutes": budget, "steps": steps, "epochs": model.epochs_trained}
+        if model.is_probabilistic:
+            row["spread_scale"] = model.spread_scale
         row.update({key: summary(values) for key, values in scores.items()})
         rows.append(row)
         print(json.dumps(row), flush=True)
     input_scores = [psnr(clean, noisy, data_range) for noisy, clean in tests]
     return {"data": data, "method": method, "seed": seed, "date": time.strftime("%Y-%m-%d"),
             "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
-            "training": {**preset, **train_settings, **network.__dict__},
+            "training": {**asdict(config), **asdict(network)},
             "input": summary(input_scores), "rows": rows}
 
 
@@ -136,7 +141,8 @@ def main() -> None:
                         help="comma-separated training budgets (default: 2,5,15,45)")
     parser.add_argument("--test-frames", type=int, default=10)
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="override training settings, e.g. ema_decay=0 (for ablations)")
+                        help="override training settings, "
+                        "e.g. residual_delay=1000000 (for ablations)")
     parser.add_argument("--holdout", choices=("frames", "region"),
                         help="validation holdout (default: region for fmd, frames for "
                         "synthetic)")

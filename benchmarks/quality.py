@@ -159,8 +159,11 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
     model = trainer.best_model()
     result["train_seconds"] = time.perf_counter() - start
     result["training"] = {**PRESETS[preset], **NETWORK,
+                          "spread_calibration": config.spread_calibration,
                           "patches_seen": config.epochs * config.steps_per_epoch *
                           config.batch_size}
+    if model.is_probabilistic:
+        result["spread_scale"] = model.spread_scale
     outputs: dict[str, list[float]] = {}
     start = time.perf_counter()
     for frame in test_raw[:test_frames]:

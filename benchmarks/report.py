@@ -59,6 +59,11 @@ def _quality_section(preset: str) -> list[str]:
     for name in rows:
         if "note" in meta[name]:
             notes.setdefault(meta[name]["note"], []).append(name)
+    legacy = [name for name in rows if name.startswith("PN2V")
+              and "spread_calibration" not in meta[name].get("training", {})]
+    if legacy:
+        notes["measured before the prior's spread was chosen for prediction (docs/method.md): "
+              "they predict with the spread as trained"] = legacy
     if notes:
         lines += ["", *(f"- {', '.join(names)}: {note}." for note, names in notes.items())]
     trained = [r for r in meta.values() if "training" in r]
@@ -103,6 +108,10 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
     PLOT.parent.mkdir(exist_ok=True)
     fig.savefig(PLOT)
     plt.close(fig)
+
+
+#: settings that result files from before them lack, with what the code did then
+LEGACY = {"spread_calibration": False}
 
 
 def _defaults() -> dict:
@@ -215,6 +224,14 @@ def _budget_section() -> list[str]:
         else:
             lines += ["Caveat: one run per method; single runs at these budgets can differ by "
                       "~±1 dB (repeat with `--seed`).", ""]
+        chosen = [f"seed {run.get('seed', 0)}: " + " / ".join(
+            f"{row['spread_scale']:.2g}" for row in run["rows"] if row["minutes"] in budgets)
+            for run in pn2v if all("spread_scale" in row for row in run["rows"])]
+        if chosen:
+            lines += ["Factor on the prior's spread that each PN2V snapshot predicts with "
+                      "(chosen by SURE, see docs/method.md), at "
+                      f"{', '.join(f'{m:g}' for m in budgets)} min — " + "; ".join(chosen)
+                      + ".", ""]
         holdout = some["training"].get("holdout", "frames")
         lines += [f"Validation (which picks each snapshot) holds out: **{holdout}**"
                   + (" — a strip of rows at the bottom of every training frame, content the "
@@ -237,7 +254,8 @@ def _budget_section() -> list[str]:
                                  f"MMSE {_at(runs, m, 'denoised')[0]:.2f}"
                                  for m in _budgets(runs))
                 reference = {**_defaults(), **some["training"]}  # older files lack new keys
-                changed = ", ".join(f"{k} = {v}" for k, v in runs[0]["training"].items()
+                settings = {**LEGACY, **runs[0]["training"]}
+                changed = ", ".join(f"{k} = {v}" for k, v in settings.items()
                                     if k != "seed" and reference.get(k) != v)
                 lines += [f"Ablation `{method}` ({changed or 'same settings'}; "
                           f"{len(runs)} run(s), {runs[0]['date']}) — {rows}.", ""]

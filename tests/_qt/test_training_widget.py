@@ -24,6 +24,7 @@ def test_train_to_the_end_with_a_live_plot(qtbot, viewer, noise_model, errors):
     assert not widget.continue_button.isEnabled() and not widget.layers.isEnabled()
     wait_idle(qtbot, widget)
     assert errors == [] and widget.state is State.DONE
+    assert f"prior spread ×{widget.model.spread_scale:.3g}" in widget.status.text()
     assert len(widget.plot.train_x) == 2 * 3 and len(widget.plot.val_x) == 2
     x, y = widget.plot.train_curve.getData()
     assert len(x) == 6 and list(y) == widget.plot.train_y  # the last points were drawn

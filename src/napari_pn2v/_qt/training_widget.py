@@ -368,7 +368,7 @@ class TrainingWidget(DockWidget):
             parts = []
             if self.trainer.best_val_loss is not None:
                 parts.append(f"best validation loss {self.trainer.best_val_loss:.4g}")
-            if self.model.spread_scale != 1.0:
+            if self.model.is_probabilistic:
                 parts.append(f"prior spread ×{self.model.spread_scale:.3g}")
             detail = ", ".join(parts)
         self._set_state(self._outcome, detail)
