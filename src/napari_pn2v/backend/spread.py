@@ -24,14 +24,12 @@ import torch
 
 from .lazy import reflect
 from .model import PN2VModel
-from .prediction import OVERLAP, posterior
+from .prediction import CHUNK_VALUES, OVERLAP, posterior
 
 #: factors tried: 1/8 … 2 in steps of √2
 SCALES = tuple(2.0 ** (k / 2) for k in range(-6, 3))
 #: the probe's step, a fraction of the patches' median noise std
 PROBE = 0.05
-#: pixels per chunk of the K-sample posterior (as in prediction: small tensors stay in cache)
-CHUNK_VALUES = 2**19
 
 
 @torch.no_grad()
@@ -57,13 +55,15 @@ def sure_by_scale(model: PN2VModel, patches: torch.Tensor,
     units, unmasked) for each factor of :data:`SCALES` on the prior's spread."""
     net = model.net
     was_training = net.training
-    net.eval()
     x = model.denormalise(patches)
     probe = torch.randn(x.shape, generator=generator).to(x.device)
     # the step needs the noise level only roughly: the observations stand in for the signal
     step = PROBE * float(model.noise_model.variance(x.reshape(-1)).median().sqrt())
-    plain, probed = features(model, x), features(model, x + step * probe)
-    net.train(was_training)
+    try:
+        net.eval()
+        plain, probed = features(model, x), features(model, x + step * probe)
+    finally:
+        net.train(was_training)
     observed = x.reshape(-1, 1)
     probe = probe.reshape(-1)
     error = {c: 0.0 for c in SCALES}
