@@ -162,10 +162,15 @@ class HistogramNoiseModel(NoiseModelFiles):
         This runs on every (pixel, sample) pair, so it keeps to few passes over memory: one
         index computed in float32 (exact below 2²⁴), one conversion, two flat gathers.
         """
+        return self._lookup(observation, *self._rows(signal))
+
+    def _rows(self, signal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the lower of the two rows whose bin centres enclose each signal, the fraction of
+        the way to the next); signals outside the range are clamped to the edge rows."""
         width = self.bin_width
         position = (signal.float() * (1 / width) - (self.low / width + 0.5)).clamp(0, self.bins - 1)
         row = position.detach().floor().clamp_(max=self.bins - 2)
-        return self._lookup(observation, row, position - row)
+        return row, position - row
 
     @torch.no_grad()
     def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
@@ -201,14 +206,16 @@ class HistogramNoiseModel(NoiseModelFiles):
     def variance(self, signal: torch.Tensor) -> torch.Tensor:
         """Var(x | s): each row's variance (its bins plus a bin's own width²/12),
         interpolated along s as the likelihood is."""
-        centres = self.low + (np.arange(self.bins) + 0.5) * self.bin_width
-        weights = self.density / self.density.sum(1, keepdims=True)
-        mean = weights @ centres
-        rows = (weights * (centres - mean[:, None]) ** 2).sum(1) + self.bin_width**2 / 12
-        position = ((signal.float() - self.low) / self.bin_width - 0.5).clamp(0, self.bins - 1)
-        row = position.floor().clamp(max=self.bins - 2)
-        table = torch.as_tensor(rows, dtype=torch.float32, device=signal.device)
-        return torch.lerp(table[row.long()], table[row.long() + 1], position - row)
+        key = f"variance {signal.device}"
+        if key not in self._table:
+            centres = self.low + (np.arange(self.bins) + 0.5) * self.bin_width
+            weights = self.density / self.density.sum(1, keepdims=True)
+            mean = weights @ centres
+            rows = (weights * (centres - mean[:, None]) ** 2).sum(1) + self.bin_width**2 / 12
+            self._table[key] = torch.as_tensor(rows, dtype=torch.float32, device=signal.device)
+        table = self._table[key]
+        row, frac = self._rows(signal)
+        return torch.lerp(table[row.long()], table[row.long() + 1], frac)
 
     def _tables(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """The flat density, and the same shifted by one row (the upper neighbour)."""
