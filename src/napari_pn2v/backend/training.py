@@ -33,7 +33,7 @@ from .spread import best_spread_scale
 HOLDOUTS = ("frames", "region")
 #: fewest rows a held-out region may have; validation patches shrink to fit it
 MIN_HOLDOUT_ROWS = 16
-#: pixels of the patches that choose the prior's spread (~1 s on a CPU per improving epoch)
+#: pixels of the patches that choose the prior's spread (~2 s of a CPU core per improving epoch)
 SPREAD_PIXELS = 2**14
 
 
