@@ -406,15 +406,14 @@ class Trainer:
         """Unmasked patches, ~:data:`SPREAD_PIXELS` pixels, for choosing the spread: held-out
         ones where there are any (the network never trained on their noise), else training
         ones."""
+        # held-out parts may differ in size: the first one's patches are used
+        shape = self._val[0].patches.shape[1:] if self._val else self.patch_shape
+        count = -(-SPREAD_PIXELS // math.prod(shape))
         if self._val:
-            shape = self._val[0].patches.shape[1:]  # held-out parts may differ in size
-            patches = torch.cat([b.patches for b in self._val if b.patches.shape[1:] == shape])
-        else:
-            generator = torch.Generator().manual_seed(54321)
-            count = -(-SPREAD_PIXELS // math.prod(self.patch_shape))
-            patches = sample_patches(self._train[0], count, self.patch_shape, generator)
-        count = -(-SPREAD_PIXELS // math.prod(patches.shape[1:]))
-        return patches[:count]
+            return torch.cat([b.patches for b in self._val if b.patches.shape[1:] == shape])[:count]
+        generator = torch.Generator().manual_seed(54321)
+        patches = sample_patches(self._train[0], count, self.patch_shape, generator)
+        return patches[:, 0] if patches.dim() == self.dims + 2 else patches  # (B, *space)
 
     def _batch(self, frames: torch.Tensor, size: int, generator: torch.Generator,
                patch: tuple[int, ...] | None = None) -> Batch:
