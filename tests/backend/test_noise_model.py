@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from napari_pn2v.backend import HistogramNoiseModel, PN2VError
+from napari_pn2v.backend.images import calibration_pairs
 
 
 def gaussian_pairs(sigma=4.0, frames=200, seed=0):
@@ -119,7 +120,7 @@ def test_bad_calibration_input_is_refused(calibration):
         HistogramNoiseModel.from_calibration(calibration, value_range=(5.0, 5.0))
     with pytest.raises(PN2VError, match="no calibration data"):
         HistogramNoiseModel.from_calibration(calibration, value_range=(1e6, 2e6))
-    with pytest.raises(PN2VError, match="differ in shape"):
+    with pytest.raises(PN2VError, match="do not match"):
         HistogramNoiseModel.from_pairs(calibration[0], calibration[:, :10])
 
 
@@ -144,3 +145,48 @@ def test_corrupt_and_foreign_files_are_refused(tmp_path):
     for path in (garbage, foreign, pickled, tmp_path / "missing.npz"):
         with pytest.raises(PN2VError):
             HistogramNoiseModel.load(path)
+
+
+def drifting_stack(frames=40, sigma=3.0, seed=0):
+    """A static scene whose brightness drifts by ±10 % over the frames (bleaching, lamp)."""
+    rng = np.random.default_rng(seed)
+    scene = rng.uniform(20, 220, (64, 64))
+    gains = np.linspace(0.9, 1.1, frames)
+    clean = gains[:, None, None] * scene
+    return clean, clean + rng.normal(0, sigma, clean.shape)
+
+
+def test_calibration_frames_get_their_own_signal():
+    clean, stack = drifting_stack()
+    signals, frames = calibration_pairs(stack)
+    assert signals.shape == frames.shape == stack.shape
+    rms = float(np.sqrt(((signals - clean) ** 2).mean()))
+    assert rms < 0.6  # the noise of a 40-frame mean: 3 / √40 ≈ 0.47
+    assert float(np.sqrt(((stack.mean(0) - clean) ** 2).mean())) > 10 * rms  # the plain mean
+    # without drift the fit leaves the mean alone
+    steady = stack / np.linspace(0.9, 1.1, 40)[:, None, None]
+    signals, _ = calibration_pairs(steady)
+    change = signals - steady.mean(0)
+    assert float(np.sqrt((change**2).mean())) < 0.1  # well below the mean's own noise
+
+
+def test_drift_does_not_widen_the_histogram():
+    """The brightness drift is not noise: the model's spread stays the noise's (3), where the
+    frames' mean as every frame's signal would add the drift's ±10 % (±12 at s = 120)."""
+    _, stack = drifting_stack()
+    model = HistogramNoiseModel.from_calibration(stack, bins=128, value_range=(0.0, 256.0))
+    std = float(model.variance(torch.tensor([120.0])).sqrt())
+    plain = HistogramNoiseModel.from_pairs(stack.mean(0), stack, bins=128,
+                                           value_range=(0.0, 256.0))
+    assert abs(std - 3.0) < 0.5
+    assert float(plain.variance(torch.tensor([120.0])).sqrt()) > 2 * std
+
+
+def test_pairs_take_one_signal_per_observation():
+    clean, stack = drifting_stack()
+    per_frame = HistogramNoiseModel.from_pairs(clean, stack, bins=128,
+                                               value_range=(0.0, 256.0))
+    assert per_frame.n_frames == 40
+    assert abs(float(per_frame.variance(torch.tensor([120.0])).sqrt()) - 3.0) < 0.5
+    with pytest.raises(PN2VError, match="do not match"):
+        HistogramNoiseModel.from_pairs(clean[:3], stack)

@@ -29,9 +29,10 @@ def test_tiled_equals_untiled(pn2v_model):
         pass
     for name in whole:
         # the posterior std is a second moment of sharply peaked weights: float differences
-        # of the convolutions (another summation order in another tile) grow there
-        rtol = 1e-2 if name == "std" else 1e-4
-        np.testing.assert_allclose(tiled.outputs[name], whole[name], rtol=rtol, atol=1e-3)
+        # of the convolutions (another summation order in another tile) grow there, to a few
+        # hundredths of an intensity unit (on intensities of 150–500)
+        rtol, atol = (1e-2, 0.02) if name == "std" else (1e-4, 1e-3)
+        np.testing.assert_allclose(tiled.outputs[name], whole[name], rtol=rtol, atol=atol)
 
 
 def test_stacks_are_predicted_plane_by_plane(pn2v_model, noisy):

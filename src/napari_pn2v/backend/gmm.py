@@ -24,7 +24,7 @@ import torch
 
 from .clipping import clipped_mask
 from .errors import PN2VError
-from .images import as_stack, calibration_pairs
+from .images import calibration_pairs, signal_per_observation
 from .noise_models import NoiseModelFiles, check_state
 
 #: densities below this are raised to it, so log p stays finite far from every component
@@ -81,24 +81,20 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
     # ---------------------------------------------------------------- fitting
     @classmethod
     def from_calibration(cls, stack: np.ndarray, **fit: object) -> GaussianMixtureNoiseModel:
-        """Fit to frames of a static scene; the signal is the per-pixel mean over frames."""
+        """Fit to frames of a static scene; each frame's signal is the per-pixel mean over
+        frames fitted to that frame (:func:`.images.calibration_pairs`)."""
         raw = np.asarray(stack)
         signal, frames = calibration_pairs(stack)
-        return cls.fit(np.broadcast_to(signal, frames.shape), raw.reshape(frames.shape), **fit)
+        return cls.fit(signal, raw.reshape(frames.shape), **fit)
 
     @classmethod
     def from_pairs(cls, signal: np.ndarray, observations: np.ndarray,
                    **fit: object) -> GaussianMixtureNoiseModel:
-        """Fit to one signal image and one or more noisy observations of it."""
+        """Fit to a signal image and one or more noisy observations of it — or one signal per
+        observation."""
         raw = np.asarray(observations)
-        signal = as_stack(signal, name="signal")
-        observations = as_stack(observations, name="observations")
-        if signal.shape[0] != 1 or observations.shape[1:] != signal.shape[1:]:
-            raise PN2VError(f"signal {signal.shape[1:]} and observations "
-                            f"{observations.shape[1:]} must be one image and images of its "
-                            "shape")
-        return cls.fit(np.broadcast_to(signal[0], observations.shape),
-                       raw.reshape(observations.shape), **fit)
+        signal, observations = signal_per_observation(signal, observations)
+        return cls.fit(signal, raw.reshape(observations.shape), **fit)
 
     @classmethod
     def fit(cls, signal: np.ndarray, observation: np.ndarray, components: int = 3,

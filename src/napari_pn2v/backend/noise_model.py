@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .errors import PN2VError
-from .images import as_stack, calibration_pairs
+from .images import calibration_pairs, signal_per_observation
 from .noise_models import NoiseModelFiles, check_state
 
 #: smallest probability mass of one histogram bin; keeps log p finite for unseen observations
@@ -56,18 +56,10 @@ class HistogramNoiseModel(NoiseModelFiles):
         bins: int = 256,
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
-        """Build from one signal image and one or more noisy observations of it."""
-        signal = as_stack(signal, name="signal")
-        observations = as_stack(observations, name="observations")
-        if signal.shape[0] != 1:
-            raise PN2VError(f"the signal must be one 2-D image, got {signal.shape[0]} planes")
-        signal = signal[0]
-        if observations.shape[1:] != signal.shape:
-            raise PN2VError(
-                f"signal {signal.shape} and observations {observations.shape[1:]} differ in shape"
-            )
-        model = cls.from_samples(np.broadcast_to(signal, observations.shape), observations,
-                                 bins=bins, value_range=value_range)
+        """Build from a signal image and one or more noisy observations of it — or one signal
+        per observation (:func:`.images.calibration_pairs`)."""
+        signal, observations = signal_per_observation(signal, observations)
+        model = cls.from_samples(signal, observations, bins=bins, value_range=value_range)
         model.n_frames = int(observations.shape[0])
         return model
 
