@@ -29,6 +29,7 @@ import json
 import platform
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ from napari_pn2v.backend import (
     predict,
 )
 from napari_pn2v.backend import synthetic as synth
+from napari_pn2v.backend.images import frame_signals
 from napari_pn2v.backend.metrics import psnr
 
 from .quality import (
@@ -67,12 +69,25 @@ HOLDOUT = {"fmd": "region", "synthetic": "frames"}
 
 
 def fmd_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, list, float]:
-    """(training stacks, noise model, [(noisy test image, clean)], PSNR range)."""
+    """(training stacks, noise model, [(noisy test image, reference)], PSNR range).
+
+    Each test frame's reference is avg50 fitted to that frame by a gain and an offset: the
+    frames' brightness drifts — FOV 4's first frames are 8–10 % dimmer than their average at
+    bright pixels — and a denoiser of one frame should find that frame's signal, not the
+    average's brightness (against plain avg50, snapshots that brighten structures by mistake
+    scored up to 2 dB higher).
+    """
     train = [load_fov(DATA, f) for f in TRAIN_FOVS]
     raws, gts = [r for r, _ in train], [g for _, g in train]
     test_raw, test_gt = load_fov(DATA, TEST_FOV)
-    tests = [(frame, test_gt) for frame in test_raw[:test_frames]]
+    frames = test_raw[:test_frames]
+    tests = list(zip(frames, frame_signals(test_gt, frames), strict=True))
     return raws, noise_model_from_pairs(raws, gts), tests, 255.0
+
+
+#: what each data set's test images are compared with
+REFERENCE = {"fmd": "avg50 fitted to each test frame (gain, offset)",
+             "synthetic": "the clean scene"}
 
 
 def synthetic_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, list,
@@ -101,7 +116,7 @@ def train_with_snapshots(trainer: Trainer, minutes: list[float]) -> list[tuple[f
 
 
 def run(data: str, method: str, minutes: list[float], test_frames: int,
-        overrides: dict | None = None, seed: int = 0) -> dict:
+        overrides: dict | None = None, seed: int = 0, save: Path | None = None) -> dict:
     images, noise_model, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(
         test_frames)
     model_settings, train_settings = METHODS[method]
@@ -114,6 +129,9 @@ def run(data: str, method: str, minutes: list[float], test_frames: int,
                       noise_model=noise_model if network.mode == "pn2v" else None)
     rows = []
     for budget, steps, model in train_with_snapshots(trainer, minutes):
+        if save is not None:  # for studying prediction-side choices on the same snapshots
+            save.mkdir(parents=True, exist_ok=True)
+            model.save(save / f"{data}-{method}-seed{seed}-{budget:g}min.pt")
         scores: dict[str, list[float]] = {}
         for noisy, clean in tests:
             out = predict(model, noisy)
@@ -128,6 +146,7 @@ def run(data: str, method: str, minutes: list[float], test_frames: int,
         print(json.dumps(row), flush=True)
     input_scores = [psnr(clean, noisy, data_range) for noisy, clean in tests]
     return {"data": data, "method": method, "seed": seed, "date": time.strftime("%Y-%m-%d"),
+            "reference": REFERENCE[data],
             "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
             "training": {**asdict(config), **asdict(network)},
             "input": summary(input_scores), "rows": rows}
@@ -151,12 +170,15 @@ def main() -> None:
                         "between runs: results of one method and data set are averaged over "
                         "seeds in the report")
     parser.add_argument("--name", help="result file suffix (default: the method)")
+    parser.add_argument("--save-models", type=Path, metavar="DIR",
+                        help="also save each snapshot's model file there")
     args = parser.parse_args()
     minutes = [float(m) for m in args.minutes.split(",")]
     overrides: dict = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.holdout:
         overrides["holdout"] = args.holdout
-    result = run(args.data, args.method, minutes, args.test_frames, overrides, args.seed)
+    result = run(args.data, args.method, minutes, args.test_frames, overrides, args.seed,
+                 args.save_models)
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
     path = RESULTS / f"budget-{args.data}-{args.name or args.method}{seed}.json"
