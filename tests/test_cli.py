@@ -34,13 +34,23 @@ def run(argv, capsys):
 
 
 def test_noise_model_from_calibration_and_from_pairs(files, capsys):
-    code, out, _ = run(["noise-model", "--calibration", files / "calib.tif",
-                        "-o", files / "nm.npz", "--bins", 64], capsys)
+    code, out, err = run(["noise-model", "--calibration", files / "calib.tif",
+                          "-o", files / "nm.npz", "--bins", 64], capsys)
     assert code == 0 and "64 bins" in out and "10 frame(s)" in out
+    assert "drifts" not in err  # a steady stack
     assert HistogramNoiseModel.load(files / "nm.npz").bins == 64
     code, out, _ = run(["noise-model", "--signal", files / "signal.tif", "--observation",
                         files / "calib.tif", "-o", files / "nm2.npz", "--range", 0, 1000], capsys)
     assert code == 0 and "[0, 1000)" in out
+
+
+def test_calibration_drift_is_noted(files, calibration, capsys):
+    drifting = calibration * np.linspace(0.9, 1.1, len(calibration))[:, None, None]
+    tifffile.imwrite(files / "drifting.tif", drifting.astype(np.float32))
+    code, out, err = run(["noise-model", "--calibration", files / "drifting.tif",
+                          "-o", files / "nm.npz"], capsys)
+    assert code == 0 and "wrote" in out
+    assert err.startswith("pn2v: note: ") and "drifts" in err and err.count("\n") == 1
 
 
 def test_train_and_predict_pn2v(files, capsys):

@@ -275,7 +275,7 @@ def _build_noise_model(args: argparse.Namespace):
         estimate_poisson_gaussian,
     )
     from .backend.bootstrap import bootstrap_noise_model
-    from .backend.images import read_image, read_stack
+    from .backend.images import calibration_pairs, drift_note, read_image, read_stack
     from .backend.lazy import load_if_small
     from .backend.stores import open_stack
 
@@ -286,8 +286,13 @@ def _build_noise_model(args: argparse.Namespace):
                                                        value_range=args.value_range)
         else:
             build, options = GaussianMixtureNoiseModel, gmm
-        if args.calibration:
-            return build.from_calibration(read_stack(args.calibration), **options)
+        if args.calibration:  # from_calibration, with a word on the frames' drift
+            stack = read_stack(args.calibration)
+            signals, _ = calibration_pairs(stack)
+            note = drift_note(signals)
+            if note:
+                print(f"pn2v: note: {note}", file=sys.stderr)
+            return build.from_pairs(signals, stack, **options)
         return build.from_pairs(read_image(args.signal), read_stack(args.observation),
                                 **options)
     if args.kind == "bootstrap":  # big files stay on disk (read patch by patch, plane by plane)

@@ -30,6 +30,25 @@ def test_build_from_the_calibration_layer_and_show_it(qtbot, viewer, errors):
         assert len(x) > 0 and np.isfinite(y).all() and y.max() > 0
 
 
+def test_a_drifting_calibration_stack_is_noted(qtbot, viewer, errors, calibration,
+                                               monkeypatch):
+    from napari_pn2v._qt import noise_model_widget
+
+    warned: list[str] = []
+    monkeypatch.setattr(noise_model_widget, "warn", warned.append)
+    drift = np.linspace(0.9, 1.1, len(calibration))[:, None, None]
+    viewer.add_image(calibration * drift, name="drifting")
+    widget = NoiseModelWidget(viewer)
+    widget.calibration.setCurrentText("drifting")
+    build(qtbot, widget)
+    assert errors == [] and widget.session.noise_model is not None
+    assert any("drifts" in message for message in warned)
+    warned.clear()
+    widget.calibration.setCurrentText("calibration")  # a steady stack: nothing to say
+    build(qtbot, widget)
+    assert not any("drifts" in message for message in warned)
+
+
 def test_build_from_signal_and_observations_with_a_range(qtbot, viewer, errors, calibration):
     viewer.add_image(calibration.mean(0), name="signal")
     widget = NoiseModelWidget(viewer)

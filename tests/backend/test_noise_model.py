@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from napari_pn2v.backend import HistogramNoiseModel, PN2VError
-from napari_pn2v.backend.images import calibration_pairs
+from napari_pn2v.backend.images import calibration_pairs, drift_note
 
 
 def gaussian_pairs(sigma=4.0, frames=200, seed=0):
@@ -190,3 +190,11 @@ def test_pairs_take_one_signal_per_observation():
     assert abs(float(per_frame.variance(torch.tensor([120.0])).sqrt()) - 3.0) < 0.5
     with pytest.raises(PN2VError, match="do not match"):
         HistogramNoiseModel.from_pairs(clean[:3], stack)
+
+
+def test_drift_is_named_only_when_there_is_some():
+    _, stack = drifting_stack()
+    note = drift_note(calibration_pairs(stack)[0])
+    assert note is not None and "0.90× to 1.10×" in note
+    steady = stack / np.linspace(0.9, 1.1, 40)[:, None, None]
+    assert drift_note(calibration_pairs(steady)[0]) is None

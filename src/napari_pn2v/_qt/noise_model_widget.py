@@ -37,7 +37,7 @@ from ..backend import (
     load_noise_model,
 )
 from ..backend.bootstrap import FITS, bootstrap_pairs, fit_noise_model
-from ..backend.images import as_stack, calibration_pairs
+from ..backend.images import as_stack, calibration_pairs, drift_note
 from ..backend.noise_checks import (
     NoiseLevelData,
     measured_levels,
@@ -113,6 +113,8 @@ def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
         model = builder.from_pairs(signal, observations, **options)
         pairs = subsample_pairs(signal, as_stack(observations, name="observations"))
         notes = [model.note] if getattr(model, "note", None) else []
+        if request.calibration is not None and drift_note(signal):
+            notes.append(drift_note(signal))
         return Built(model, measured_levels(*pairs), pairs, notes)
     if kind == "poisson-gaussian":
         if request.camera is not None:

@@ -102,6 +102,25 @@ def frame_signals(mean: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return out
 
 
+#: frame-to-frame contrast changes below this fraction go unmentioned
+DRIFT_NOTE = 0.02
+
+
+def drift_note(signals: np.ndarray) -> str | None:
+    """A line for the user when the frames' fitted signals (:func:`calibration_pairs`) differ
+    in contrast by more than :data:`DRIFT_NOTE`: the drift is corrected, but worth knowing."""
+    spread = signals.reshape(len(signals), -1).std(axis=1, dtype=np.float64)
+    if len(spread) < 2 or not spread.mean() > 0:
+        return None
+    gains = spread / spread.mean()
+    if max(abs(gains.max() - 1), abs(gains.min() - 1)) <= DRIFT_NOTE:
+        return None
+    return (f"the calibration frames' contrast drifts from {gains.min():.2f}× to "
+            f"{gains.max():.2f}× their mean (bleaching or illumination?); each frame is "
+            "compared with the mean fitted to its brightness, so the drift is not taken for "
+            "noise")
+
+
 def signal_per_observation(signal: np.ndarray,
                            observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(signals, observations) as float32 stacks of one shape, from one signal image (shared
