@@ -309,11 +309,15 @@ def test_train_reads_big_files_patch_by_patch(files, capsys, monkeypatch):
 
 def test_train_under_torchrun_writes_one_model(files):
     import os
+    import socket
     import subprocess
     import sys
 
+    with socket.socket() as probe:  # a port free now: a fixed one may be taken or lingering
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-               "--master-port", "29517", "-m", "napari_pn2v.cli", "train",
+               "--master-port", str(port), "-m", "napari_pn2v.cli", "train",
                str(files / "noisy.tif"), "-o", str(files / "ddp.pt"), "--mode", "n2v",
                *TRAIN_FLAGS]
     done = subprocess.run(command, capture_output=True, text=True, timeout=240,
