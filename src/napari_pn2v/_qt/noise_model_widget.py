@@ -101,7 +101,7 @@ def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
     """Yields (step, steps) while bootstrapping trains N2V; returns what was built."""
     kind = request.kind
     if kind in ("histogram", "gmm"):
-        if request.calibration is not None:  # the mean once, for the model and the plot
+        if request.calibration is not None:  # once, for the model, the plot and the note
             signal, observations = calibration_pairs(request.calibration)
         else:
             signal, observations = request.signal, request.observations
@@ -112,9 +112,8 @@ def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
             builder, options = GaussianMixtureNoiseModel, dict(components=request.components)
         model = builder.from_pairs(signal, observations, **options)
         pairs = subsample_pairs(signal, as_stack(observations, name="observations"))
-        notes = [model.note] if getattr(model, "note", None) else []
-        if request.calibration is not None and drift_note(signal):
-            notes.append(drift_note(signal))
+        drift = drift_note(signal) if request.calibration is not None else None
+        notes = [note for note in (getattr(model, "note", None), drift) if note]
         return Built(model, measured_levels(*pairs), pairs, notes)
     if kind == "poisson-gaussian":
         if request.camera is not None:
