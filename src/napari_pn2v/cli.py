@@ -323,9 +323,12 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     process = init_from_env()
     try:
-        return _train(args, process is None or process.rank == 0, process is not None)
-    finally:
-        finish()
+        code = _train(args, process is None or process.rank == 0, process is not None)
+    except BaseException:
+        finish(together=False)
+        raise
+    finish()
+    return code
 
 
 def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
