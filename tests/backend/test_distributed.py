@@ -6,7 +6,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
-from napari_pn2v.backend.distributed import mean_over_processes, world
+from napari_pn2v.backend.distributed import finish, mean_over_processes, world
 from tests.conftest import TINY_NET, TINY_TRAINING
 
 
@@ -20,7 +20,7 @@ def _train(rank: int, size: int, init_file: str, images: np.ndarray, out: str) -
     losses = [event.train_loss for event in trainer]
     torch.save({"state": trainer.last_model().net.state_dict(), "losses": losses,
                 "best": trainer.best_val_loss}, f"{out}/{rank}.pt")
-    dist.destroy_process_group()
+    finish()  # together, as the CLI leaves: an early leaver can abort the other
 
 
 def test_processes_draw_their_own_patches_and_keep_one_model(noisy, tmp_path):
