@@ -157,9 +157,14 @@ def _at(runs: list[dict], minutes: float, key: str) -> tuple[float, float]:
     return mean, spread / len(means) ** 0.5
 
 
-def _budgets(runs: list[dict]) -> list[float]:
-    """The budgets every run reached."""
-    return sorted(set.intersection(*({r["minutes"] for r in run["rows"]} for run in runs)))
+def _budgets(runs: list[dict], every: bool = True) -> list[float]:
+    """The budgets every run reached (``every``), or any run."""
+    reached = [{r["minutes"] for r in run["rows"]} for run in runs]
+    return sorted(set.intersection(*reached) if every else set.union(*reached))
+
+
+def _reached(runs: list[dict], minutes: float) -> int:
+    return sum(any(r["minutes"] == minutes for r in run["rows"]) for run in runs)
 
 
 def _psnrs(runs: list[dict], key: str) -> str:
@@ -185,7 +190,9 @@ def _budget_section() -> list[str]:
         if "n2v" not in methods or "pn2v" not in methods:
             continue
         n2v, pn2v = methods["n2v"], methods["pn2v"]
-        budgets = sorted(set(_budgets(n2v)) & set(_budgets(pn2v)))
+        # a longer budget may have fewer seeds than the rest: shown, with its count
+        budgets = sorted(set(_budgets(n2v, every=False)) & set(_budgets(pn2v, every=False)))
+        common = sorted(set(_budgets(n2v)) & set(_budgets(pn2v)))
         some = pn2v[0]
         seeds = (f"seeds {', '.join(str(r.get('seed', 0)) for r in n2v)} (N2V) and "
                  f"{', '.join(str(r.get('seed', 0)) for r in pn2v)} (PN2V)")
@@ -203,12 +210,14 @@ def _budget_section() -> list[str]:
         for m in budgets:
             a, prior, b = _at(n2v, m, "denoised"), _at(pn2v, m, "prior_mean"), \
                 _at(pn2v, m, "denoised")
-            steps = [row["steps"] for runs in (n2v, pn2v) for run in runs
-                     for row in run["rows"] if row["minutes"] == m]
+            steps = [[row["steps"] for run in runs for row in run["rows"]
+                      if row["minutes"] == m] for runs in (n2v, pn2v)]
             gain, over_prior = b[0] - a[0], b[0] - prior[0]
-            n_a = len(n2v)
-            lines.append(f"| {m:g} min | {sum(steps[:n_a]) // n_a} / "
-                         f"{sum(steps[n_a:]) // len(pn2v)} | {a[0]:.2f} ± {a[1]:.2f} | "
+            counts = {_reached(n2v, m), _reached(pn2v, m)}
+            label = f"{m:g} min" + ("" if m in common else
+                                    f" ({' / '.join(map(str, sorted(counts)))} seed(s))")
+            lines.append(f"| {label} | {sum(steps[0]) // len(steps[0])} / "
+                         f"{sum(steps[1]) // len(steps[1])} | {a[0]:.2f} ± {a[1]:.2f} | "
                          f"{prior[0]:.2f} ± {prior[1]:.2f} | {b[0]:.2f} ± {b[1]:.2f} | "
                          f"{gain:+.2f} | {over_prior:+.2f} |")
             if (m >= 5 and gain < 0.5) or over_prior < 0:
@@ -221,7 +230,8 @@ def _budget_section() -> list[str]:
             f"{row['denoised']['psnr']:.2f}" for row in run["rows"] if row["minutes"] in budgets)
             for run in (*n2v, *pn2v)]
         if len(n2v) + len(pn2v) > 2:
-            lines += [f"Single runs at {', '.join(f'{m:g}' for m in budgets)} min — N2V "
+            lines += [f"Single runs at {', '.join(f'{m:g}' for m in budgets)} min (as far as "
+                      "each run went) — N2V "
                       + "; ".join(per_seed[:len(n2v)]) + "; PN2V MMSE "
                       + "; ".join(per_seed[len(n2v):]) + " dB.", ""]
             runs = [*n2v, *pn2v]
@@ -282,6 +292,44 @@ def _budget_section() -> list[str]:
     return [*lines, f"![PSNR against training time]({BUDGET_PLOT.relative_to(DOC.parent)})", ""]
 
 
+def _ceiling_section() -> list[str]:
+    """What a pixel's own value could add to the prior: oracles on saved snapshots."""
+    paths = sorted(RESULTS.glob("ceiling-*.json"))
+    if not paths:
+        return []
+    lines = ["### What the pixel's own value can add", "",
+             "N2V's output and PN2V's prior mean estimate the same thing (the signal given the "
+             "neighbourhood; compare their columns above); PN2V gains over N2V only by weighing "
+             "each pixel's own value against its prior. `python -m benchmarks.ceiling` scores "
+             "PN2V snapshots saved by the sweep (`--save-models`) against two oracles that use "
+             "the clean image: a per-pixel Wiener combination that knows the size of each "
+             "pixel's prior error, and the best function of (prior mean, pixel value), fitted "
+             "on the scored pixels themselves. Neither is a strict bound (the MMSE uses the "
+             "prior's whole shape), but both know far more than any method without clean data. "
+             "*Best spread*: the factor on the prior's spread that the clean images find best, "
+             "against the one SURE chose. *Corr*: correlation of the prior mean's error with "
+             "the pixel's noise (zero for a prior that never saw the pixel). *Spread–error*: "
+             "correlation of the prior's spread with the size of its error, which the "
+             "posterior relies on. Gains are over the prior mean on the same images.", ""]
+    for path in paths:
+        result = json.loads(path.read_text())
+        lines += [f"{BUDGET_DATA[result['data']]}, first {result['test_frames']} test images "
+                  f"against {result['reference']}, {result['date']}:", "",
+                  "| time | seed | prior mean | MMSE (SURE spread) | MMSE, best spread "
+                  "| Wiener oracle | best f(prior mean, x) | corr | spread–error |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for row in result["rows"]:
+            base = row["prior_mean"]
+            lines.append(
+                f"| {row['minutes']:g} min | {row['seed']} | {base:.2f} | "
+                f"{row['mmse'] - base:+.2f} (×{row['spread_scale']:.2g}) | "
+                f"{row['mmse_best_spread'] - base:+.2f} (×{row['best_spread']:.2g}) | "
+                f"{row['wiener_oracle'] - base:+.2f} | {row['binned_oracle'] - base:+.2f} | "
+                f"{row['prior_noise_corr']:.2f} | {row['spread_error_corr']:.2f} |")
+        lines.append("")
+    return lines
+
+
 def _budget_plot(found: dict[str, dict[str, list[dict]]]) -> None:
     import matplotlib
 
@@ -296,7 +344,7 @@ def _budget_plot(found: dict[str, dict[str, list[dict]]]) -> None:
         for (method, key), label in {**BUDGET_CURVES, **ablations}.items():
             if method in methods:
                 runs = methods[method]
-                budgets = _budgets(runs)
+                budgets = _budgets(runs, every=False)  # a longer budget: fewer seeds
                 points = [_at(runs, m, key) for m in budgets]
                 seeds = f" ({len(runs)} seeds)" if len(runs) > 1 else ""
                 ax.errorbar(budgets, [p[0] for p in points], yerr=[p[1] for p in points],
@@ -479,6 +527,7 @@ def main() -> None:
     for preset in ("cpu", "gpu"):
         lines += _quality_section(preset)
     lines += _budget_section()
+    lines += _ceiling_section()
     lines += _speed_section()
     lines += _scaling_section()
     lines += _three_d_section()
