@@ -1,0 +1,35 @@
+"""Users' files are sacred: files written by earlier versions load and give the same values.
+
+The files in tests/fixtures were written by napari-pn2v at commit 4dbaa93 (see
+tests/fixtures/make_fixtures.py) and are never regenerated.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pn2v.backend import PN2VModel, load_noise_model, predict
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EXPECTED = np.load(FIXTURES / "expected-v1.npz")
+
+
+@pytest.mark.parametrize("kind", ["histogram", "gmm", "pg"])
+def test_noise_model_files_give_the_same_likelihood(kind):
+    model = load_noise_model(FIXTURES / f"{kind}-v1.npz")
+    x, s = (torch.as_tensor(EXPECTED[k], dtype=torch.float32) for k in ("x", "s"))
+    np.testing.assert_allclose(model.likelihood(x, s).numpy(), EXPECTED[f"{kind}_likelihood"],
+                               rtol=1e-5, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["pn2v", "n2v"])
+def test_model_files_predict_the_same_values(mode):
+    model = PN2VModel.load(FIXTURES / f"{mode}-v1.pt")
+    outputs = predict(model, EXPECTED["image"], tile=32, overlap=8)
+    names = ("denoised", "prior_mean", "std") if mode == "pn2v" else ("denoised",)
+    assert set(outputs) == set(names)
+    for name in names:
+        np.testing.assert_allclose(outputs[name], EXPECTED[f"{mode}_{name}"], rtol=1e-4,
+                                   atol=1e-3, err_msg=name)
