@@ -21,7 +21,10 @@ import torch
 from .errors import PN2VError
 
 FORMAT = "napari-pn2v-noise-model"
-FORMAT_VERSION = 1
+#: the newest format this code reads; files are written as version 1 unless a state needs
+#: more (a Poisson–Gaussian model with a measured curve or clipping: 2), so older versions
+#: still read every file they can read correctly and refuse the others
+FORMAT_VERSION = 2
 KINDS = ("histogram", "gmm", "poisson-gaussian")
 
 
@@ -93,7 +96,7 @@ def check_state(state: dict, kind: str, source: str) -> None:
 
 
 def save_state(state: dict, path: str | os.PathLike) -> None:
-    state = {"format": FORMAT, "version": FORMAT_VERSION, **state}
+    state = {"format": FORMAT, "version": 1, **state}
     meta = {k: v for k, v in state.items() if not isinstance(v, np.ndarray)}
     arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
     with open(Path(path), "wb") as handle:  # np.savez would append .npz to other suffixes

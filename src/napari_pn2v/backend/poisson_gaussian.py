@@ -1,22 +1,29 @@
-"""Poisson–Gaussian camera noise: var(x | s) = a·s + b, as a Gaussian likelihood.
+"""Poisson–Gaussian camera noise: a Gaussian p(x | s) whose variance grows with the signal.
 
-From camera parameters (gain g, offset o, read noise r: a = g, b = r² − g·o) or estimated
-from the noisy images themselves in the spirit of Foi et al. 2008: a residual that cancels
-locally planar signal gives the noise level, a local mean gives the signal level, and a robust
-straight-line fit of variance against mean over smooth regions gives a and b. Usable directly
-(differentiable, no range limits) or as a populated histogram.
+From camera parameters (gain g, offset o, read noise r: var = g·s + r² − g·o, a straight line)
+or estimated from the noisy images themselves in the spirit of Foi et al. 2008: a residual that
+cancels locally planar signal gives the noise level, a local mean gives the signal level, in
+smooth regions at many signal levels. An estimate keeps the measured **variance curve** (made
+non-decreasing) instead of forcing a line through it: on dark, low-SNR data a line fitted to
+all levels crossed zero at s ≈ 4.5 and floored the variance there at 0.25 where the data showed
+10, so the posterior trusted noisy dark pixels (issue 21). Beyond the measured signals the
+curve is held below and grows with the fitted gain above. Where the camera **clips** (0, the
+type's maximum), an observation at the limit stands for every value beyond it: its likelihood
+is the Gaussian's mass there, not its density. Usable directly (differentiable, no range
+limits) or as a populated histogram.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from scipy import ndimage
+from scipy.optimize import isotonic_regression
 
-from .clipping import clipped_mask
+from .clipping import clip_limits, clipped_mask
 from .errors import PN2VError
 from .images import as_stack
 from .noise_models import NoiseModelFiles, check_state
@@ -26,11 +33,19 @@ from .noise_models import NoiseModelFiles, check_state
 RESIDUAL_KERNEL = np.outer([1.0, -2.0, 1.0], [1.0, -2.0, 1.0]) / 6.0
 #: densities below this are raised to it, so log p stays finite
 MIN_DENSITY = 1e-30
+#: points of an estimated variance curve (evenly spaced over the measured signals)
+CURVE_POINTS = 64
+#: a residual two pixels wide showing this many times the variance of one a pixel wide means
+#: spatially correlated noise (white noise: 1.0–1.1 on FMD and synthetic data; FMD's
+#: widefield camera: 6.4)
+CORRELATED_RATIO = 1.5
+#: a signal level whose pixels are clipped more often than this is left out
+MAX_CLIPPED = 0.8
 
 
 @dataclass
 class PoissonGaussianNoiseModel(NoiseModelFiles):
-    """p(x | s) = N(x; s, max(a·s + b, min_std²))."""
+    """p(x | s) = N(x; s, max(var(s), min_std²)), with var(s) = a·s + b or a measured curve."""
 
     gain: float  # a: variance added per unit of signal
     variance_offset: float  # b: the variance at signal 0 (negative when the camera has an offset)
@@ -38,7 +53,18 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
     low: float = float("-inf")  # signals the parameters were estimated on (for information)
     high: float = float("inf")
     origin: str = "camera"  # "camera" (given parameters) or "estimated"
+    #: measured variances at evenly spaced signals from ``low`` to ``high`` (non-decreasing);
+    #: empty: the straight line a·s + b
+    curve: tuple[float, ...] = ()
+    #: values at which the data is clipped (None: not clipped); observations there stand for
+    #: everything beyond
+    clip_low: float | None = None
+    clip_high: float | None = None
+    #: the data's quantisation step (1 for integers, 0 for continuous values): a clipped
+    #: observation's bin reaches half a step inwards from the limit
+    step: float = 0.0
     kind: str = "poisson-gaussian"
+    _tensors: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_camera(cls, gain: float, offset: float = 0.0, read_noise: float = 0.0,
@@ -51,37 +77,64 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
 
     # ---------------------------------------------------------------- likelihood
     def variance(self, signal: torch.Tensor) -> torch.Tensor:
-        """Var(x | s)."""
-        return (self.gain * signal + self.variance_offset).clamp(min=self.min_std**2)
+        """Var(x | s), differentiable in s."""
+        s = signal.float()
+        if not self.curve:
+            return (self.gain * s + self.variance_offset).clamp(min=self.min_std**2)
+        key = str(s.device)
+        if key not in self._tensors:
+            self._tensors[key] = torch.tensor(self.curve, dtype=torch.float32, device=s.device)
+        curve = self._tensors[key]
+        last = len(self.curve) - 1
+        position = ((s - self.low) * (last / (self.high - self.low))).clamp(0, last)
+        index = position.detach().floor().clamp(max=last - 1).long()
+        var = torch.lerp(curve[index], curve[index + 1], position - index)
+        return (var + self.gain * (s - self.high).clamp(min=0)).clamp(min=self.min_std**2)
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
-        var = self.variance(signal.float())
+        signal = signal.float()
+        var = self.variance(signal)
         log_p = -0.5 * ((observation - signal) ** 2 / var + var.log() + math.log(2 * math.pi))
+        half = 0.5 * self.step
+        if self.clip_low is not None:  # the mass at and below the limit's bin
+            tail = torch.special.log_ndtr((self.clip_low + half - signal) / var.sqrt())
+            log_p = torch.where(observation <= self.clip_low, tail, log_p)
+        if self.clip_high is not None:
+            tail = torch.special.log_ndtr((signal - self.clip_high + half) / var.sqrt())
+            log_p = torch.where(observation >= self.clip_high, tail, log_p)
         return log_p.clamp(min=math.log(MIN_DENSITY))
 
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         return self.log_likelihood(observation, signal).exp()
 
     def to_histogram(self, bins: int = 256, value_range: tuple[float, float] | None = None):
-        """The same model as a histogram: each row holds the Gaussian's mass per bin."""
+        """The same model as a histogram: each row holds the Gaussian's mass per bin (a
+        clipped limit's bin also the mass beyond it)."""
         from scipy.special import ndtr
 
         from .noise_model import HistogramNoiseModel
 
         if value_range is None:  # the signals seen, and 4 standard deviations of noise
-            low = self.low - 4 * math.sqrt(max(self.gain * self.low + self.variance_offset,
-                                               self.min_std**2))
-            high = self.high + 4 * math.sqrt(max(self.gain * self.high + self.variance_offset,
-                                                 self.min_std**2))
+            ends = torch.tensor([self.low, self.high])
+            std = self.variance(ends).sqrt().numpy() if np.isfinite(ends).all() else (0, 0)
+            low, high = self.low - 4 * std[0], self.high + 4 * std[1]
         else:
             low, high = value_range
         if not (np.isfinite(low) and np.isfinite(high) and high > low):
             raise PN2VError("give the histogram's value range (min < max)")
         edges = np.linspace(low, high, bins + 1)
         centres = 0.5 * (edges[:-1] + edges[1:])
-        std = np.sqrt(np.maximum(self.gain * centres + self.variance_offset, self.min_std**2))
+        std = self.variance(torch.as_tensor(centres)).sqrt().double().numpy()
         cdf = ndtr((edges[None, :] - centres[:, None]) / std[:, None])
         counts = np.diff(cdf, axis=1)
+        if self.clip_low is not None and low <= self.clip_low < high:
+            j = int((self.clip_low - low) // (edges[1] - edges[0]))
+            counts[:, j] += cdf[:, j]
+            counts[:, :j] = 0
+        if self.clip_high is not None and low <= self.clip_high < high:
+            k = int((self.clip_high - low) // (edges[1] - edges[0]))
+            counts[:, k] += 1 - cdf[:, k + 1]
+            counts[:, k + 1:] = 0
         return HistogramNoiseModel._from_counts(counts, float(low), float(high))
 
     # ---------------------------------------------------------------- range
@@ -98,29 +151,47 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
     def summary(self) -> str:
         how = ("estimated from the images" if self.origin == "estimated"
                else "from camera parameters")
-        text = (f"Poisson–Gaussian noise model {how}: var(x | s) = {self.gain:.4g}·s "
-                f"{'+' if self.variance_offset >= 0 else '−'} {abs(self.variance_offset):.4g}")
+        line = (f"{self.gain:.4g}·s {'+' if self.variance_offset >= 0 else '−'} "
+                f"{abs(self.variance_offset):.4g}")
+        text = f"Poisson–Gaussian noise model {how}: var(x | s) = {line}"
+        if self.curve:
+            text = (f"Poisson–Gaussian noise model {how}: var(x | s) follows the measured "
+                    f"curve from {self.curve[0]:.4g} to {self.curve[-1]:.4g} (a line would "
+                    f"be {line})")
         if np.isfinite(self.low):
             text += f", signals seen in [{self.low:.4g}, {self.high:.4g}]"
+        limits = [f"{v:g}" for v in (self.clip_low, self.clip_high) if v is not None]
+        if limits:
+            text += f", clipped at {' and '.join(limits)}"
         return text
 
     # ---------------------------------------------------------------- files
     def to_state(self) -> dict:
-        return {"kind": self.kind, "gain": self.gain, "variance_offset": self.variance_offset,
-                "min_std": self.min_std, "low": self.low, "high": self.high,
-                "origin": self.origin}
+        state = {"kind": self.kind, "gain": self.gain, "variance_offset": self.variance_offset,
+                 "min_std": self.min_std, "low": self.low, "high": self.high,
+                 "origin": self.origin}
+        if self.curve or self.clip_low is not None or self.clip_high is not None:
+            # older versions would read only the line: they must refuse such a file
+            state.update(version=2, curve=np.asarray(self.curve, np.float64),
+                         clip_low=self.clip_low, clip_high=self.clip_high, step=self.step)
+        return state
 
     @classmethod
     def from_state(cls, state: dict, source: str = "noise model") -> PoissonGaussianNoiseModel:
         check_state(state, "poisson-gaussian", source)
         try:
+            optional = {k: state.get(k) for k in ("clip_low", "clip_high")}
             model = cls(float(state["gain"]), float(state["variance_offset"]),
                         float(state["min_std"]), float(state["low"]), float(state["high"]),
-                        str(state.get("origin", "camera")))
+                        str(state.get("origin", "camera")),
+                        tuple(float(v) for v in np.asarray(state.get("curve", ())).ravel()),
+                        *(None if v is None else float(v) for v in optional.values()),
+                        float(state.get("step", 0.0)))
         except (KeyError, TypeError, ValueError) as error:
             raise PN2VError(f"{source}: incomplete noise model ({error})") from error
         if not (math.isfinite(model.gain) and math.isfinite(model.variance_offset)
-                and model.min_std > 0):
+                and model.min_std > 0 and np.isfinite(model.curve).all()) or (
+                model.curve and not (len(model.curve) >= 2 and model.high > model.low)):
             raise PN2VError(f"{source}: damaged noise model")
         return model
 
@@ -132,55 +203,119 @@ class NoiseLevels:
     means: np.ndarray
     variances: np.ndarray
     counts: np.ndarray
-    message: str | None  # about clipped pixels left out
+    #: median ratio of a two-pixel-wide residual's variance to the one-pixel-wide's: ≈ 1 for
+    #: noise independent from pixel to pixel, above :data:`CORRELATED_RATIO` for correlated
+    correlation: float = 1.0
+    #: for the user: clipped pixels left out, correlated noise
+    messages: list[str] = field(default_factory=list)
+
+
+def _robust_variance(values: np.ndarray) -> float:
+    """(1.4826 · MAD)²: the variance of Gaussian noise, unmoved by a few edges."""
+    return float((1.4826 * np.median(np.abs(values - np.median(values)))) ** 2)
+
+
+def _clipped_normal_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ξ, mean / std, variance) of max(z + ξ, 0) for a standard normal z, ξ from −5 to 10:
+    the mean-to-std ratio rises monotonically with ξ, so it gives ξ back."""
+    from scipy.special import ndtr
+
+    xi = np.linspace(-5.0, 10.0, 3001)
+    phi, cdf = np.exp(-0.5 * xi**2) / math.sqrt(2 * math.pi), ndtr(xi)
+    mean = xi * cdf + phi
+    variance = (xi**2 + 1) * cdf + xi * phi - mean**2
+    return xi, mean / np.sqrt(variance), variance
+
+
+def unclip(mean: float, variance: float, limit: float, upper: bool = False) -> tuple[float, float]:
+    """(signal, variance) of a Gaussian whose values beyond ``limit`` were piled up on it,
+    from the mean and variance of the clipped values (Foi et al. 2008)."""
+    distance = (limit - mean) if upper else (mean - limit)
+    xi, ratio, clipped_variance = _clipped_normal_table()
+    if variance <= 0 or distance / math.sqrt(variance) >= ratio[-1]:
+        return mean, variance  # too far from the limit to be clipped
+    k = float(np.interp(distance / math.sqrt(variance), ratio, xi))
+    std = math.sqrt(variance / float(np.interp(k, xi, clipped_variance)))
+    return (limit - k * std if upper else limit + k * std), std**2
 
 
 def noise_levels(images: np.ndarray, levels: int = 40, max_planes: int = 16,
                  smooth_fraction: float = 0.5) -> NoiseLevels:
-    """Noise variance against local mean, over ``levels`` evenly spaced signal levels.
+    """Noise variance against signal, over ``levels`` evenly spaced levels of the local mean.
 
     Within each level only the smoothest ``smooth_fraction`` of its pixels (lowest local
-    gradient) count, so edges and texture do not pass for noise; residuals touching a clipped
-    pixel are left out, and each variance is robust ((1.4826 · MAD)²).
+    gradient) count, so edges and texture do not pass for noise, and the variance is robust.
+    Where the data is clipped (0, the type's maximum), a level whose windows hold clipped
+    pixels gives the mean and variance of clipped values: the Gaussian behind them is worked
+    out from both (:func:`unclip`), so dark backgrounds near 0 are measured, not left out.
+    The same residual with taps two pixels apart measures whether the noise is correlated
+    between neighbours (it then shows more variance: the one-pixel residual cancels
+    correlated noise as it cancels signal).
     """
     stack = as_stack(images, name="images", min_size=8)
-    clipped, message = clipped_mask(np.asarray(images).reshape(stack.shape))
+    data = np.asarray(images).reshape(stack.shape)
+    clipped, message = clipped_mask(data)
+    limits = clip_limits(data)
+    wide = np.zeros((5, 5))
+    wide[::2, ::2] = RESIDUAL_KERNEL
     step = max(1, stack.shape[0] // max_planes)
-    means, residuals, gradients = [], [], []
+    columns: list[list[np.ndarray]] = [[], [], [], [], [], []]
     for plane, mask in zip(stack[::step], clipped[::step], strict=True):
         plane = plane.astype(np.float64)
         mean = ndimage.uniform_filter(plane, 5, mode="reflect")
-        keep = ~ndimage.binary_dilation(mask, np.ones((5, 5), bool))
-        keep[[0, -1], :] = keep[:, [0, -1]] = False
-        means.append(mean[keep])
-        residuals.append(ndimage.correlate(plane, RESIDUAL_KERNEL, mode="reflect")[keep])
-        gradients.append(np.hypot(*np.gradient(mean))[keep])
-    mean, residual = np.concatenate(means), np.concatenate(residuals)
-    gradient = np.concatenate(gradients)
+        inner = (slice(2, -2), slice(2, -2))
+        touched = ndimage.maximum_filter(mask, 5, mode="nearest")
+        for column, values in zip(columns, (
+                mean, ndimage.correlate(plane, RESIDUAL_KERNEL, mode="reflect"),
+                ndimage.correlate(plane, wide, mode="reflect"),
+                np.hypot(*np.gradient(mean)), touched, mask), strict=True):
+            column.append(values[inner].ravel())
+    mean, residual, wide_residual, gradient, touched, at_limit = map(np.concatenate, columns)
     if mean.size < 1000:
-        raise PN2VError("too few unclipped pixels to estimate the noise")
+        raise PN2VError("too few pixels to estimate the noise")
     edges = np.linspace(*np.quantile(mean, [0.001, 0.999]), levels + 1)
     index = np.searchsorted(edges, mean, side="right") - 1
-    out_means, out_vars, out_counts = [], [], []
+    rows, ratios = [], []
     for i in range(levels):
-        chosen = index == i
-        if chosen.sum() < 2 * 50:
+        chosen = np.flatnonzero(index == i)
+        if chosen.size < 2 * 50:
             continue
-        smooth = gradient[chosen] <= np.quantile(gradient[chosen], smooth_fraction)
-        r = residual[chosen][smooth]
-        mad = np.median(np.abs(r - np.median(r)))
-        out_means.append(mean[chosen][smooth].mean())
-        out_vars.append((1.4826 * mad) ** 2)
-        out_counts.append(r.size)
-    if len(out_means) < 2:
+        smooth = chosen[gradient[chosen] <= np.quantile(gradient[chosen], smooth_fraction)]
+        level = float(mean[smooth].mean())
+        if limits and touched[smooth].mean() > 0.01:  # clipped values: mean and variance
+            if at_limit[smooth].mean() > MAX_CLIPPED:
+                continue  # mostly piled up at the limit: the values say little of the noise
+            limit = min(limits, key=lambda v: abs(v - level))
+            level, variance = unclip(level, float(residual[smooth].var()), limit,
+                                     upper=limit > level)
+        else:
+            variance = _robust_variance(residual[smooth])
+            if variance > 0:
+                ratios.append(_robust_variance(wide_residual[smooth]) / variance)
+        rows.append((level, variance, smooth.size))
+    if len(rows) < 2:
         raise PN2VError("the images hold too few signal levels to estimate the noise; "
                         "give the camera parameters instead")
-    return NoiseLevels(np.array(out_means), np.array(out_vars), np.array(out_counts), message)
+    found = np.array(sorted(rows))
+    correlation = float(np.median(ratios)) if ratios else 1.0
+    messages = [message.replace("left out", "found")] if message else []
+    if correlation > CORRELATED_RATIO:
+        messages.append(
+            f"the noise is correlated between neighbouring pixels (a residual two pixels wide "
+            f"shows {correlation:.1f}× the variance of one a pixel wide; 1 for independent "
+            "noise): Noise2Void and PN2V assume each pixel's noise is independent, so noise "
+            "will be left in the result and a noise model estimated from single pixels is "
+            "too low")
+    return NoiseLevels(found[:, 0], found[:, 1], found[:, 2].astype(int), correlation,
+                       messages)
 
 
 def estimate_poisson_gaussian(images: np.ndarray, min_std: float = 0.5
                               ) -> tuple[PoissonGaussianNoiseModel, NoiseLevels]:
-    """Fit var = a·s + b to :func:`noise_levels` (weighted least squares, a > 0)."""
+    """The measured variance curve of :func:`noise_levels`, made non-decreasing (weighted
+    isotonic regression), with a straight line var = a·s + b (weighted least squares, a > 0)
+    fitted for the gain beyond the brightest level and for the summary. Clipping limits of
+    the images go into the likelihood."""
     found = noise_levels(images)
     # weight ∝ count / var²: a variance estimated from n values has a spread ∝ var / √n
     weight = np.sqrt(found.counts) / np.maximum(found.variances, 1e-12)
@@ -188,7 +323,18 @@ def estimate_poisson_gaussian(images: np.ndarray, min_std: float = 0.5
     if not a > 0:
         a = max(float(np.average(found.variances / np.maximum(found.means, 1e-12))), 1e-12)
         b = 0.0
-    model = PoissonGaussianNoiseModel(float(a), float(b), min_std,
-                                      float(found.means.min()), float(found.means.max()),
-                                      origin="estimated")
+    monotone = isotonic_regression(found.variances, weights=found.counts).x
+    low, high = float(found.means.min()), float(found.means.max())
+    curve = np.interp(np.linspace(low, high, CURVE_POINTS), found.means, monotone)
+    data = np.asarray(images)
+    limits = clip_limits(data)  # a limit is the data's minimum or maximum
+    lower = [v for v in limits if v <= data.min()]
+    upper = [v for v in limits if v >= data.max()]
+    sample = data.ravel()[:10000]
+    integer = data.dtype.kind in "iu" or bool(np.all(sample == np.round(sample)))
+    model = PoissonGaussianNoiseModel(
+        float(a), float(b), min_std, low, high, origin="estimated",
+        curve=tuple(float(v) for v in curve),
+        clip_low=lower[0] if lower else None, clip_high=upper[0] if upper else None,
+        step=1.0 if integer else 0.0)
     return model, found
