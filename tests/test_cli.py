@@ -228,6 +228,14 @@ def test_noise_models_without_a_histogram(files, capsys):
                         files / "pg.npz", *TRAIN_FLAGS], capsys)
     assert code == 0, err
     assert isinstance(PN2VModel.load(files / "m.pt").noise_model, PoissonGaussianNoiseModel)
+    assert "too little noise" not in err  # the synthetic camera's own parameters
+    # a quarter of the camera's noise: the guard names it after training
+    run(["noise-model", "--kind", "poisson-gaussian", "--camera", 0.5, 100, 3,
+         "-o", files / "low.npz"], capsys)
+    code, _, err = run(["train", files / "noisy.tif", "-o", files / "m.pt", "--noise-model",
+                        files / "low.npz", *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    assert "pn2v: warning: the noise model gives too little noise at signals" in err
 
 
 def test_train_with_a_bootstrapped_noise_model(files, capsys):

@@ -308,8 +308,8 @@ def _build_noise_model(args: argparse.Namespace):
         model = PoissonGaussianNoiseModel.from_camera(*args.camera, **min_std)
     else:
         model, levels = estimate_poisson_gaussian(read_stack(args.images), **min_std)
-        if levels.message:
-            _warn(levels.message)
+        for message in levels.messages:
+            _warn(message)
     if args.as_histogram:
         if args.value_range is None and args.camera:
             raise PN2VError("--as-histogram with --camera needs --range MIN MAX")
@@ -413,6 +413,8 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         return EXIT_INTERRUPTED
     best = trainer.best_model()
     best.save(args.output)
+    for message in best.noise_check.messages() if best.noise_check else ():
+        _warn(message)
     spread = (f"; prior spread ×{best.spread_scale:.3g} for prediction"
               if best.is_probabilistic else "")
     print(f"best validation loss {trainer.best_val_loss:.5g}{spread}; wrote {args.output}")

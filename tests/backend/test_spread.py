@@ -10,7 +10,7 @@ from napari_pn2v.backend.lazy import reflect
 from napari_pn2v.backend.model import Prior
 from napari_pn2v.backend.poisson_gaussian import PoissonGaussianNoiseModel
 from napari_pn2v.backend.prediction import posterior
-from napari_pn2v.backend.spread import SCALES, best_spread_scale, features, sure_by_scale
+from napari_pn2v.backend.spread import SCALES, choose_spread, features, sure_by_scale
 from tests.backend.test_training import make_trainer
 
 NOISE_STD, ERROR_STD, SAMPLES = 5.0, 3.0, 200
@@ -41,13 +41,16 @@ class LeaningPrior(nn.Module):
         return torch.cat([features, features.new_zeros(len(features), SAMPLES)], 1)
 
 
-def leaning_model(spread: float, lean: float):
-    """(model, noisy patches, clean patches) with Gaussian noise of std NOISE_STD."""
+def leaning_model(spread: float, lean: float, clean: torch.Tensor | None = None,
+                  noise_model: PoissonGaussianNoiseModel | None = None):
+    """(model, noisy patches, clean patches) with Gaussian noise of std NOISE_STD; the noise
+    model defaults to the right one."""
     generator = torch.Generator().manual_seed(1)
-    clean = 100 + 20 * torch.rand(4, 64, 64, generator=generator)
+    if clean is None:
+        clean = 100 + 20 * torch.rand(4, 64, 64, generator=generator)
     noisy = clean + NOISE_STD * torch.randn(clean.shape, generator=generator)
     guess = clean + ERROR_STD * torch.randn(clean.shape, generator=generator)
-    noise_model = PoissonGaussianNoiseModel(0.0, NOISE_STD**2)
+    noise_model = noise_model or PoissonGaussianNoiseModel(0.0, NOISE_STD**2)
     model = PN2VModel(ModelConfig(samples=SAMPLES, depth=1, features=2), 110.0, 10.0,
                       noise_model)
     model.net = LeaningPrior(guess, spread, lean, model)
@@ -62,6 +65,19 @@ def true_error(model: PN2VModel, noisy: torch.Tensor, clean: torch.Tensor, scale
     return float(((estimate - clean.reshape(-1)) ** 2).mean())
 
 
+def band_errors(model: PN2VModel, noisy: torch.Tensor, clean: torch.Tensor, choice):
+    """True mean squared errors of the MMSE and the prior mean in each band of the choice."""
+    features = model.net.body(model.normalise(noisy)[:, None])
+    raw = model.net.head_at(features.movedim(1, -1).reshape(-1, 2))
+    out = posterior(model.noise_model, model.prior(raw, calibrated=False).scaled(choice.scale),
+                    noisy.reshape(-1, 1))
+    band = np.searchsorted(choice.edges, out["prior_mean"].numpy(), side="right")
+    errors = {k: (out[k].numpy() - clean.reshape(-1).numpy()) ** 2
+              for k in ("denoised", "prior_mean")}
+    return tuple(np.array([errors[k][band == b].mean() for b in range(len(choice.trusted))])
+                 for k in ("denoised", "prior_mean"))
+
+
 @pytest.mark.parametrize("lean", [0.0, 0.3])
 def test_sure_estimates_the_error_of_each_spread_without_the_clean_image(lean):
     model, noisy, clean = leaning_model(spread=2 * ERROR_STD, lean=lean)
@@ -70,8 +86,14 @@ def test_sure_estimates_the_error_of_each_spread_without_the_clean_image(lean):
     for c in SCALES:
         assert estimates[c] == pytest.approx(truth[c], rel=0.05)
     best = min(truth, key=truth.get)
-    assert best_spread_scale(model, model.normalise(noisy),
-                             torch.Generator().manual_seed(0)) == best
+    choice = choose_spread(model, model.normalise(noisy), torch.Generator().manual_seed(0))
+    assert choice.scale == best
+    # a band gives up its MMSE only where the prior mean is truly better there
+    mmse, prior_mean = band_errors(model, noisy, clean, choice)
+    for b, trusted in enumerate(choice.trusted):
+        assert trusted or prior_mean[b] < mmse[b]
+    if lean == 0:  # the noise model is right and nothing leaks: the MMSE wins every band
+        assert all(choice.trusted) and (mmse < prior_mean).all()
     if lean == 0:  # the prior's right spread is the guess's error: half the spread given
         assert best == 0.5
     else:  # a prior that already leans on the pixel must be narrower to not count it twice

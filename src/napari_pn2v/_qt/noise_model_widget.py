@@ -30,6 +30,7 @@ from ..backend import (
     ModelConfig,
     NoiseModel,
     PN2VError,
+    PN2VModel,
     PoissonGaussianNoiseModel,
     TrainConfig,
     Trainer,
@@ -39,6 +40,7 @@ from ..backend import (
 from ..backend.bootstrap import FITS, bootstrap_pairs, fit_noise_model
 from ..backend.images import as_stack, calibration_pairs, drift_note
 from ..backend.noise_checks import (
+    NoiseCheck,
     NoiseLevelData,
     measured_levels,
     model_std,
@@ -123,7 +125,7 @@ def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
             model, found = estimate_poisson_gaussian(request.images)
         levels = None if found is None else NoiseLevelData(
             found.means, np.sqrt(found.variances), found.counts)
-        return Built(model, levels, None, [found.message] if found and found.message else [])
+        return Built(model, levels, None, found.messages if found is not None else [])
     # bootstrap: N2V with the quick preset, then a fit to its predictions
     config = TrainConfig(**request.training)
     trainer = Trainer(request.images, config, ModelConfig(mode="n2v", **request.network))
@@ -173,6 +175,27 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         self.std_line = self.std_plot.plot(pen=pg.mkPen("w", width=2))
         self.std_points = self.std_plot.plot(pen=None, symbol="o", symbolSize=5,
                                              symbolBrush="#f0a030")
+        self.flagged: list[pg.LinearRegionItem] = []
+
+    def mark(self, check: NoiseCheck | None) -> None:
+        """Shade the signal bands where the trained model's guard found too little noise in
+        the noise model (red) or gave the prior mean instead of the MMSE (grey)."""
+        for region in self.flagged:
+            self.std_plot.removeItem(region)
+        self.flagged = []
+        if check is None:
+            return
+        under = set(check.under_predicted())
+        for band, trusted in enumerate(check.trusted):
+            if band not in under and trusted:
+                continue
+            colour = (230, 60, 60, 70) if band in under else (160, 160, 160, 60)
+            region = pg.LinearRegionItem(check.edges[band:band + 2], movable=False,
+                                         brush=pg.mkBrush(colour))
+            region.setToolTip("the noise model gives too little noise here" if band in under
+                              else "the prior mean is predicted here instead of the MMSE")
+            self.std_plot.addItem(region)
+            self.flagged.append(region)
 
     def show_model(self, model: NoiseModel, built: Built | None = None) -> None:
         lo, hi = _display_range(model, built)
@@ -323,6 +346,7 @@ class NoiseModelWidget(DockWidget):
         self.load_button.clicked.connect(
             file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_from))
         self.session.noise_model_changed.connect(self._show)
+        self.session.model_changed.connect(self._show_check)
         self._update_enabled()
         if self.session.noise_model is not None:
             self._show(self.session.noise_model)
@@ -427,6 +451,11 @@ class NoiseModelWidget(DockWidget):
             built = self.built if self.built is not None and self.built.model is model else None
             self.plot.show_model(model, built)
         self._update_enabled()
+
+    def _show_check(self, model: PN2VModel | None) -> None:
+        """A model trained with the shown noise model brings its guard's findings."""
+        same = model is not None and model.noise_model is self.session.noise_model
+        self.plot.mark(model.noise_check if same else None)
 
     def save_to(self, path: str) -> None:
         if self.session.noise_model is None:

@@ -365,6 +365,8 @@ class TrainingWidget(DockWidget):
         elif self.trainer is not None:
             self.model = self.trainer.best_model()
             self.session.model = self.model
+            for message in self.model.noise_check.messages() if self.model.noise_check else ():
+                warn(message)
             parts = []
             if self.trainer.best_val_loss is not None:
                 parts.append(f"best validation loss {self.trainer.best_val_loss:.4g}")

@@ -92,6 +92,12 @@ class PlaneSource:
         block = self.block(plane, r0, c0, int(rows.max()) + 1 - r0, int(cols.max()) + 1 - c0)
         return block[np.ix_(rows - r0, cols - c0)]
 
+    def planes(self, count: int) -> np.ndarray:
+        """Up to ``count`` whole planes, evenly spaced through the stack, as float32."""
+        n, height, width = self.shape
+        picked = np.unique(np.linspace(0, n - 1, min(n, count)).round().astype(int))
+        return np.stack([self.block(int(p), 0, 0, height, width) for p in picked])
+
     def sample(self, pixels: int = SAMPLE_PIXELS) -> np.ndarray:
         """About ``pixels`` pixels on a regular grid through the whole stack (for range checks)."""
         if not self.lazy:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .errors import PN2VError
+from .noise_checks import NoiseCheck
 from .noise_models import NoiseModel, noise_model_from_state
 from .unet import UNet
 
@@ -106,6 +107,12 @@ class PN2VModel:
         #: factor on the prior's spread for prediction, chosen after training without clean
         #: data (see :mod:`.spread`); training always sees the spread as the network gives it
         self.spread_scale = 1.0
+        #: the guard's choice (:mod:`.guard`): inner edges of bands of the prior mean, and
+        #: per band whether prediction gives the MMSE (True) or the prior mean
+        self.trust_edges: tuple[float, ...] = ()
+        self.trusted: tuple[bool, ...] = (True,)
+        #: what the guard found, for the user (None: not checked, e.g. an older file)
+        self.noise_check: NoiseCheck | None = None
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
@@ -151,6 +158,14 @@ class PN2VModel:
             prior = Prior(self.denormalise(raw[:, :1]), scale, z + raw[:, 2:])
         return prior.scaled(self.spread_scale) if calibrated else prior
 
+    def untrusted(self, prior_mean: torch.Tensor) -> torch.Tensor | None:
+        """Where prediction gives the prior mean instead of the MMSE (None: nowhere)."""
+        if all(self.trusted):
+            return None
+        edges = torch.tensor(self.trust_edges, dtype=prior_mean.dtype, device=prior_mean.device)
+        trusted = torch.tensor(self.trusted, device=prior_mean.device)
+        return ~trusted[torch.bucketize(prior_mean, edges, right=True)]
+
     @staticmethod
     def _normal_quantiles(k: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         p = (torch.arange(k, device=device, dtype=torch.float64) + 0.5) / k
@@ -168,6 +183,8 @@ class PN2VModel:
         clone.net.load_state_dict(self.net.state_dict())
         clone.epochs_trained = self.epochs_trained
         clone.spread_scale = self.spread_scale
+        clone.trust_edges, clone.trusted = self.trust_edges, self.trusted
+        clone.noise_check = self.noise_check
         return clone
 
     def save(self, path: str | os.PathLike) -> None:
@@ -180,6 +197,9 @@ class PN2VModel:
             "std": self.std,
             "epochs_trained": self.epochs_trained,
             "spread_scale": self.spread_scale,
+            "trust_edges": list(self.trust_edges),
+            "trusted": list(self.trusted),
+            "noise_check": None if self.noise_check is None else self.noise_check.to_state(),
             "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
             "noise_model": None,
         }
@@ -221,6 +241,12 @@ class PN2VModel:
             if not math.isfinite(model.spread_scale) or model.spread_scale <= 0:
                 raise PN2VError(f"{path}: damaged napari-pn2v model file (spread scale "
                                 f"{model.spread_scale})")
+            model.trust_edges = tuple(float(e) for e in state.get("trust_edges", ()))
+            model.trusted = tuple(bool(t) for t in state.get("trusted", (True,)))
+            if len(model.trusted) != len(model.trust_edges) + 1:
+                raise PN2VError(f"{path}: damaged napari-pn2v model file (guard bands)")
+            if state.get("noise_check") is not None:
+                model.noise_check = NoiseCheck.from_state(state["noise_check"])
         except PN2VError:
             raise
         except Exception as error:  # missing keys, wrong shapes: a damaged file

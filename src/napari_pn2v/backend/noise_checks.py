@@ -1,17 +1,21 @@
-"""How well a noise model fits the data it came from: noise level against signal, both sides.
+"""How well a noise model fits the data: noise level against signal, both sides.
 
 The noise-model widget plots these so that a user sees a bad fit (a wrong gain, a clipped
-range, a bootstrap that went astray) before training on it.
+range, a bootstrap that went astray) before training on it; after training, the guard's
+:class:`NoiseCheck` (made by :mod:`.guard`, stored in model files) says where the model gives
+too little noise and where the prior mean replaces the MMSE.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from .noise_models import NoiseModel
 
+#: a variance this many times the noise model's counts as "the model gives too little noise"
+UNDER = 1.5
 #: pairs kept for plots: plenty for 40 levels, small enough to pass to the GUI thread
 MAX_PAIRS = 200_000
 
@@ -64,3 +68,63 @@ def model_std(model: NoiseModel, signals: np.ndarray, x_range: tuple[float, floa
         mean = (p * x).sum()
         stds.append(np.sqrt(max((p * (x - mean) ** 2).sum(), 0.0)))
     return np.array(stds)
+
+
+@dataclass
+class NoiseCheck:
+    """Per band of the prior mean: what the noise model predicts, what the data show, and
+    whether the MMSE is used there."""
+
+    #: band edges in intensity units: the outer ones are the lowest and highest prior mean
+    edges: tuple[float, ...]
+    shares: tuple[float, ...]
+    trusted: tuple[bool, ...]
+    model_variance: tuple[float, ...]
+    #: from the images' smooth regions (NaN: not measured)
+    image_variance: tuple[float, ...]
+    #: Var(x − prior mean) on held-out masked pixels, and what the model and the prior's
+    #: spread (as calibrated) predict for it (NaN: no held-out pixels in the band)
+    scatter: tuple[float, ...]
+    expected_scatter: tuple[float, ...]
+    correlation: float = 1.0
+    notes: list[str] = field(default_factory=list)
+
+    def under_predicted(self) -> list[int]:
+        """Bands where the images show :data:`UNDER` times the model's noise, or the pixels
+        scatter around the prior that much more than the model and the prior allow."""
+        return [b for b in range(len(self.shares))
+                if self.image_variance[b] > UNDER * self.model_variance[b]
+                or self.scatter[b] > UNDER * self.expected_scatter[b]]
+
+    def messages(self) -> list[str]:
+        """What the user should know, one line each (none when all is well)."""
+        out = list(self.notes)
+        for b in self.under_predicted():
+            seen = max(self.image_variance[b], self.scatter[b] - self.expected_scatter[b]
+                       + self.model_variance[b])
+            out.append(
+                f"the noise model gives too little noise at signals {self._range(b)} "
+                f"({100 * self.shares[b]:.0f}% of the pixels): the data show a variance of "
+                f"{seen:.3g}, the model {self.model_variance[b]:.3g}")
+        if not all(self.trusted):
+            untrusted = [b for b, t in enumerate(self.trusted) if not t]
+            share = sum(self.shares[b] for b in untrusted)
+            where = ("everywhere" if len(untrusted) == len(self.trusted) else
+                     "at signals " + ", ".join(self._range(b) for b in untrusted))
+            out.append(f"the prior mean is predicted instead of the MMSE {where} "
+                       f"({100 * share:.0f}% of the pixels), where the noise model would "
+                       "make it worse")
+        return out
+
+    def _range(self, band: int) -> str:
+        return f"{self.edges[band]:.4g}–{self.edges[band + 1]:.4g}"
+
+    def to_state(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_state(cls, state: dict) -> NoiseCheck:
+        check = cls(**{k: tuple(v) if isinstance(v, list | tuple) and k != "notes" else v
+                       for k, v in state.items()})
+        check.notes = list(check.notes)
+        return check

@@ -177,9 +177,16 @@ class TiledPrediction:
             if not model.is_probabilistic:
                 parts["denoised"].append(model.denormalise(raw[:, 0]))
                 continue
-            for name, values in posterior(model.noise_model, model.prior(raw),
-                                         observed[start:start + chunk]).items():
-                parts[name].append(values)
+            prior = model.prior(raw)
+            results = posterior(model.noise_model, prior, observed[start:start + chunk])
+            untrusted = model.untrusted(results["prior_mean"])
+            if untrusted is not None:  # the guard's bands: the prior mean, and its spread
+                results["denoised"] = torch.where(untrusted, results["prior_mean"],
+                                                  results["denoised"])
+                results["std"] = torch.where(untrusted, prior.scale[:, 0] * prior.u.std(1),
+                                             results["std"])
+            for name in parts:
+                parts[name].append(results[name])
         return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
 
 

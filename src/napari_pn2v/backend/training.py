@@ -22,13 +22,15 @@ from .coverage import check_coverage
 from .devices import choose_device
 from .distributed import mean_over_processes, world
 from .errors import PN2VError
+from .guard import ImageNoise, check_noise, guarded_spread
 from .images import as_stack, check_dims
 from .lazy import LazyFrames, PlaneSource, is_lazy
 from .losses import mse_loss, pn2v_loss
 from .masking import NEIGHBOURHOOD, Batch, masked_batch, paired_batch, sample_patches
 from .model import INITIAL_SPREAD, ModelConfig, PN2VModel
+from .noise_checks import NoiseCheck
 from .noise_models import NoiseModel
-from .spread import best_spread_scale
+from .spread import SpreadChoice
 
 HOLDOUTS = ("frames", "region")
 #: fewest rows a held-out region may have; validation patches shrink to fit it
@@ -336,10 +338,17 @@ class Trainer:
         elif self.world_size > 1:  # each process draws its own patches
             self._generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
         self._val = self._validation_batches(held_out)
-        self._spread_patches = self._calibration_patches() if (
-            model.is_probabilistic and cfg.spread_calibration) else None
-        #: the best model's factor on its prior's spread; the model in training keeps 1
-        self.spread_scale = model.spread_scale = 1.0
+        self._spread_patches = self.image_noise = None
+        if model.is_probabilistic and cfg.spread_calibration:
+            self._spread_patches = self._calibration_patches()
+            #: the noise the training images show, which the guard holds the model against
+            self.image_noise = ImageNoise.measure(
+                [g[:, 0] for g in groups] + [s.planes(4) for s in lazy])
+        #: the best model's spread and guard bands (:mod:`.guard`); the model in training
+        #: keeps its spread as the network gives it
+        self.spread = SpreadChoice()
+        model.spread_scale, model.trust_edges, model.trusted = 1.0, (), (True,)
+        self._check: tuple[int, NoiseCheck] | None = None
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -507,8 +516,8 @@ class Trainer:
                                 for k, v in self.model.net.state_dict().items()}
             self._best_epochs = self.model.epochs_trained
             if self._spread_patches is not None:
-                self.spread_scale = best_spread_scale(self.model, self._spread_patches,
-                                                      torch.Generator().manual_seed(0))
+                self.spread = guarded_spread(self.model, self._spread_patches,
+                                             torch.Generator().manual_seed(0), self.image_noise)
         return val_loss
 
     def run(self) -> PN2VModel:
@@ -523,11 +532,33 @@ class Trainer:
         model.net.cpu()
         return model
 
+    @property
+    def spread_scale(self) -> float:
+        """The best model's factor on its prior's spread."""
+        return self.spread.scale
+
     def best_model(self) -> PN2VModel:
-        """The weights with the lowest validation loss so far; the current ones before any."""
+        """The weights with the lowest validation loss so far (the current ones before any),
+        with their spread, guard bands and the guard's check."""
         model = self.last_model()
-        if self._best_state is not None:
-            model.net.load_state_dict(self._best_state)
-            model.epochs_trained = self._best_epochs
-            model.spread_scale = self.spread_scale
+        if self._best_state is None:
+            return model
+        model.net.load_state_dict(self._best_state)
+        model.epochs_trained = self._best_epochs
+        choice = self.spread
+        model.spread_scale, model.trust_edges, model.trusted = (choice.scale, choice.edges,
+                                                                 choice.trusted)
+        if self._spread_patches is not None:
+            if self._check is None or self._check[0] != self._best_epochs:
+                self._check = (self._best_epochs, check_noise(
+                    model, choice, self.image_noise, self._held_out_outputs(model.net)))
+            model.noise_check = self._check[1]
         return model
+
+    def _held_out_outputs(self, net: nn.Module) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(head outputs, observations) at the masked pixels of the validation patches."""
+        outputs = HeadOutputs(net, supervised=False, amp=False)
+        with torch.no_grad():
+            for batch in self._val:
+                yield (outputs(batch.inputs.cpu(), batch.index.cpu()),
+                       self.model.denormalise(batch.targets.reshape(-1).cpu()))
