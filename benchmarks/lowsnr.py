@@ -1,0 +1,145 @@
+"""Low-SNR data without calibration: N2V against each PN2V noise model a user can make alone.
+
+FMD test images of three more types (../shared/data/fmd-lowsnr: Confocal_MICE,
+TwoPhoton_BPAE_B, WideField_BPAE_R), 4 noisy frames each of one scene, no calibration stack.
+As a user without calibration data would: train on the 4 frames themselves (the quick preset,
+one core), denoise them, compare with their 50-frame average fitted to each frame by a gain and
+an offset (the frames drift; range 255). Methods: ``n2v``; ``pn2v-pg`` (Poisson–Gaussian
+estimated from the frames, ``pn2v noise-model --kind poisson-gaussian --images``);
+``pn2v-gmm`` and ``pn2v-histogram`` (bootstrapped: N2V first, then a fit to its predictions,
+``pn2v train --bootstrap``).
+
+Each row also gives the **Wiener bound**: what a per-pixel combination of the prior mean and
+the pixel could gain at most if it knew the prior mean's error variance τ² and the noise
+variance σ² in each band of the signal, 10·log10(MSE(prior mean) / Σ share·τ²σ²/(τ²+σ²)),
+both measured against the reference — PN2V's whole margin over its prior mean.
+
+    python -m benchmarks.lowsnr --type Confocal_MICE --method pn2v-pg [--seed 0]
+
+Writes benchmarks/results/lowsnr-<type>-<method>[-seedN].json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from napari_pn2v.backend import (
+    QUICK,
+    ModelConfig,
+    PN2VModel,
+    TrainConfig,
+    Trainer,
+    estimate_poisson_gaussian,
+    predict,
+)
+from napari_pn2v.backend.bootstrap import bootstrap_noise_model
+from napari_pn2v.backend.images import frame_signals, read_image
+from napari_pn2v.backend.metrics import psnr
+
+from .quality import RESULTS, summary
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd-lowsnr"
+TYPES = ("Confocal_MICE", "TwoPhoton_BPAE_B", "WideField_BPAE_R")
+METHODS = ("n2v", "pn2v-pg", "pn2v-gmm", "pn2v-histogram")
+#: signal bands (equal shares of the reference's pixels) of the Wiener bound
+BANDS = 16
+
+
+def load(kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(the 4 raw frames as uint8, each frame's reference: avg50 fitted to it)."""
+    folder = DATA / kind
+    frames = sorted((folder / "raw").glob("*.png"))
+    if not frames:
+        raise SystemExit(f"no data under {folder}")
+    raw = np.stack([read_image(f) for f in frames])
+    average = read_image(folder / "gt" / "avg50.png").astype(np.float32)
+    return raw, frame_signals(average, raw.astype(np.float32))
+
+
+def wiener_gain(prior_mean: np.ndarray, raw: np.ndarray, reference: np.ndarray) -> float:
+    """The Wiener bound (dB over the prior mean), in :data:`BANDS` bands of the reference."""
+    edges = np.quantile(reference, np.linspace(0, 1, BANDS + 1)[1:-1])
+    band = np.searchsorted(edges, reference, side="right")
+    prior_error = (prior_mean - reference) ** 2
+    noise = (raw - reference) ** 2
+    combined = 0.0
+    for b in range(BANDS):
+        chosen = band == b
+        if chosen.any():
+            tau, sigma = prior_error[chosen].mean(), noise[chosen].mean()
+            combined += chosen.mean() * tau * sigma / (tau + sigma)
+    return float(10 * np.log10(prior_error.mean() / combined))
+
+
+def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple[PN2VModel,
+                                                                                  dict]:
+    """The trained model and what its noise model was."""
+    images = raw.astype(np.float32)
+    info: dict = {}
+    noise_model = None
+    if method == "pn2v-pg":
+        noise_model, levels = estimate_poisson_gaussian(raw)
+        info["noise_correlation"] = levels.correlation
+    elif method in ("pn2v-gmm", "pn2v-histogram"):
+        noise_model = bootstrap_noise_model(images, method.split("-")[1], config).noise_model
+    if noise_model is not None:
+        info["noise_model"] = noise_model.summary()
+    network = ModelConfig(mode="n2v" if method == "n2v" else "pn2v")
+    return Trainer(images, config, network, noise_model=noise_model).run(), info
+
+
+def run(kind: str, method: str, seed: int) -> dict:
+    raw, reference = load(kind)
+    config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
+    start = time.perf_counter()
+    model, result = train(kind, method, raw, config)
+    result.update(type=kind, method=method, seed=seed, date=time.strftime("%Y-%m-%d"),
+                  train_seconds=time.perf_counter() - start,
+                  machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
+                  reference="avg50 fitted to each frame (gain, offset)",
+                  input=summary([psnr(r, f, 255) for f, r in zip(raw, reference, strict=True)]))
+    scores: dict[str, list[float]] = {}
+    bounds = []
+    for frame, ref in zip(raw, reference, strict=True):
+        out = predict(model, frame.astype(np.float32))
+        for key in ("denoised", "prior_mean"):
+            if key in out:
+                scores.setdefault(key, []).append(psnr(ref, out[key], 255))
+        prior = out.get("prior_mean", out["denoised"])
+        bounds.append(wiener_gain(prior, frame.astype(np.float32), ref))
+    result.update({key: summary(values) for key, values in scores.items()})
+    result["wiener_gain"] = float(np.mean(bounds))
+    if model.is_probabilistic:
+        result["spread_scale"] = model.spread_scale
+        check = model.noise_check
+        result["guard"] = {"trusted_share": float(sum(s for s, t in zip(
+            check.shares, check.trusted, strict=True) if t)), "messages": check.messages()}
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--type", choices=TYPES, required=True)
+    parser.add_argument("--method", choices=METHODS, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    result = run(args.type, args.method, args.seed)
+    RESULTS.mkdir(exist_ok=True)
+    seed = f"-seed{args.seed}" if args.seed else ""
+    path = RESULTS / f"lowsnr-{args.type}-{args.method}{seed}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(json.dumps({k: result.get(k) for k in ("denoised", "prior_mean", "wiener_gain",
+                                                 "guard")}))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
