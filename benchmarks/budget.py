@@ -43,7 +43,7 @@ from napari_pn2v.backend import (
     predict,
 )
 from napari_pn2v.backend import synthetic as synth
-from napari_pn2v.backend.images import frame_signals
+from napari_pn2v.backend.data.images import frame_signals
 from napari_pn2v.backend.metrics import psnr
 
 from .quality import (

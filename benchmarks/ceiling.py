@@ -36,8 +36,8 @@ import torch
 
 from napari_pn2v.backend import PN2VModel, predict
 from napari_pn2v.backend.metrics import psnr
-from napari_pn2v.backend.prediction import CHUNK_VALUES, posterior
-from napari_pn2v.backend.spread import SCALES, features
+from napari_pn2v.backend.network.prior import CHUNK_VALUES, posterior
+from napari_pn2v.backend.training.spread import SCALES, features
 
 from .budget import REFERENCE, fmd_data, synthetic_data
 from .quality import RESULTS

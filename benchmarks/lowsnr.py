@@ -39,9 +39,9 @@ from napari_pn2v.backend import (
     estimate_poisson_gaussian,
     predict,
 )
-from napari_pn2v.backend.bootstrap import bootstrap_noise_model
-from napari_pn2v.backend.images import frame_signals, read_image
+from napari_pn2v.backend.data.images import frame_signals, read_image
 from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.jobs.noise_model import NoiseModelJob
 
 from .quality import RESULTS, summary
 
@@ -88,7 +88,8 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
         noise_model, levels = estimate_poisson_gaussian(raw)
         info["noise_correlation"] = levels.correlation
     elif method in ("pn2v-gmm", "pn2v-histogram"):
-        noise_model = bootstrap_noise_model(images, method.split("-")[1], config).noise_model
+        noise_model = NoiseModelJob("bootstrap", images=[images], fit=method.split("-")[1],
+                                    training=config).run().model
     if noise_model is not None:
         info["noise_model"] = noise_model.summary()
     network = ModelConfig(mode="n2v" if method == "n2v" else "pn2v")

@@ -32,10 +32,10 @@ from napari_pn2v.backend import (
     estimate_poisson_gaussian,
     predict,
 )
-from napari_pn2v.backend.bootstrap import bootstrap_noise_model
+from napari_pn2v.backend.data.images import frame_signals, read_image
 from napari_pn2v.backend.devices import choose_device, describe_device
-from napari_pn2v.backend.images import frame_signals, read_image
 from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.jobs.noise_model import NoiseModelJob
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fmd-confocal-bpae-b"
@@ -154,7 +154,8 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
     elif method == "pn2v-pg":
         noise_model, _ = estimate_poisson_gaussian(np.concatenate(raws))
     elif method == "pn2v-bootstrap":  # N2V first, at the same budget: twice the training
-        noise_model = bootstrap_noise_model(raws, "gmm", config, network).noise_model
+        noise_model = NoiseModelJob("bootstrap", images=raws, fit="gmm", training=config,
+                                    network=network).run().model
     if noise_model is not None:
         result["noise_model"] = noise_model.summary()
     trainer = Trainer(raws, config, network, noise_model=noise_model, targets=targets)

@@ -37,7 +37,7 @@ def run_case(how: str, planes: int) -> dict:
     import zarr
 
     from napari_pn2v.backend import ModelConfig, PN2VModel, predict
-    from napari_pn2v.backend.stores import OutputFiles
+    from napari_pn2v.backend.data.stores import OutputFiles
 
     torch.manual_seed(0)
     model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0,

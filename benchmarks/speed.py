@@ -54,7 +54,7 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer, synthetic
-    from napari_pn2v.backend.masking import masked_batch
+    from napari_pn2v.backend.training.masking import masked_batch
 
     _, images = synthetic.noisy_images(count=2, shape=(256, 256))
     config = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=batch, patch_size=100,
@@ -84,7 +84,7 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
 
 def prediction(size: int, repeats: int) -> dict:
     from napari_pn2v.backend import ModelConfig, PN2VModel, predict
-    from napari_pn2v.backend.prediction import TILE
+    from napari_pn2v.backend.prediction.config import OVERLAP, TILE
 
     torch.manual_seed(0)
     model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0,
@@ -99,7 +99,7 @@ def prediction(size: int, repeats: int) -> dict:
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     return {"seconds": seconds, "mpixel_per_s": size * size / seconds / 1e6,
-            "repeats": repeats, "rss_before_mib": baseline, "tile": TILE[2], "overlap": 48}
+            "repeats": repeats, "rss_before_mib": baseline, "tile": TILE[2], "overlap": OVERLAP}
 
 
 CASES = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .backend import synthetic
+from .backend.data import synthetic
 
 
 def calibration_sample() -> list[tuple]:

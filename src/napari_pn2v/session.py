@@ -8,10 +8,13 @@ next widget picks it up without a round trip through a file.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 from psygnal import Signal
 
-from .backend import NoiseModel, PN2VModel
+if TYPE_CHECKING:
+    from .backend.network.model import PN2VModel
+    from .backend.noise.base import NoiseModel
 
 
 class Session:

@@ -27,12 +27,12 @@ def viewer(make_napari_viewer, calibration, noisy):
 
 def tiny_training(widget, epochs=2, steps=3) -> None:
     """Settings that train in about a second on a CPU."""
-    widget.epochs.setValue(epochs)
-    widget.steps.setValue(steps)
-    widget.batch_size.setValue(4)
-    widget.patch_size.setValue(32)
-    widget.val_fraction.setValue(0.25)
-    widget.samples.setValue(16)
-    widget.depth.setValue(2)
-    widget.features.setValue(8)
+    widget.epochs.value = epochs
+    widget.steps_per_epoch.value = steps
+    widget.batch_size.value = 4
+    widget.patch_size.value = 32
+    widget.val_fraction.value = 0.25
+    widget.samples.value = 16
+    widget.depth.value = 2
+    widget.features.value = 8
     widget.device.setCurrentText("cpu")

@@ -2,11 +2,14 @@ import numpy as np
 import pytest
 
 from napari_pn2v._qt.common import guarded
-from napari_pn2v._qt.noise_model_widget import N_CURVES, NoiseModelWidget
+from napari_pn2v._qt.noise_model_widget import NoiseModelWidget
+from napari_pn2v._qt.noise_plot import N_CURVES
 from napari_pn2v.backend import (
     GaussianMixtureNoiseModel,
     HistogramNoiseModel,
+    ModelConfig,
     PoissonGaussianNoiseModel,
+    TrainConfig,
 )
 
 
@@ -149,8 +152,9 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
 
     training = dict(epochs=1, steps_per_epoch=2, batch_size=4, patch_size=32, lr=3e-3,
                     val_fraction=0.25, seed=0, val_patches=4)
-    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", training)
-    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_NETWORK", dict(depth=2, features=8))
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", TrainConfig(**training))
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_NETWORK",
+                        ModelConfig("n2v", depth=2, features=8))
     widget = NoiseModelWidget(viewer)
     widget.kind.setCurrentText("Bootstrap (noisy images only)")
     widget.images.setCurrentText("noisy")
@@ -161,12 +165,12 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
     assert widget.session.noise_model is None
 
     monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING",
-                        dict(training, epochs=6, steps_per_epoch=10))
+                        TrainConfig(**dict(training, epochs=6, steps_per_epoch=10)))
     build(qtbot, widget)
     assert len(errors) == 1 and isinstance(widget.session.noise_model, HistogramNoiseModel)
     assert widget.progress.value() == widget.progress.maximum() == 60
 
-    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", dict(
+    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", TrainConfig(
         epochs=1000, steps_per_epoch=3, batch_size=4, patch_size=32, val_fraction=0.25))
     widget.session.noise_model = None
     errors.clear()

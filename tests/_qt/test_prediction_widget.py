@@ -17,8 +17,8 @@ def test_denoise_adds_float32_layers_with_the_source_geometry(qtbot, viewer, pn2
     assert widget.run_button.isEnabled() and widget.with_std.isEnabled()
     widget.with_prior.setChecked(True)
     widget.with_std.setChecked(True)
-    widget.tile.setValue(32)
-    widget.overlap.setValue(8)
+    widget.tile.value = 32
+    widget.overlap.value = 8
     run(qtbot, widget)
     assert errors == []
     source = viewer.layers["noisy"]
@@ -61,8 +61,8 @@ def test_stop_adds_no_layer(qtbot, viewer, pn2v_model, errors):
     widget.session.model = pn2v_model
     viewer.add_image(np.full((8, 256, 256), 300, np.float32), name="stack")
     widget.image.setCurrentText("stack")
-    widget.tile.setValue(32)
-    widget.overlap.setValue(8)
+    widget.tile.value = 32
+    widget.overlap.value = 8
     widget.run_button.click()
     widget.stop_button.click()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)

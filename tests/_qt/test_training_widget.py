@@ -43,8 +43,8 @@ def test_stop_keeps_the_best_model_and_continue_goes_on(qtbot, viewer, noise_mod
     wait_idle(qtbot, widget)
     assert widget.state is State.STOPPED and widget.model is not None
     trained = widget.model.epochs_trained  # the best epoch, which may be the first
-    assert 1 <= trained <= widget.trainer.model.epochs_trained < 500
-    assert widget.trainer.model.epochs_trained >= 2
+    assert 1 <= trained <= widget.run.trainer.model.epochs_trained < 500
+    assert widget.run.trainer.model.epochs_trained >= 2
     points = len(widget.plot.train_x)
     tiny_training(widget, epochs=1, steps=2)
     widget.continue_button.click()
@@ -75,7 +75,7 @@ def test_bad_requests_become_notifications(qtbot, viewer, noise_model, errors):
     start(widget)  # PN2V without a noise model
     widget.session.noise_model = noise_model
     start(widget, layers=("rgb",))
-    widget.patch_size.setValue(128)  # larger than the 64×64 image
+    widget.patch_size.value = 128  # larger than the 64×64 image
     start(widget)
     wait_idle(qtbot, widget)
     assert len(errors) == 4, errors
@@ -104,7 +104,7 @@ def test_validation_on_a_region_or_on_another_layer(qtbot, viewer, noisy, errors
     start(widget)
     wait_idle(qtbot, widget)
     assert errors == [] and widget.state is State.DONE
-    assert widget.trainer._train[0].shape[-2:] == noisy.shape[-2:]  # nothing held out
+    assert widget.run.trainer._train[0].shape[-2:] == noisy.shape[-2:]  # nothing held out
     widget.validation.setCurrentText("noisy")
     start(widget)
     assert len(errors) == 1 and "ticked for training too" in errors[0]
@@ -113,7 +113,7 @@ def test_validation_on_a_region_or_on_another_layer(qtbot, viewer, noisy, errors
 def test_a_big_lazy_layer_trains_patch_by_patch(qtbot, viewer, noisy, errors, monkeypatch):
     import dask.array as da
 
-    import napari_pn2v.backend.lazy as lazy
+    import napari_pn2v.backend.data.lazy as lazy
 
     monkeypatch.setattr(lazy, "LOAD_BYTES", 0)
     viewer.add_image(da.from_array(noisy, chunks=(1, 32, 32)), name="lazy")
@@ -123,7 +123,7 @@ def test_a_big_lazy_layer_trains_patch_by_patch(qtbot, viewer, noisy, errors, mo
     start(widget, layers=("lazy",))
     wait_idle(qtbot, widget)
     assert errors == [] and widget.state is State.DONE
-    assert isinstance(widget.trainer._train[0], lazy.LazyFrames)
+    assert isinstance(widget.run.trainer._train[0], lazy.LazyFrames)
 
 
 def test_a_3d_network_trains_on_a_z_stack_layer_and_denoises_it(qtbot, viewer, errors):
@@ -136,11 +136,11 @@ def test_a_3d_network_trains_on_a_z_stack_layer_and_denoises_it(qtbot, viewer, e
     widget = TrainingWidget(viewer)
     widget.mode.setCurrentText("N2V")
     tiny_training(widget, epochs=1, steps=2)
-    widget.patch_size.setValue(16)
-    assert not widget.patch_depth.isEnabled()
+    widget.patch_size.value = 16
+    assert not widget.patch_depth.enabled
     widget.network.setCurrentText("3-D (Z stacks)")
-    assert widget.patch_depth.isEnabled()
-    widget.patch_depth.setValue(8)
+    assert widget.patch_depth.enabled
+    widget.patch_depth.value = 8
     start(widget, layers=("noisy",))  # one 2-D plane: no Z stack
     assert len(errors) == 1 and "Z stacks" in errors[0]
     start(widget, layers=("stack",))

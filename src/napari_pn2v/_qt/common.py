@@ -17,8 +17,8 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..backend import PN2VError
-from ..backend.axes import SPATIAL, check_axes, guess_axes
+from ..backend.data.axes import SPATIAL, check_axes, guess_axes
+from ..backend.errors import PN2VError
 from ..session import session_for
 
 NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"

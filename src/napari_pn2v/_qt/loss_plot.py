@@ -6,7 +6,7 @@ import time
 
 import pyqtgraph as pg
 
-from ..backend import Progress
+from ..backend.training.config import Progress
 
 #: redraw at most this often (seconds); every epoch end is drawn regardless
 REDRAW_INTERVAL = 0.25

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pyqtgraph as pg
 from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import (
     QButtonGroup,
@@ -23,30 +21,12 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..backend import (
-    QUICK,
-    GaussianMixtureNoiseModel,
-    HistogramNoiseModel,
-    ModelConfig,
-    NoiseModel,
-    PN2VError,
-    PN2VModel,
-    PoissonGaussianNoiseModel,
-    TrainConfig,
-    Trainer,
-    estimate_poisson_gaussian,
-    load_noise_model,
-)
-from ..backend.bootstrap import FITS, bootstrap_pairs, fit_noise_model
-from ..backend.images import as_stack, calibration_pairs, drift_note
-from ..backend.noise_checks import (
-    NoiseCheck,
-    NoiseLevelData,
-    measured_levels,
-    model_std,
-    subsample_pairs,
-)
-from ..backend.poisson_gaussian import noise_levels
+from ..backend.errors import PN2VError
+from ..backend.network.config import ModelConfig
+from ..backend.noise.bootstrap import FITS
+from ..backend.noise.registry import load_noise_model
+from ..backend.training.config import Progress, preset
+from ..jobs.noise_model import NoiseModelJob, NoiseModelResult
 from .common import (
     NOISE_MODEL_FILTER,
     DockWidget,
@@ -58,190 +38,25 @@ from .common import (
     report,
     warn,
 )
+from .noise_plot import NoiseModelPlot
 
-#: how many p(x|s) curves the plot shows
-N_CURVES = 5
+if TYPE_CHECKING:
+    from ..backend.network.model import PN2VModel
+    from ..backend.noise.base import NoiseModel
+
 KINDS = {"Histogram (calibration data)": "histogram",
          "GMM (calibration data)": "gmm",
          "Poisson–Gaussian (camera or images)": "poisson-gaussian",
          "Bootstrap (noisy images only)": "bootstrap"}
 #: how bootstrapping trains N2V: minutes on a laptop CPU
-BOOTSTRAP_TRAINING = dict(QUICK, val_fraction=0.1)
-BOOTSTRAP_NETWORK = dict(depth=3, features=64)
-
-
-@dataclass
-class Request:
-    """What to build, as plain data (arrays, numbers), for the worker thread."""
-
-    kind: str
-    calibration: np.ndarray | None = None
-    signal: np.ndarray | None = None
-    observations: np.ndarray | None = None
-    images: np.ndarray | None = None
-    camera: tuple[float, float, float] | None = None
-    bins: int = 256
-    value_range: tuple[float, float] | None = None
-    components: int = 3
-    fit: str = "gmm"
-    training: dict = field(default_factory=lambda: dict(BOOTSTRAP_TRAINING))
-    network: dict = field(default_factory=lambda: dict(BOOTSTRAP_NETWORK))
-
-
-@dataclass
-class Built:
-    """A noise model and the data it was made from, as the plot shows them."""
-
-    model: NoiseModel
-    levels: NoiseLevelData | None = None
-    pairs: tuple[np.ndarray, np.ndarray] | None = None
-    messages: list[str] = field(default_factory=list)
+BOOTSTRAP_TRAINING = preset("quick")
+BOOTSTRAP_NETWORK = ModelConfig(mode="n2v")
 
 
 @thread_worker
-def _build(request: Request) -> Generator[tuple[int, int], None, Built]:
-    """Yields (step, steps) while bootstrapping trains N2V; returns what was built."""
-    kind = request.kind
-    if kind in ("histogram", "gmm"):
-        if request.calibration is not None:  # once, for the model, the plot and the note
-            signal, observations = calibration_pairs(request.calibration)
-        else:
-            signal, observations = request.signal, request.observations
-        if kind == "histogram":
-            builder, options = HistogramNoiseModel, dict(bins=request.bins,
-                                                         value_range=request.value_range)
-        else:
-            builder, options = GaussianMixtureNoiseModel, dict(components=request.components)
-        model = builder.from_pairs(signal, observations, **options)
-        pairs = subsample_pairs(signal, as_stack(observations, name="observations"))
-        drift = drift_note(signal) if request.calibration is not None else None
-        notes = [note for note in (getattr(model, "note", None), drift) if note]
-        return Built(model, measured_levels(*pairs), pairs, notes)
-    if kind == "poisson-gaussian":
-        if request.camera is not None:
-            model = PoissonGaussianNoiseModel.from_camera(*request.camera)
-            found = noise_levels(request.images) if request.images is not None else None
-        else:
-            model, found = estimate_poisson_gaussian(request.images)
-        levels = None if found is None else NoiseLevelData(
-            found.means, np.sqrt(found.variances), found.counts)
-        return Built(model, levels, None, found.messages if found is not None else [])
-    # bootstrap: N2V with the quick preset, then a fit to its predictions
-    config = TrainConfig(**request.training)
-    trainer = Trainer(request.images, config, ModelConfig(mode="n2v", **request.network))
-    total = config.epochs * config.steps_per_epoch
-    for step, _ in enumerate(trainer, start=1):
-        yield step, total
-    signals, observations, messages = bootstrap_pairs(request.images, trainer.best_model())
-    model = fit_noise_model(signals, observations, request.fit, request.bins)
-    pairs = subsample_pairs(signals, observations)
-    return Built(model, measured_levels(*pairs), pairs, messages)
-
-
-def _display_range(model: NoiseModel, built: Built | None) -> tuple[float, float]:
-    """Signals to plot over: the histogram's range, else the data's, else the model's."""
-    if isinstance(model, HistogramNoiseModel):
-        return model.low, model.high
-    if built is not None and built.pairs is not None:
-        return float(built.pairs[0].min()), float(built.pairs[0].max())
-    if built is not None and built.levels is not None and built.levels.signals.size:
-        return float(built.levels.signals.min()), float(built.levels.signals.max())
-    low, high = model.signal_range
-    return (low, high) if np.isfinite([low, high]).all() else (0.0, 1000.0)
-
-
-class NoiseModelPlot(pg.GraphicsLayoutWidget):
-    """log p(x|s) as an image; p(x|s) at five signals with the data's histogram there; the
-    noise standard deviation against the signal, model line over measured points."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setMinimumHeight(380)
-        self.histogram_plot = self.addPlot(title="log₁₀ p(x|s)")
-        self.histogram_plot.setLabel("left", "signal s")
-        self.histogram_plot.setLabel("bottom", "observation x")
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.colormap.get("viridis"))
-        self.histogram_plot.addItem(self.image)
-        self.curve_plot = self.addPlot(title="p(x|s): model (lines), data (dots)")
-        self.curve_plot.setLabel("bottom", "observation x")
-        self.curve_plot.addLegend(offset=(-5, 5))
-        self.nextRow()
-        self.std_plot = self.addPlot(colspan=2, title="noise std: model (line), data (dots)")
-        self.std_plot.setLabel("bottom", "signal s")
-        self.std_plot.setLabel("left", "std of x")
-        self.curves: list[pg.PlotDataItem] = []
-        self.data_points: list[pg.PlotDataItem] = []
-        self.std_line = self.std_plot.plot(pen=pg.mkPen("w", width=2))
-        self.std_points = self.std_plot.plot(pen=None, symbol="o", symbolSize=5,
-                                             symbolBrush="#f0a030")
-        self.flagged: list[pg.LinearRegionItem] = []
-
-    def mark(self, check: NoiseCheck | None) -> None:
-        """Shade the signal bands where the trained model's guard found too little noise in
-        the noise model (red) or gave the prior mean instead of the MMSE (grey)."""
-        for region in self.flagged:
-            self.std_plot.removeItem(region)
-        self.flagged = []
-        if check is None:
-            return
-        under = set(check.under_predicted())
-        for band, trusted in enumerate(check.trusted):
-            if band not in under and trusted:
-                continue
-            colour = (230, 60, 60, 70) if band in under else (160, 160, 160, 60)
-            region = pg.LinearRegionItem(check.edges[band:band + 2], movable=False,
-                                         brush=pg.mkBrush(colour))
-            region.setToolTip("the noise model gives too little noise here" if band in under
-                              else "the prior mean is predicted here instead of the MMSE")
-            self.std_plot.addItem(region)
-            self.flagged.append(region)
-
-    def show_model(self, model: NoiseModel, built: Built | None = None) -> None:
-        lo, hi = _display_range(model, built)
-        x_lo, x_hi = self._x_range(model, lo, hi)
-        self._show_image(model, lo, hi, x_lo, x_hi)
-        self.curve_plot.clear()
-        self.curves, self.data_points = [], []
-        x = np.linspace(x_lo, x_hi, 1024)
-        width = (hi - lo) / 80
-        for i, s in enumerate(np.linspace(lo, hi, N_CURVES + 2)[1:-1]):
-            colour = pg.intColor(i, N_CURVES)
-            self.curves.append(self.curve_plot.plot(
-                x, model.likelihood_curve(s, x), pen=pg.mkPen(colour, width=2),
-                name=f"s = {s:.4g}"))
-            if built is not None and built.pairs is not None:
-                near = np.abs(built.pairs[0] - s) < width
-                if near.sum() >= 20:
-                    density, edges = np.histogram(built.pairs[1][near], bins=40, density=True)
-                    self.data_points.append(self.curve_plot.plot(
-                        0.5 * (edges[1:] + edges[:-1]), density, pen=None, symbol="o",
-                        symbolSize=4, symbolBrush=colour))
-        signals = np.linspace(lo, hi, 60)
-        self.std_line.setData(signals, model_std(model, signals, (x_lo, x_hi)))
-        levels = built.levels if built is not None else None
-        if levels is not None and levels.signals.size:
-            self.std_points.setData(levels.signals, levels.stds)
-        else:
-            self.std_points.setData([], [])
-
-    @staticmethod
-    def _x_range(model: NoiseModel, lo: float, hi: float) -> tuple[float, float]:
-        if isinstance(model, HistogramNoiseModel):
-            return model.low, model.high
-        spread = model_std(model, np.array([lo, hi]), (lo - (hi - lo), hi + (hi - lo)))
-        return lo - 4 * spread[0], hi + 4 * spread[1]
-
-    def _show_image(self, model: NoiseModel, lo: float, hi: float, x_lo: float,
-                    x_hi: float) -> None:
-        if isinstance(model, HistogramNoiseModel):
-            image = model.density * model.bin_width
-        else:
-            s = np.linspace(lo, hi, 128)
-            x = np.linspace(x_lo, x_hi, 128)
-            image = np.stack([model.likelihood_curve(v, x) for v in s]) * (x[1] - x[0])
-        self.image.setImage(np.log10(np.maximum(image, 1e-12)))
-        self.image.setRect(x_lo, lo, x_hi - x_lo, hi - lo)
+def _build(job: NoiseModelJob) -> Generator[Progress, None, NoiseModelResult]:
+    """Yields N2V's training progress while bootstrapping; returns what was built."""
+    return (yield from job.steps())
 
 
 def row(*widgets: QWidget) -> QWidget:
@@ -258,7 +73,7 @@ class NoiseModelWidget(DockWidget):
 
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
-        self.built: Built | None = None
+        self.built: NoiseModelResult | None = None
 
         self.kind = QComboBox()
         self.kind.addItems(list(KINDS))
@@ -385,36 +200,40 @@ class NoiseModelWidget(DockWidget):
         self.progress.setVisible(kind == "bootstrap")
         self.save_button.setEnabled(self.session.noise_model is not None and not busy)
 
-    def request(self) -> Request:
-        """The build request from the chosen layers and settings (plain arrays, numbers)."""
+    def job(self) -> NoiseModelJob:
+        """The job from the chosen layers and settings (plain arrays, numbers)."""
         kind = self.kind_key
-        request = Request(kind, bins=self.bins.value(), components=self.components.value(),
-                          fit=self.fit.currentText())
+        job = NoiseModelJob(kind, bins=self.bins.value(), components=self.components.value(),
+                            fit=self.fit.currentText(), training=BOOTSTRAP_TRAINING,
+                            network=BOOTSTRAP_NETWORK, plot_data=True)
         if kind == "histogram" and not self.auto_range.isChecked():
-            request.value_range = (self.range_min.value(), self.range_max.value())
+            job.value_range = (self.range_min.value(), self.range_max.value())
         if kind in ("histogram", "gmm"):
             if self.from_calibration.isChecked():
-                request.calibration = image_data(self.calibration.layer(), "calibration stack")
+                job.calibration = image_data(self.calibration.layer(), "calibration stack")
             else:
-                request.signal = image_data(self.signal.layer(), "signal")
-                request.observations = image_data(self.observations.layer(), "observations")
+                job.signal = image_data(self.signal.layer(), "signal")
+                job.observations = image_data(self.observations.layer(), "observations")
         elif kind == "poisson-gaussian" and self.use_camera.isChecked():
-            request.camera = (self.gain.value(), self.offset.value(), self.read_noise.value())
+            job.camera = (self.gain.value(), self.offset.value(), self.read_noise.value())
             if self.images.layer() is not None:  # optional: shown against the model
-                request.images = image_data(self.images.layer(), "noisy images")
+                job.images = [image_data(self.images.layer(), "noisy images")]
         else:
-            request.images = image_data(self.images.layer(), "noisy images")
-        return request
+            job.images = [image_data(self.images.layer(), "noisy images")]
+        job.source()
+        return job
 
     def build(self) -> None:
         """Build the chosen kind in a worker thread."""
-        request = self.request()
+        job = self.job()
         self.summary.setText("Building…")
         self.progress.setValue(0)
-        self.worker = _build(request, _start_thread=False,
+        self.progress.setMaximum(job.training.epochs * job.training.steps_per_epoch)
+        self.worker = _build(job, _start_thread=False,
                              _connect={"yielded": self._step, "returned": self._built,
                                        "errored": self._failed, "finished": self._done,
                                        "aborted": self._stopped})
+        self._steps = 0
         self._update_enabled()
         self.worker.start()
 
@@ -422,12 +241,12 @@ class NoiseModelWidget(DockWidget):
         if self.worker is not None:
             self.worker.quit()
 
-    def _step(self, progress: tuple[int, int]) -> None:
-        self.progress.setMaximum(progress[1])
-        self.progress.setValue(progress[0])
+    def _step(self, _: Progress) -> None:
+        self._steps += 1
+        self.progress.setValue(self._steps)
 
-    def _built(self, built: Built) -> None:
-        for message in built.messages:
+    def _built(self, built: NoiseModelResult) -> None:
+        for message in [*built.notes, *built.warnings]:
             warn(message)
         self.built = built
         self.session.noise_model = built.model

@@ -16,15 +16,14 @@ from qtpy.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
 )
 
-from ..backend import PN2VError, PN2VModel, TiledPrediction
-from ..backend.devices import DEVICES
-from ..backend.lazy import is_lazy
-from ..backend.prediction import OVERLAP, TILE
-from ..backend.stores import OutputFiles
+from ..backend.data.lazy import is_lazy
+from ..backend.errors import PN2VError
+from ..backend.network.model import PN2VModel
+from ..backend.prediction.config import PredictionConfig
+from ..jobs.prediction import PredictionJob, PredictionRun
 from .common import (
     MODEL_FILTER,
     DockWidget,
@@ -38,6 +37,7 @@ from .common import (
     report,
     warn,
 )
+from .forms import ConfigForm
 
 #: output key -> (layer name suffix, colormap)
 OUTPUTS = {"denoised": ("denoised", "gray"), "prior_mean": ("prior_mean", "gray"),
@@ -53,31 +53,20 @@ def lazy_results_folder() -> Path:
 
 
 @thread_worker
-def _predict(model: PN2VModel, image, tile: int | None, overlap: int, device: str,
-             wanted: set[str], folder: Path | None = None, stem: str = "image"):
+def _predict(job: PredictionJob, folder: Path | None = None, stem: str = "image"):
     """Yields the run first (for its warnings), then (tiles done, tiles in all); returns the
     wanted outputs: arrays in memory, or zarr arrays in ``folder`` (for a lazy image)."""
-    run = TiledPrediction(model, image, tile, overlap, device)
-    files = None
-    if folder is None:
-        run.write_into({name: None for name in run.names if name not in wanted})
-    else:
-        files = OutputFiles(folder, stem, sorted(wanted), run.image_shape, "zarr", run.chunks)
-        run.write_into({**dict.fromkeys(run.names), **files})
+    run = job.start()
+    if folder is not None:
+        run.write_to(folder, stem, "zarr")
     yield run
-    try:
-        yield from run
-    except BaseException:
-        if files is not None:
-            files.discard()
-        raise
-    if files is None:
-        return run.outputs
+    yield from run
+    results = run.results()
+    if folder is None:
+        return results
     import zarr
 
-    names = list(files)
-    return {name: zarr.open_array(path, mode="r") for name, path in
-            zip(names, files.commit(), strict=True)}
+    return {name: zarr.open_array(path, mode="r") for name, path in results.items()}
 
 
 class PredictionWidget(DockWidget):
@@ -97,18 +86,11 @@ class PredictionWidget(DockWidget):
         self.load_button = QPushButton("Load model…")
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
-        self.tile = QSpinBox(minimum=0, maximum=8192, value=0, singleStep=32)
-        self.tile.setSpecialValueText("auto")
-        self.overlap = QSpinBox(minimum=0, maximum=1024, value=OVERLAP, singleStep=4)
-        self.tile.setToolTip("Images are denoised in tiles of this size to bound memory; "
-                             "lower it if you run out of memory. Auto: "
-                             f"{TILE[2]} pixels, {TILE[3]} for a 3-D network.")
-        self.overlap.setToolTip("Tiles overlap by this much and only their centres are kept, "
-                                "so no seams appear.")
+        self.form = ConfigForm((PredictionConfig, ("tile", "overlap", "device")))
+        self.tile, self.overlap, self.device = (self.form[n] for n in ("tile", "overlap",
+                                                                       "device"))
         self.with_prior = QCheckBox("prior mean")
         self.with_std = QCheckBox("uncertainty (posterior std)")
-        self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
         self.run_button = QPushButton("Denoise")
         self.stop_button = QPushButton("Stop")
         self.progress = QProgressBar(format="tile %v/%m")
@@ -120,12 +102,10 @@ class PredictionWidget(DockWidget):
         form.addRow("", self.image_label)
         form.addRow("Model", hbox(self.model_source, self.load_button))
         form.addRow("", self.model_label)
-        form.addRow("Tile size", self.tile)
-        form.addRow("Tile overlap", self.overlap)
         form.addRow("Also add", hbox(self.with_prior, self.with_std))
-        form.addRow("Device", self.device)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.form.native)
         layout.addLayout(hbox(self.run_button, self.stop_button))
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
@@ -206,11 +186,11 @@ class PredictionWidget(DockWidget):
                 self._wanted.add("prior_mean")
             if self.with_std.isChecked():
                 self._wanted.add("std")
+        settings = self.form.values(PredictionConfig)
+        job = PredictionJob(model, image, tuple(sorted(self._wanted)), **settings)
+        job.check()
         self.worker = _predict(
-            model, image, self.tile.value() or None, self.overlap.value(),
-            self.device.currentText(),
-            set(self._wanted), folder, _unique_stem(folder, layer.name),
-            _start_thread=False,
+            job, folder, _unique_stem(folder, layer.name), _start_thread=False,
             _connect={"yielded": self._on_yield, "returned": self._add_layers,
                       "errored": self._on_error, "aborted": self._on_stopped,
                       "finished": self._on_finished})
@@ -224,7 +204,7 @@ class PredictionWidget(DockWidget):
             self.worker.quit()
 
     def _on_yield(self, item) -> None:
-        if isinstance(item, TiledPrediction):
+        if isinstance(item, PredictionRun):
             self.progress.setRange(0, item.n_tiles)
             for message in item.warnings:
                 warn(message)

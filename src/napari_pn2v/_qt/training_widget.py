@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import numpy as np
 from napari.qt.threading import thread_worker
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 from superqt import QCollapsible
 
-from ..backend import (
-    QUICK,
-    ModelConfig,
-    NoiseModel,
-    PN2VError,
-    PN2VModel,
+from ..backend.devices import choose_device, describe_device
+from ..backend.errors import PN2VError
+from ..backend.network.config import ModelConfig
+from ..backend.noise.registry import load_noise_model
+from ..backend.training.config import (
+    DEVICES,
     Progress,
     TrainConfig,
-    Trainer,
-    load_noise_model,
+    describe_preset,
+    preset,
 )
-from ..backend.devices import DEVICES, choose_device, describe_device
-from ..backend.lazy import load_if_small
+from ..jobs.training import TrainingJob, TrainingRun
 from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
@@ -47,13 +45,21 @@ from .common import (
     report,
     warn,
 )
+from .forms import ConfigForm
 from .loss_plot import LossPlot
 
-PRESETS = {
-    "Quick (CPU, minutes)": dict(QUICK, val_fraction=0.1),
-    "Paper (GPU)": dict(epochs=200, steps_per_epoch=50, batch_size=80, patch_size=100,
-                        lr=1e-4, val_fraction=0.1),
-}
+if TYPE_CHECKING:
+    from ..backend.network.model import PN2VModel
+    from ..backend.noise.base import NoiseModel
+
+#: the presets by the names the widget shows
+PRESET_NAMES = {"Quick (CPU, minutes)": "quick", "Paper (GPU)": "paper"}
+#: the settings under "Settings", and (after them) under "Advanced"
+SETTINGS = ((TrainConfig, ("epochs", "steps_per_epoch", "batch_size", "patch_size",
+                           "patch_depth", "lr", "val_fraction")),
+            (ModelConfig, ("samples", "depth", "features")))
+ADVANCED = ((TrainConfig, ("seed", "location_weight", "initial_spread", "spread_calibration")),
+            (ModelConfig, ("prior",)))
 #: "Validate on" choices besides an image layer of other scenes -> TrainConfig.holdout
 HOLDOUT_CHOICES = {"held-out frames": "frames", "held-out region": "region"}
 VALIDATION_HELP = ("What the validation loss (which picks the best model) is measured on. "
@@ -81,17 +87,12 @@ class State(Enum):
 
 
 @thread_worker
-def _train(images: list[np.ndarray], config: TrainConfig, model_config: ModelConfig,
-           noise_model: NoiseModel | None, model: PN2VModel | None,
-           validation: list[np.ndarray] | None = None):
-    """Yields the trainer first (so the widget can take its best model), then each step.
-    Lazy layers too big to load are read patch by patch."""
-    images = [load_if_small(image) for image in images]
-    if validation is not None:
-        validation = [load_if_small(image) for image in validation]
-    trainer = Trainer(images, config, model_config, noise_model, model, validation=validation)
-    yield trainer
-    yield from trainer
+def _train(job: TrainingJob):
+    """Yields the run first (so the widget can take its best model), then each step. Lazy
+    layers too big to load are read patch by patch."""
+    run = job.start()
+    yield run
+    yield from run
 
 
 def _clock(seconds: float) -> str:
@@ -106,7 +107,7 @@ class TrainingWidget(DockWidget):
     def __init__(self, napari_viewer) -> None:
         super().__init__(napari_viewer)
         self.state = State.IDLE
-        self.trainer: Trainer | None = None
+        self.run: TrainingRun | None = None
         self.model: PN2VModel | None = None
         self._layers_used: list[str] = []
 
@@ -120,20 +121,16 @@ class TrainingWidget(DockWidget):
         self.network.addItems(list(NETWORKS))
         self.network.setToolTip(NETWORK_HELP)
         self.preset = QComboBox()
-        self.preset.addItems(list(PRESETS))
-        self.epochs = QSpinBox(minimum=1, maximum=100_000)
-        self.steps = QSpinBox(minimum=1, maximum=100_000)
-        self.batch_size = QSpinBox(minimum=1, maximum=4096)
-        self.patch_size = QSpinBox(minimum=8, maximum=1024, singleStep=8)
-        self.patch_depth = QSpinBox(minimum=8, maximum=256, value=16, singleStep=4)
-        self.patch_depth.setToolTip("Planes per patch of a 3-D network.")
-        self.lr = QDoubleSpinBox(minimum=1e-6, maximum=1.0, decimals=6, singleStep=1e-4)
-        self.val_fraction = QDoubleSpinBox(minimum=0.0, maximum=0.9, decimals=2, singleStep=0.05)
+        self.preset.addItems(list(PRESET_NAMES))
+        for i, name in enumerate(PRESET_NAMES.values()):
+            self.preset.setItemData(i, describe_preset(name), Qt.ItemDataRole.ToolTipRole)
+        self.form = ConfigForm(*SETTINGS)
+        self.advanced_form = ConfigForm(*ADVANCED)
+        for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "patch_depth",
+                     "lr", "val_fraction", "samples", "depth", "features"):
+            setattr(self, name, self.form[name])
         self.validation = LayerCombo(napari_viewer, fixed=list(HOLDOUT_CHOICES))
         self.validation.setToolTip(VALIDATION_HELP)
-        self.samples = QSpinBox(minimum=1, maximum=4096, value=800)
-        self.depth = QSpinBox(minimum=1, maximum=6, value=3)
-        self.features = QSpinBox(minimum=4, maximum=256, value=64)
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
         self.device_label = QLabel()
@@ -160,19 +157,18 @@ class TrainingWidget(DockWidget):
         form.addRow("Network", self.network)
         form.addRow("Preset", self.preset)
         form.addRow("Device", hbox(self.device, self.device_label))
-        settings = QFormLayout()
-        for label, widget in (("Epochs", self.epochs), ("Steps per epoch", self.steps),
-                              ("Batch size", self.batch_size), ("Patch size", self.patch_size),
-                              ("Patch depth (3-D)", self.patch_depth),
-                              ("Learning rate", self.lr), ("Validate on", self.validation),
-                              ("Validation fraction", self.val_fraction),
-                              ("Samples K", self.samples), ("U-Net depth", self.depth),
-                              ("U-Net features", self.features)):
-            settings.addRow(label, widget)
-        advanced = QWidget()
-        advanced.setLayout(settings)
+        settings = QVBoxLayout()
+        settings.addWidget(self.form.native)
+        validate = QFormLayout()
+        validate.addRow("Validate on", self.validation)
+        settings.addLayout(validate)
+        advanced = QCollapsible("Advanced")
+        advanced.addWidget(self.advanced_form.native)
+        settings.addWidget(advanced)
+        box = QWidget()
+        box.setLayout(settings)
         self.settings = QCollapsible("Settings")
-        self.settings.addWidget(advanced)
+        self.settings.addWidget(box)
         buttons = QGridLayout()
         buttons.addWidget(self.train_button, 0, 0)
         buttons.addWidget(self.continue_button, 0, 1)
@@ -206,26 +202,19 @@ class TrainingWidget(DockWidget):
 
     # ---------------------------------------------------------------- settings
     def apply_preset(self, name: str) -> None:
-        preset = PRESETS[name]
-        self.epochs.setValue(preset["epochs"])
-        self.steps.setValue(preset["steps_per_epoch"])
-        self.batch_size.setValue(preset["batch_size"])
-        self.patch_size.setValue(preset["patch_size"])
-        self.lr.setValue(preset["lr"])
-        self.val_fraction.setValue(preset["val_fraction"])
+        self.form.set_values(vars(preset(PRESET_NAMES[name])))
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(epochs=self.epochs.value(), steps_per_epoch=self.steps.value(),
-                           batch_size=self.batch_size.value(), patch_size=self.patch_size.value(),
-                           patch_depth=self.patch_depth.value(),
-                           lr=self.lr.value(), val_fraction=self.val_fraction.value(),
+        return TrainConfig(**self.form.values(TrainConfig),
+                           **self.advanced_form.values(TrainConfig),
                            holdout=HOLDOUT_CHOICES.get(self.validation.currentText(), "frames"),
                            device=self.device.currentText())
 
     def model_config(self) -> ModelConfig:
-        return ModelConfig(mode=self.mode.currentText().lower(), depth=self.depth.value(),
-                           features=self.features.value(), samples=self.samples.value(),
-                           dims=NETWORKS[self.network.currentText()])
+        return ModelConfig(mode=self.mode.currentText().lower(),
+                           dims=NETWORKS[self.network.currentText()],
+                           **self.form.values(ModelConfig),
+                           **self.advanced_form.values(ModelConfig))
 
     def _show_device(self, name: str) -> None:
         try:
@@ -255,10 +244,12 @@ class TrainingWidget(DockWidget):
         self.reset_button.setEnabled(not training and (has_model or self.state is State.FAILED))
         self.save_button.setEnabled(has_model and not training)
         for widget in (self.layers, self.mode, self.network, self.preset, self.device,
-                       self.samples, self.depth, self.features, self.load_noise_button,
-                       self.validation):
+                       self.load_noise_button, self.validation):
             widget.setEnabled(not training)
-        self.patch_depth.setEnabled(not training and NETWORKS[self.network.currentText()] == 3)
+        for widget in (self.samples, self.depth, self.features):
+            widget.enabled = not training
+        self.advanced_form.set_enabled(not training)
+        self.patch_depth.enabled = not training and NETWORKS[self.network.currentText()] == 3
 
     # ---------------------------------------------------------------- actions
     def _train_or_stop(self) -> None:
@@ -286,7 +277,7 @@ class TrainingWidget(DockWidget):
 
     def reset(self) -> None:
         self.model = None
-        self.trainer = None
+        self.run = None
         self.plot.clear_points()
         self.epoch_bar.reset()
         self.step_bar.reset()
@@ -296,35 +287,28 @@ class TrainingWidget(DockWidget):
         layers = self.layers.layers()
         if not layers:
             raise PN2VError("tick at least one image layer to train on")
-        model_config = self.model_config() if model is None else model.config
+        network = self.model_config() if model is None else model.config
         for layer in layers:  # refuses channels, and Y and X (Z) not last
-            layer_axes(layer, model_config.dims)
-        images = [image_data(layer, "training data") for layer in layers]
-        validation = None
+            layer_axes(layer, network.dims)
+        job = TrainingJob([image_data(layer, "training data") for layer in layers],
+                          self.train_config(), network, noise_model=self.session.noise_model,
+                          resume=model)
         held_out = self.validation.layer()
         if held_out is not None:
             if held_out in layers:
                 raise PN2VError(f"{held_out.name} is ticked for training too: validate on a "
                                 "layer of other scenes, or on held-out frames or a region")
-            layer_axes(held_out, model_config.dims)
-            validation = [image_data(held_out, "validation data")]
-        noise_model = self.session.noise_model
-        if model is not None and model.is_probabilistic and noise_model is None:
-            noise_model = model.noise_model
-        if model_config.mode == "pn2v" and noise_model is None:
-            raise PN2VError("PN2V needs a noise model: build one in '1. Noise model', load a "
-                            "file, or choose N2V")
-        if model is not None and model.is_probabilistic:
-            model.noise_model = noise_model
-        config = self.train_config()
+            layer_axes(held_out, network.dims)
+            job.validation = [image_data(held_out, "validation data")]
+        job.check()
+        config = job.config
         self._layers_used = [layer.name for layer in layers]
         self.epoch_bar.setRange(0, config.epochs)
         self.epoch_bar.setValue(0)
         self.step_bar.setRange(0, config.steps_per_epoch)
         self.step_bar.setValue(0)
-        self.trainer = None
-        self.worker = _train(images, config, model_config, noise_model, model, validation,
-                             _start_thread=False,
+        self.run = None
+        self.worker = _train(job, _start_thread=False,
                              _connect={"yielded": self._on_yield, "errored": self._on_error,
                                        "aborted": self._on_stopped,
                                        "finished": self._on_finished})
@@ -332,9 +316,9 @@ class TrainingWidget(DockWidget):
         self._set_state(State.TRAINING)
         self.worker.start()
 
-    def _on_yield(self, item: Trainer | Progress) -> None:
-        if isinstance(item, Trainer):
-            self.trainer = item
+    def _on_yield(self, item: TrainingRun | Progress) -> None:
+        if isinstance(item, TrainingRun):
+            self.run = item
             for message in item.warnings:
                 warn(message)
             return
@@ -362,17 +346,12 @@ class TrainingWidget(DockWidget):
         detail = ""
         if self._outcome is State.FAILED:
             detail = self._error
-        elif self.trainer is not None:
-            self.model = self.trainer.best_model()
+        elif self.run is not None:
+            self.model = self.run.best_model()
             self.session.model = self.model
-            for message in self.model.noise_check.messages() if self.model.noise_check else ():
+            for message in TrainingRun.messages(self.model):
                 warn(message)
-            parts = []
-            if self.trainer.best_val_loss is not None:
-                parts.append(f"best validation loss {self.trainer.best_val_loss:.4g}")
-            if self.model.is_probabilistic:
-                parts.append(f"prior spread ×{self.model.spread_scale:.3g}")
-            detail = ", ".join(parts)
+            detail = TrainingRun.summary(self.model, self.run.best_val_loss)
         self._set_state(self._outcome, detail)
 
     # ---------------------------------------------------------------- files

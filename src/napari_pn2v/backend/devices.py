@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from .errors import PN2VError
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from .training.config import DEVICES
 
 
 def choose_device(name: str = "auto") -> torch.device:

@@ -1,0 +1,124 @@
+"""Reading, checking and writing images.
+
+Every front end hands user data through :func:`as_stack` so that bad input (1-D or RGB data,
+NaN/inf, too few pixels) is refused with one clear message before any work starts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import PN2VError
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
+
+
+def check_layout(shape: tuple[int, ...], dtype: np.dtype, name: str = "image") -> None:
+    """Refuse, from shape and pixel type alone, what is no grey-scale image or stack: lazy
+    data is checked here before any pixel is read."""
+    if np.dtype(dtype).kind not in "biuf":
+        raise PN2VError(f"{name}: unsupported pixel type {dtype}; expected a grey-scale image")
+    if len(shape) < 2:
+        raise PN2VError(f"{name}: {len(shape)}-D data; expected a 2-D image or a stack of them")
+    if len(shape) >= 3 and shape[-1] in (3, 4) and min(shape[-3:-1]) > 4:
+        raise PN2VError(
+            f"{name}: looks like RGB(A) data (shape {tuple(shape)}); convert it to one channel "
+            "first"
+        )
+    if 0 in shape:
+        raise PN2VError(f"{name}: the image is empty (shape {tuple(shape)})")
+
+
+def check_finite(values: np.ndarray, name: str) -> None:
+    if not np.isfinite(values).all():
+        bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
+        raise PN2VError(f"{name}: {bad} pixel(s) are NaN or infinite; fix or mask them first")
+
+
+def check_plane_size(shape: tuple[int, ...], min_size: int, name: str) -> None:
+    if min(shape[-2:]) < min_size:
+        raise PN2VError(
+            f"{name}: planes of {shape[-2]}×{shape[-1]} pixels are smaller than "
+            f"the {min_size}×{min_size} needed here"
+        )
+
+
+def check_dims(ndim: int, dims: int, name: str) -> None:
+    """Refuse single planes where a 3-D network needs Z stacks."""
+    if ndim < dims:
+        raise PN2VError(f"{name}: a single {ndim}-D image; a 3-D network needs Z stacks "
+                        "(axes ZYX) — use a 2-D network for single planes")
+
+
+def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1,
+             dims: int = 2) -> np.ndarray:
+    """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X), or with ``dims=3``
+    of (Z, Y, X) volumes, shape (N, Z, Y, X).
+
+    2-D images (3-D volumes) become one entry; every leading axis of a higher-dimensional array
+    is folded into N. RGB(A) data, 1-D data, complex data and non-finite values are refused, as
+    are planes smaller than ``min_size`` pixels along either axis.
+    """
+    array = np.asarray(data)
+    check_layout(array.shape, array.dtype, name)
+    check_dims(array.ndim, dims, name)
+    stack = array.reshape((-1, *array.shape[-dims:])).astype(np.float32, copy=False)
+    check_finite(stack, name)
+    check_plane_size(stack.shape, min_size, name)
+    return stack
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read a TIFF (any number of pages) or PNG file into a numpy array."""
+    path = Path(path)
+    if not path.is_file():
+        raise PN2VError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise PN2VError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+    try:
+        if suffix == ".png":
+            import imageio.v3 as iio
+
+            image = iio.imread(path)
+        else:
+            import tifffile
+
+            image = tifffile.imread(path)
+    except Exception as error:  # a reader's many failure types all mean "not readable"
+        raise PN2VError(f"{path}: cannot be read as an image ({error})") from error
+    if np.ndim(image) < 2 or np.size(image) == 0:
+        raise PN2VError(f"{path}: cannot be read as an image (no image data found)")
+    return image
+
+
+def read_stack(paths: Sequence[str | os.PathLike], min_size: int = 1) -> np.ndarray:
+    """Read one or more files into one (N, Y, X) float32 stack; all planes must share a shape."""
+    if not paths:
+        raise PN2VError("no input files given")
+    stacks = [as_stack(read_image(p), name=str(p), min_size=min_size) for p in paths]
+    shapes = {s.shape[1:] for s in stacks}
+    if len(shapes) > 1:
+        raise PN2VError(f"input images differ in size: {sorted(shapes)}")
+    return np.concatenate(stacks, axis=0)
+
+
+def write_tiff(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Write a float32 TIFF atomically: a failure never leaves a half-written file behind."""
+    import tifffile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tif.part")
+    os.close(handle)
+    try:
+        tifffile.imwrite(tmp, np.asarray(image, dtype=np.float32), photometric="minisblack")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)

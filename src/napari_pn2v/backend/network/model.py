@@ -1,0 +1,204 @@
+"""A trained denoiser: network, its configuration, data normalisation and noise model.
+
+Model files are written with ``torch.save`` but hold only tensors, numbers and strings, and are
+read back with ``torch.load(weights_only=True)``: loading never executes code.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import torch
+
+from ..errors import PN2VError
+from ..noise.base import NoiseModel
+from ..noise.diagnostics import NoiseCheck
+from ..noise.registry import noise_model_from_state
+from .config import INITIAL_SPREAD, ModelConfig
+from .prior import Prior, posterior
+from .unet import UNet
+
+FORMAT = "napari-pn2v-model"
+FORMAT_VERSION = 1
+class PN2VModel:
+    """Everything needed to denoise: the net, normalisation and (for PN2V) the noise model."""
+
+    def __init__(self, config: ModelConfig, mean: float, std: float,
+                 noise_model: NoiseModel | None = None,
+                 net: UNet | None = None) -> None:
+        if config.mode == "pn2v" and noise_model is None:
+            raise PN2VError("PN2V needs a noise model; build one first or choose N2V mode")
+        self.config = config
+        self.mean = float(mean)
+        self.std = float(std) if std > 0 else 1.0
+        self.noise_model = noise_model
+        self.net = net
+        if net is None:
+            self.net = self._new_net(config)
+            self.start_spread(INITIAL_SPREAD)
+        self.epochs_trained = 0
+        #: factor on the prior's spread for prediction, chosen after training without clean
+        #: data (see :mod:`.spread`); training always sees the spread as the network gives it
+        self.spread_scale = 1.0
+        #: the guard's choice (:mod:`.guard`): inner edges of bands of the prior mean, and
+        #: per band whether prediction gives the MMSE (True) or the prior mean
+        self.trust_edges: tuple[float, ...] = ()
+        self.trusted: tuple[bool, ...] = (True,)
+        #: what the guard found, for the user (None: not checked, e.g. an older file)
+        self.noise_check: NoiseCheck | None = None
+
+    @staticmethod
+    def _new_net(config: ModelConfig) -> UNet:
+        net = UNet(config.depth, config.features, config.out_channels, dims=config.dims)
+        if config.location_scale:
+            with torch.no_grad():
+                net.head.weight[2:] *= 0.01  # residuals start small: samples = normal quantiles
+                net.head.bias[2:] = 0.0
+        return net
+
+    def start_spread(self, fraction: float) -> None:
+        """Let an untrained location-scale prior's spread start at ``fraction`` of the data's
+        std (the head's log-spread bias); the network learns it from there."""
+        if not fraction > 0:
+            raise PN2VError(f"the initial spread must be positive, got {fraction}")
+        if self.config.location_scale:
+            with torch.no_grad():
+                self.net.head.bias[1] = math.log(fraction)
+
+    @property
+    def is_probabilistic(self) -> bool:
+        return self.config.mode == "pn2v"
+
+    # ---------------------------------------------------------------- head read-out
+    def prior(self, raw: torch.Tensor, calibrated: bool = True) -> Prior:
+        """(N, out_channels) head outputs -> the K prior samples of each pixel, as
+        ``loc + scale · u`` in intensity units (loc, scale: (N, 1); u: (N, K)).
+
+        ``location-scale``: the head predicts a location μ, a log-spread log σ and K residuals
+        r_k; u = z_k + r_k with z_k the standard-normal quantiles (k+½)/K. Any sample set is
+        still reachable through r_k, but location and spread learn fast.
+        ``published``: the K outputs times 10 are the samples in normalised units, as in the
+        published PN2V code.
+        Keeping the per-pixel affine part apart lets prediction reduce over u alone.
+        ``calibrated``: the spread times :attr:`spread_scale` (prediction), or as trained.
+        """
+        if self.config.prior == "published":
+            loc = torch.full_like(raw[:, :1], self.mean)
+            prior = Prior(loc, torch.full_like(loc, 10.0 * self.std), raw)
+        else:
+            z = self._normal_quantiles(raw.shape[1] - 2, raw.device, raw.dtype)
+            scale = raw[:, 1:2].clamp(-12.0, 6.0).exp() * self.std
+            prior = Prior(self.denormalise(raw[:, :1]), scale, z + raw[:, 2:])
+        return prior.scaled(self.spread_scale) if calibrated else prior
+
+    def estimate(self, raw: torch.Tensor, observed: torch.Tensor) -> dict[str, torch.Tensor]:
+        """MMSE (``denoised``), ``prior_mean`` and posterior ``std`` of (N, out_channels)
+        head outputs and (N, 1) observations, with the spread as calibrated; in the guard's
+        untrusted bands the prior mean, with the prior's own spread as its uncertainty."""
+        prior = self.prior(raw)
+        results = posterior(self.noise_model, prior, observed)
+        untrusted = self.untrusted(results["prior_mean"])
+        if untrusted is not None:
+            results["denoised"] = torch.where(untrusted, results["prior_mean"],
+                                              results["denoised"])
+            results["std"] = torch.where(untrusted, prior.scale[:, 0] * prior.u.std(1),
+                                         results["std"])
+        return results
+
+    def untrusted(self, prior_mean: torch.Tensor) -> torch.Tensor | None:
+        """Where prediction gives the prior mean instead of the MMSE (None: nowhere)."""
+        if all(self.trusted):
+            return None
+        edges = torch.tensor(self.trust_edges, dtype=prior_mean.dtype, device=prior_mean.device)
+        trusted = torch.tensor(self.trusted, device=prior_mean.device)
+        return ~trusted[torch.bucketize(prior_mean, edges, right=True)]
+
+    @staticmethod
+    def _normal_quantiles(k: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        p = (torch.arange(k, device=device, dtype=torch.float64) + 0.5) / k
+        return (math.sqrt(2.0) * torch.erfinv(2 * p - 1)).to(dtype)
+
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def denormalise(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.std + self.mean
+
+    # ---------------------------------------------------------------- files
+    def copy(self) -> PN2VModel:
+        clone = PN2VModel(self.config, self.mean, self.std, self.noise_model)
+        clone.net.load_state_dict(self.net.state_dict())
+        clone.epochs_trained = self.epochs_trained
+        clone.spread_scale = self.spread_scale
+        clone.trust_edges, clone.trusted = self.trust_edges, self.trusted
+        clone.noise_check = self.noise_check
+        return clone
+
+    def save(self, path: str | os.PathLike) -> None:
+        """One file: format version, config, normalisation, weights and noise model."""
+        state = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "config": asdict(self.config),
+            "mean": self.mean,
+            "std": self.std,
+            "epochs_trained": self.epochs_trained,
+            "spread_scale": self.spread_scale,
+            "trust_edges": list(self.trust_edges),
+            "trusted": list(self.trusted),
+            "noise_check": None if self.noise_check is None else self.noise_check.to_state(),
+            "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "noise_model": None,
+        }
+        if self.noise_model is not None:
+            nm = self.noise_model.to_state()
+            state["noise_model"] = {
+                k: torch.from_numpy(v) if hasattr(v, "dtype") else v for k, v in nm.items()
+            }
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> PN2VModel:
+        path = Path(path)
+        if not path.is_file():
+            raise PN2VError(f"{path}: no such file")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # unpickling refuses anything but plain data
+            raise PN2VError(f"{path}: not a napari-pn2v model file ({error})") from error
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise PN2VError(f"{path}: not a napari-pn2v model file")
+        if int(state.get("version", -1)) > FORMAT_VERSION:
+            raise PN2VError(f"{path}: made by a newer napari-pn2v (format {state['version']})")
+        try:
+            known = {f.name for f in fields(ModelConfig)}
+            config = ModelConfig(**{k: v for k, v in state["config"].items() if k in known})
+            noise_model = None
+            if state.get("noise_model") is not None:
+                nm = {k: v.numpy() if isinstance(v, torch.Tensor) else v
+                      for k, v in state["noise_model"].items()}
+                noise_model = noise_model_from_state(nm, source=str(path))
+            model = cls(config, state["mean"], state["std"], noise_model)
+            model.net.load_state_dict(state["weights"])
+            model.epochs_trained = int(state.get("epochs_trained", 0))
+            model.spread_scale = float(state.get("spread_scale", 1.0))
+            if not math.isfinite(model.spread_scale) or model.spread_scale <= 0:
+                raise PN2VError(f"{path}: damaged napari-pn2v model file (spread scale "
+                                f"{model.spread_scale})")
+            model.trust_edges = tuple(float(e) for e in state.get("trust_edges", ()))
+            model.trusted = tuple(bool(t) for t in state.get("trusted", (True,)))
+            if len(model.trusted) != len(model.trust_edges) + 1:
+                raise PN2VError(f"{path}: damaged napari-pn2v model file (guard bands)")
+            if state.get("noise_check") is not None:
+                model.noise_check = NoiseCheck.from_state(state["noise_check"])
+        except PN2VError:
+            raise
+        except Exception as error:  # missing keys, wrong shapes: a damaged file
+            raise PN2VError(f"{path}: damaged napari-pn2v model file ({error})") from error
+        return model

@@ -1,0 +1,72 @@
+"""Calibration data: frames of a static scene, or a signal with noisy observations of it, as
+(signal, observation) pairs of one shape for the noise-model fits."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.images import as_stack
+from ..errors import PN2VError
+
+
+def calibration_pairs(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(signals, frames) of a calibration stack — frames of a static scene — as float32
+    stacks of the same shape: each frame's signal is the per-pixel mean over frames, fitted to
+    that frame (:func:`frame_signals`). One frame has no mean to learn from."""
+    frames = as_stack(stack, name="calibration stack")
+    if frames.shape[0] < 2:
+        raise PN2VError("a calibration stack needs at least 2 frames of the same scene; got 1")
+    return frame_signals(frames.mean(axis=0), frames), frames
+
+
+def frame_signals(mean: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """``mean`` fitted to each of ``frames`` by a gain and an offset (least squares), (N, Y, X).
+
+    The frames of a static scene still drift: bleaching and illumination change their
+    brightness (FMD's confocal frames: the first ones 9 % dimmer than their average at bright
+    pixels). Taking the plain mean as every frame's signal adds that drift to the noise and
+    widens p(x | s); noise has mean zero, so the fit recovers each frame's own signal.
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    centred = mean - mean.mean()
+    spread = float((centred**2).sum())
+    out = np.empty(frames.shape, dtype=np.float32)
+    for i, frame in enumerate(frames):
+        level = float(frame.mean(dtype=np.float64))
+        gain = float((centred * (frame - level)).sum()) / spread if spread > 0 else 1.0
+        out[i] = level + gain * centred
+    return out
+
+
+#: frame-to-frame contrast changes below this fraction go unmentioned
+DRIFT_NOTE = 0.02
+
+
+def drift_note(signals: np.ndarray) -> str | None:
+    """A line for the user when the frames' fitted signals (:func:`calibration_pairs`) differ
+    in contrast by more than :data:`DRIFT_NOTE`: the drift is corrected, but worth knowing."""
+    spread = signals.reshape(len(signals), -1).std(axis=1, dtype=np.float64)
+    if len(spread) < 2 or not spread.mean() > 0:
+        return None
+    gains = spread / spread.mean()
+    if max(abs(gains.max() - 1), abs(gains.min() - 1)) <= DRIFT_NOTE:
+        return None
+    return (f"the calibration frames' contrast drifts from {gains.min():.2f}× to "
+            f"{gains.max():.2f}× their mean (bleaching or illumination?); each frame is "
+            "compared with the mean fitted to its brightness, so the drift is not taken for "
+            "noise")
+
+
+def signal_per_observation(signal: np.ndarray,
+                           observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(signals, observations) as float32 stacks of one shape, from one signal image (shared
+    by every observation) or one signal per observation."""
+    signal = as_stack(signal, name="signal")
+    observations = as_stack(observations, name="observations")
+    if signal.shape[1:] != observations.shape[1:] or signal.shape[0] not in (
+            1, observations.shape[0]):
+        raise PN2VError(f"signal ({signal.shape[0]} plane(s) of {signal.shape[1]}×"
+                        f"{signal.shape[2]}) and observations ({observations.shape[0]} of "
+                        f"{observations.shape[1]}×{observations.shape[2]}) do not match: give "
+                        "one signal image, or one per observation")
+    return np.broadcast_to(signal, observations.shape), observations

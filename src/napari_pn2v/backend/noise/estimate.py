@@ -1,0 +1,178 @@
+"""Estimating Poisson–Gaussian noise from the noisy images themselves (Foi et al. 2008).
+
+A residual that cancels locally planar signal gives the noise level, a local mean the signal
+level, in the smoothest regions at many signal levels; levels near a clipping limit are
+unclipped from the mean and variance of their clipped values; the same residual with taps two
+pixels apart tells noise that is correlated between neighbours. The measured curve (made
+non-decreasing) is the model (:class:`.poisson_gaussian.PoissonGaussianNoiseModel`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from scipy.optimize import isotonic_regression
+
+from ..data.images import as_stack
+from ..errors import PN2VError
+from .clipping import clip_limits, clipped_mask
+from .poisson_gaussian import PoissonGaussianNoiseModel
+
+#: residual filter: a separable second difference, unit gain for white noise (Σk² = 1);
+#: it cancels every signal that is planar over 3 × 3 pixels
+RESIDUAL_KERNEL = np.outer([1.0, -2.0, 1.0], [1.0, -2.0, 1.0]) / 6.0
+#: points of an estimated variance curve (evenly spaced over the measured signals)
+CURVE_POINTS = 64
+#: a residual two pixels wide showing this many times the variance of one a pixel wide means
+#: spatially correlated noise (white noise: 1.0–1.1 on FMD and synthetic data; FMD's
+#: widefield camera: 6.4)
+CORRELATED_RATIO = 1.5
+#: a signal level whose pixels are clipped more often than this is left out
+MAX_CLIPPED = 0.8
+
+
+@dataclass
+class NoiseLevels:
+    """What the estimate was fitted to: signal levels and the noise variance at each."""
+
+    means: np.ndarray
+    variances: np.ndarray
+    counts: np.ndarray
+    #: median ratio of a two-pixel-wide residual's variance to the one-pixel-wide's: ≈ 1 for
+    #: noise independent from pixel to pixel, above :data:`CORRELATED_RATIO` for correlated
+    correlation: float = 1.0
+    #: for the user: clipped pixels left out, correlated noise
+    messages: list[str] = field(default_factory=list)
+
+
+def _robust_variance(values: np.ndarray) -> float:
+    """(1.4826 · MAD)²: the variance of Gaussian noise, unmoved by a few edges."""
+    return float((1.4826 * np.median(np.abs(values - np.median(values)))) ** 2)
+
+
+def _clipped_normal_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ξ, mean / std, variance) of max(z + ξ, 0) for a standard normal z, ξ from −5 to 10:
+    the mean-to-std ratio rises monotonically with ξ, so it gives ξ back."""
+    from scipy.special import ndtr
+
+    xi = np.linspace(-5.0, 10.0, 3001)
+    phi, cdf = np.exp(-0.5 * xi**2) / math.sqrt(2 * math.pi), ndtr(xi)
+    mean = xi * cdf + phi
+    variance = (xi**2 + 1) * cdf + xi * phi - mean**2
+    return xi, mean / np.sqrt(variance), variance
+
+
+def unclip(mean: float, variance: float, limit: float, upper: bool = False) -> tuple[float, float]:
+    """(signal, variance) of a Gaussian whose values beyond ``limit`` were piled up on it,
+    from the mean and variance of the clipped values (Foi et al. 2008)."""
+    distance = (limit - mean) if upper else (mean - limit)
+    xi, ratio, clipped_variance = _clipped_normal_table()
+    if variance <= 0 or distance / math.sqrt(variance) >= ratio[-1]:
+        return mean, variance  # too far from the limit to be clipped
+    k = float(np.interp(distance / math.sqrt(variance), ratio, xi))
+    std = math.sqrt(variance / float(np.interp(k, xi, clipped_variance)))
+    return (limit - k * std if upper else limit + k * std), std**2
+
+
+def noise_levels(images: np.ndarray, levels: int = 40, max_planes: int = 16,
+                 smooth_fraction: float = 0.5) -> NoiseLevels:
+    """Noise variance against signal, over ``levels`` evenly spaced levels of the local mean.
+
+    Within each level only the smoothest ``smooth_fraction`` of its pixels (lowest local
+    gradient) count, so edges and texture do not pass for noise, and the variance is robust.
+    Where the data is clipped (0, the type's maximum), a level whose windows hold clipped
+    pixels gives the mean and variance of clipped values: the Gaussian behind them is worked
+    out from both (:func:`unclip`), so dark backgrounds near 0 are measured, not left out.
+    The same residual with taps two pixels apart measures whether the noise is correlated
+    between neighbours (it then shows more variance: the one-pixel residual cancels
+    correlated noise as it cancels signal).
+    """
+    stack = as_stack(images, name="images", min_size=8)
+    data = np.asarray(images).reshape(stack.shape)
+    clipped, message = clipped_mask(data)
+    limits = clip_limits(data)
+    wide = np.zeros((5, 5))
+    wide[::2, ::2] = RESIDUAL_KERNEL
+    step = max(1, stack.shape[0] // max_planes)
+    columns: list[list[np.ndarray]] = [[], [], [], [], [], []]
+    for plane, mask in zip(stack[::step], clipped[::step], strict=True):
+        plane = plane.astype(np.float64)
+        mean = ndimage.uniform_filter(plane, 5, mode="reflect")
+        inner = (slice(2, -2), slice(2, -2))
+        touched = ndimage.maximum_filter(mask, 5, mode="nearest")
+        for column, values in zip(columns, (
+                mean, ndimage.correlate(plane, RESIDUAL_KERNEL, mode="reflect"),
+                ndimage.correlate(plane, wide, mode="reflect"),
+                np.hypot(*np.gradient(mean)), touched, mask), strict=True):
+            column.append(values[inner].ravel())
+    mean, residual, wide_residual, gradient, touched, at_limit = map(np.concatenate, columns)
+    if mean.size < 1000:
+        raise PN2VError("too few pixels to estimate the noise")
+    edges = np.linspace(*np.quantile(mean, [0.001, 0.999]), levels + 1)
+    index = np.searchsorted(edges, mean, side="right") - 1
+    rows, ratios = [], []
+    for i in range(levels):
+        chosen = np.flatnonzero(index == i)
+        if chosen.size < 2 * 50:
+            continue
+        smooth = chosen[gradient[chosen] <= np.quantile(gradient[chosen], smooth_fraction)]
+        level = float(mean[smooth].mean())
+        if limits and touched[smooth].mean() > 0.01:  # clipped values: mean and variance
+            if at_limit[smooth].mean() > MAX_CLIPPED:
+                continue  # mostly piled up at the limit: the values say little of the noise
+            limit = min(limits, key=lambda v: abs(v - level))
+            level, variance = unclip(level, float(residual[smooth].var()), limit,
+                                     upper=limit > level)
+        else:
+            variance = _robust_variance(residual[smooth])
+            if variance > 0:
+                ratios.append(_robust_variance(wide_residual[smooth]) / variance)
+        rows.append((level, variance, smooth.size))
+    if len(rows) < 2:
+        raise PN2VError("the images hold too few signal levels to estimate the noise; "
+                        "give the camera parameters instead")
+    found = np.array(sorted(rows))
+    correlation = float(np.median(ratios)) if ratios else 1.0
+    messages = [message.replace("left out", "found")] if message else []
+    if correlation > CORRELATED_RATIO:
+        messages.append(
+            f"the noise is correlated between neighbouring pixels (a residual two pixels wide "
+            f"shows {correlation:.1f}× the variance of one a pixel wide; 1 for independent "
+            "noise): Noise2Void and PN2V assume each pixel's noise is independent, so noise "
+            "will be left in the result and a noise model estimated from single pixels is "
+            "too low")
+    return NoiseLevels(found[:, 0], found[:, 1], found[:, 2].astype(int), correlation,
+                       messages)
+
+
+def estimate_poisson_gaussian(images: np.ndarray, min_std: float = 0.5
+                              ) -> tuple[PoissonGaussianNoiseModel, NoiseLevels]:
+    """The measured variance curve of :func:`noise_levels`, made non-decreasing (weighted
+    isotonic regression), with a straight line var = a·s + b (weighted least squares, a > 0)
+    fitted for the gain beyond the brightest level and for the summary. Clipping limits of
+    the images go into the likelihood."""
+    found = noise_levels(images)
+    # weight ∝ count / var²: a variance estimated from n values has a spread ∝ var / √n
+    weight = np.sqrt(found.counts) / np.maximum(found.variances, 1e-12)
+    a, b = np.polyfit(found.means, found.variances, 1, w=weight)
+    if not a > 0:
+        a = max(float(np.average(found.variances / np.maximum(found.means, 1e-12))), 1e-12)
+        b = 0.0
+    monotone = isotonic_regression(found.variances, weights=found.counts).x
+    low, high = float(found.means.min()), float(found.means.max())
+    curve = np.interp(np.linspace(low, high, CURVE_POINTS), found.means, monotone)
+    data = np.asarray(images)
+    limits = clip_limits(data)  # a limit is the data's minimum or maximum
+    lower = [v for v in limits if v <= data.min()]
+    upper = [v for v in limits if v >= data.max()]
+    sample = data.ravel()[:10000]
+    integer = data.dtype.kind in "iu" or bool(np.all(sample == np.round(sample)))
+    model = PoissonGaussianNoiseModel(
+        float(a), float(b), min_std, low, high, origin="estimated",
+        curve=tuple(float(v) for v in curve),
+        clip_low=lower[0] if lower else None, clip_high=upper[0] if upper else None,
+        step=1.0 if integer else 0.0)
+    return model, found

@@ -1,0 +1,40 @@
+"""Settings that describe themselves: one source for the checks, the ``pn2v`` help and the
+widgets' forms.
+
+A configuration dataclass declares each setting with :func:`option`: its default, a line of
+help, and what the forms need (limits, a step, choices, a label, whether it is advanced). The
+command line reads the help from here, the widgets build their forms from it (magicgui), so a
+setting added to the engine appears in both. Plain Python: importing it costs nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, Field, field, fields
+from typing import Any
+
+
+def option(default: Any, help: str, *, label: str | None = None, min: float | None = None,
+           max: float | None = None, step: float | None = None,
+           choices: tuple | None = None, none: str | None = None,
+           advanced: bool = False) -> Any:
+    """A dataclass field with its description (see the module's docstring); ``none``: what an
+    optional number's lowest value, which stands for None, is called in a form."""
+    meta = {"help": help, "label": label, "min": min, "max": max, "step": step,
+            "choices": choices, "none": none, "advanced": advanced}
+    return field(default=default, metadata={k: v for k, v in meta.items() if v is not None})
+
+
+def described(config: type) -> list[Field]:
+    """The fields of a configuration class that have a description."""
+    return [f for f in fields(config) if "help" in f.metadata]
+
+
+def help_of(config: type, name: str) -> str:
+    """The help line of one setting."""
+    return next(f.metadata["help"] for f in fields(config) if f.name == name)
+
+
+def default_of(config: type, name: str) -> Any:
+    """The default of one setting."""
+    found = next(f for f in fields(config) if f.name == name)
+    return None if found.default is MISSING else found.default

@@ -1,0 +1,1 @@
+"""Prediction: tiled MMSE prediction in bounded memory, and on a dask cluster."""

@@ -1,0 +1,184 @@
+"""Tiled MMSE prediction with bounded memory.
+
+Each plane (each Z stack, for a 3-D network) is cut into tiles that overlap by ``overlap``
+pixels along every axis; a tile contributes only its centre (half the overlap is dropped at
+inner edges), so seams are invisible and the result equals an untiled prediction once the
+overlap covers the network's receptive field. The K
+samples are computed chunk by chunk over a tile's pixels and reduced at once to MMSE, prior
+mean and posterior standard deviation: K values are never held for a whole image.
+
+The input may be lazy (dask, zarr, a memory-mapped TIFF) and the outputs any arrays that
+take slice assignment (zarr, memory-mapped TIFF): then only a tile at a time is in memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, MutableMapping
+
+import numpy as np
+import torch
+
+from ..data.lazy import PlaneSource, reflect
+from ..devices import choose_device
+from ..errors import PN2VError
+from ..network.model import PN2VModel
+from ..network.prior import CHUNK_VALUES
+from ..noise.coverage import check_coverage
+from .config import OVERLAP, TILE
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+class TiledPrediction:
+    """Iterate to run (yields tiles done, tiles in all); read :attr:`outputs` afterwards.
+
+    Outputs, float32 in the input's shape and units: ``denoised`` (the MMSE estimate for PN2V,
+    the network output for N2V) and, for PN2V, ``prior_mean`` and ``std`` (posterior standard
+    deviation, a per-pixel uncertainty). ``outputs`` may give arrays to write them into (e.g.
+    zarr arrays for a lazy input, see :mod:`.stores`), by name, or None for an output not
+    wanted; the others are made in memory.
+    """
+
+    def __init__(self, model: PN2VModel, image, tile: int | None = None, overlap: int = OVERLAP,
+                 device: str = "auto", outputs: MutableMapping | None = None,
+                 planes: range | None = None) -> None:
+        self.model = model
+        self.dims = model.config.dims
+        self.planes = PlaneSource(image, name="image")
+        self.image_shape = self.planes.image_shape
+        if len(self.image_shape) < self.dims:
+            raise PN2VError("a 3-D network denoises Z stacks (axes ZYX); this is a single "
+                            "2-D image")
+        #: the tiled axes' sizes, (Y, X) or (Z, Y, X); the axes before them are looped over
+        self.space = self.image_shape[-self.dims:]
+        self.units = self.image_shape[:-self.dims]
+        #: how many planes (Z stacks, for a 3-D network) there are to denoise
+        self.n_units = self.planes.count(self.dims)
+        #: the planes (stacks) this run denoises (all by default; a part, for a cluster task)
+        self.plane_range = range(self.n_units) if planes is None else planes
+        if self.plane_range and not (self.plane_range[0] >= 0 and
+                                     self.plane_range[-1] < self.n_units):
+            raise PN2VError(f"planes {planes} are outside the image's {self.n_units}")
+        tile = TILE[self.dims] if tile is None else tile
+        multiple = model.net.multiple
+        step = max(2, multiple)  # keeps every tile on the network's pooling grid
+        if overlap < 0 or overlap % step:
+            raise PN2VError(f"overlap must be a multiple of {step} and ≥ 0, got {overlap}")
+        if tile % multiple or tile <= overlap:
+            raise PN2VError(
+                f"tile size must be a multiple of {multiple} and larger than the overlap "
+                f"({overlap}), got {tile}"
+            )
+        self.tile, self.overlap = tile, overlap
+        self.device = choose_device(device)
+        self.warnings: list[str] = []
+        if model.is_probabilistic:
+            warning = check_coverage(model.noise_model, self.planes.sample(), "image")
+            if warning:
+                self.warnings.append(warning)
+        self.names = ["denoised"] + (["prior_mean", "std"] if model.is_probabilistic else [])
+        self.outputs: MutableMapping = {}
+        self.write_into(outputs or {})
+        self._grid = [self._axis_plan(n) for n in self.space]
+
+    def write_into(self, outputs: MutableMapping) -> None:
+        """Write the named results into these arrays (the image's shape) instead of memory."""
+        for name, array in outputs.items():
+            if name not in self.names:
+                raise PN2VError(f"no output {name!r} here; this model makes "
+                                f"{', '.join(self.names)}")
+            if array is not None and tuple(array.shape) != self.image_shape:
+                raise PN2VError(f"output {name!r} has shape {tuple(array.shape)}, the image "
+                                f"{self.image_shape}")
+        self.outputs = dict(outputs)  # the caller's mapping is not extended
+
+    def _axis_plan(self, length: int) -> tuple[int, int]:
+        """(tile, core) along one axis: as few tiles as ``tile`` allows, all of one size, just
+        big enough to cover ``length`` (the network's work grows with the tiles' total area)."""
+        count = math.ceil(length / (self.tile - self.overlap))
+        core = _round_up(math.ceil(length / count), self.model.net.multiple)
+        return core + self.overlap, core
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        """Output chunks that tiles fill whole: one plane (stack) of one tile's core."""
+        return (*(1,) * len(self.units),
+                *(min(core, n) for (_, core), n in zip(self._grid, self.space, strict=True)))
+
+    @property
+    def n_tiles(self) -> int:
+        return len(self.plane_range) * math.prod(
+            math.ceil(n / core) for (_, core), n in zip(self._grid, self.space, strict=True))
+
+    def _window(self, unit: int, indices: list[np.ndarray]) -> np.ndarray:
+        """float32 pixels of plane (stack) ``unit`` at the given indices along each tiled
+        axis; a stack is read plane by plane."""
+        if self.dims == 2:
+            return self.planes.window(unit, *indices)
+        depth = self.space[0]
+        return np.stack([self.planes.window(unit * depth + int(z), *indices[1:])
+                         for z in indices[0]])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for name in self.names:
+            if name not in self.outputs:
+                self.outputs[name] = np.zeros(self.image_shape, np.float32)
+        net = self.model.net.to(self.device).eval()
+        margin = self.overlap // 2
+        cores = tuple(core for _, core in self._grid)
+        starts = [range(0, n, core) for n, (_, core) in zip(self.space, self._grid, strict=True)]
+        done, total = 0, self.n_tiles
+        for unit in self.plane_range:
+            lead = self.planes.index(unit, self.dims)
+            for corner in itertools.product(*starts):
+                # the tile and its margins, mirrored at the image edges (np.pad symmetric)
+                indices = [reflect(np.arange(c - margin, c - margin + t), n)
+                           for c, (t, _), n in zip(corner, self._grid, self.space, strict=True)]
+                results = self._tile(net, self._window(unit, indices), margin, cores)
+                kept = tuple(min(core, n - c)
+                             for c, core, n in zip(corner, cores, self.space, strict=True))
+                target = (*lead, *(slice(c, c + k) for c, k in zip(corner, kept, strict=True)))
+                for name, values in results.items():
+                    if self.outputs[name] is not None:
+                        self.outputs[name][target] = values[tuple(slice(k) for k in kept)]
+                done += 1
+                yield done, total
+
+    @torch.inference_mode()
+    def _tile(self, net: torch.nn.Module, window: np.ndarray, margin: int,
+              cores: tuple[int, ...]) -> dict[str, np.ndarray]:
+        model = self.model
+        x = torch.as_tensor(window, device=self.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            features = net.body(model.normalise(x)[None, None])
+        centre = tuple(slice(margin, margin + core) for core in cores)
+        features = features[(0, slice(None), *centre)].float()
+        features = features.flatten(1).T  # (pixels, C)
+        observed = x[centre].reshape(-1, 1)
+        chunk = max(1, CHUNK_VALUES // model.config.out_channels)
+        parts: dict[str, list[torch.Tensor]] = {n: [] for n in self.outputs}
+        for start in range(0, features.shape[0], chunk):
+            raw = net.head_at(features[start:start + chunk])
+            if not model.is_probabilistic:
+                parts["denoised"].append(model.denormalise(raw[:, 0]))
+                continue
+            results = model.estimate(raw, observed[start:start + chunk])
+            for name in parts:
+                parts[name].append(results[name])
+        return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
+
+
+def predict(model: PN2VModel, image, tile: int | None = None, overlap: int = OVERLAP,
+            device: str = "auto", progress: Callable[[int, int], None] | None = None,
+            outputs: MutableMapping | None = None) -> dict:
+    """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in
+    memory or lazy); see :class:`TiledPrediction`."""
+    run = TiledPrediction(model, image, tile, overlap, device, outputs)
+    for done, total in run:
+        if progress is not None:
+            progress(done, total)
+    return {name: array for name, array in run.outputs.items() if array is not None}

@@ -1,0 +1,250 @@
+"""Training data, prepared once: images checked and grouped by size (or left lazy), split into
+what trains and what validates, and the fixed patches that validate and choose the spread.
+
+Testable without a network: :class:`TrainingData` needs only the configuration and the network's
+size multiple; the trainer hands it the model's normalisation when it exists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..data.images import as_stack, check_dims
+from ..data.lazy import LazyFrames, PlaneSource, is_lazy, some_planes
+from ..errors import PN2VError
+from .config import NEIGHBOURHOOD, TrainConfig
+from .masking import Batch, masked_batch, paired_batch, sample_patches
+
+#: fewest rows a held-out region may have; validation patches shrink to fit it
+MIN_HOLDOUT_ROWS = 16
+#: pixels of the patches that choose the prior's spread (~2 s of a CPU core per improving epoch)
+SPREAD_PIXELS = 2**14
+#: pixels of whole planes a lazy image gives the guard's measurement of its noise
+NOISE_PIXELS = 2**22
+
+Normalise = Callable[[torch.Tensor], torch.Tensor]
+Frames = torch.Tensor | LazyFrames
+Span = tuple[range, range]  # (planes, rows) of a stack
+
+
+def holdout_spans(n: int, height: int, fraction: float, patch: int,
+                  holdout: str = "frames") -> tuple[Span, Span]:
+    """(planes, rows) to train on and to validate on: the last whole frames when there are
+    enough (and ``holdout`` is "frames"), else a strip of rows at the bottom of every frame, at
+    least :data:`MIN_HOLDOUT_ROWS` high."""
+    every_row = range(height)
+    if fraction == 0:
+        return (range(n), every_row), (range(0), every_row)
+    n_val = round(n * fraction)
+    if holdout == "frames" and 1 <= n_val < n:
+        return (range(n - n_val), every_row), (range(n - n_val, n), every_row)
+    rows = max(MIN_HOLDOUT_ROWS, round(height * fraction))
+    if height - rows < patch:
+        raise PN2VError(
+            f"images of {height} rows are too small to hold out a validation strip of {rows} "
+            f"rows and still train on {patch}-pixel patches; use more frames, a smaller patch "
+            "size or val-fraction 0"
+        )
+    return (range(n), range(height - rows)), (range(n), range(height - rows, height))
+
+
+def split_validation(stack: np.ndarray, fraction: float, patch: int,
+                     holdout: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) parts of an (N, [C,] Y, X) stack; see :func:`holdout_spans`."""
+    spans = holdout_spans(stack.shape[0], stack.shape[-2], fraction, patch, holdout)
+    return tuple(stack[planes.start:planes.stop, ..., rows.start:rows.stop, :]
+                 for planes, rows in spans)
+
+
+Images = np.ndarray | Sequence[np.ndarray]
+
+
+def as_list(images: Images) -> list[np.ndarray]:
+    """One image (in memory or lazy) or a sequence of them, as a list."""
+    return [images] if isinstance(images, np.ndarray) or is_lazy(images) else list(images)
+
+
+def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
+    """(N, 2, Y, X) of inputs and clean targets; one target plane serves every input plane."""
+    if target.shape[1:] != stack.shape[1:] or target.shape[0] not in (1, stack.shape[0]):
+        raise PN2VError(f"{name}: the target ({target.shape[0]} plane(s) of "
+                        f"{target.shape[1]}×{target.shape[2]}) does not match the input "
+                        f"({stack.shape[0]} plane(s) of {stack.shape[1]}×{stack.shape[2]})")
+    return np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
+
+
+def group_by_shape(images: Images, patch: int, targets: Images | None,
+                    dims: int = 2) -> tuple[list[np.ndarray], list[PlaneSource]]:
+    """Checked float32 arrays (N, C, Y, X) — (N, C, Z, Y, X) for a 3-D network —, one per
+    plane (volume) size (C = 2 holds (input, target)), and the lazy images (dask, zarr,
+    memory-mapped), which stay where they are."""
+    arrays = as_list(images)
+    if not arrays:
+        raise PN2VError("no training images given")
+    target_arrays = None if targets is None else as_list(targets)
+    if target_arrays is not None and len(target_arrays) != len(arrays):
+        raise PN2VError(f"{len(arrays)} training image(s) but {len(target_arrays)} target(s)")
+    groups: dict[tuple[int, int], list[np.ndarray]] = {}
+    lazy: list[PlaneSource] = []
+    for i, array in enumerate(arrays):
+        name = "training data" if len(arrays) == 1 else f"training image {i + 1}"
+        if target_arrays is None and is_lazy(array):
+            check_dims(len(array.shape), dims, name)
+            lazy.append(PlaneSource(array, name=name, min_size=patch))
+            continue
+        stack = as_stack(array, name=name, min_size=patch, dims=dims)
+        if target_arrays is None:
+            planes = stack[:, None]
+        else:
+            planes = _pair(stack, as_stack(target_arrays[i], name=f"target of {name}",
+                                           dims=dims), name)
+        groups.setdefault(stack.shape[1:], []).append(planes)
+    return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()], lazy
+
+
+
+
+class TrainingData:
+    """The images of one training, checked (shape, pixel type, NaN/inf, patch fit) and split.
+
+    ``images``: one array (a 2-D image or a stack, in memory or lazy) or a list; ``targets``:
+    clean images for the supervised mode; ``validation``: noisy images of other scenes to
+    validate on (then nothing of ``images`` is held out). ``multiple``: the network's size
+    multiple, which patch sizes must respect.
+    """
+
+    def __init__(self, images: Images, config: TrainConfig, dims: int = 2, multiple: int = 1,
+                 targets: Images | None = None, validation: Images | None = None) -> None:
+        if validation is not None and targets is not None:
+            raise PN2VError("separate validation images are for N2V and PN2V; the supervised "
+                            "mode holds out part of its (input, target) pairs")
+        self.config, self.dims, self.supervised = config, dims, targets is not None
+        self.groups, self.lazy = group_by_shape(images, config.patch_size, targets, dims)
+        #: planes (Z stacks, for a 3-D network) to train on
+        self.n_planes = (sum(g.shape[0] for g in self.groups)
+                         + sum(self._extent(s)[0] for s in self.lazy))
+        #: pixels of the inputs: for normalisation and the noise model's range
+        self.samples = [g[:, 0] for g in self.groups] + [s.sample() for s in self.lazy]
+        #: the training patches' shape: (Y, X), or (Z, Y, X) for a 3-D network
+        self.patch_shape = (config.patch_size,) * 2
+        if dims == 3:
+            self.patch_shape = (config.patch_depth, *self.patch_shape)
+            depths = [g.shape[2] for g in self.groups] + [s.image_shape[-3] for s in self.lazy]
+            shallow = [d for d in depths if d < config.patch_depth]
+            if shallow:
+                raise PN2VError(f"Z stacks of {min(shallow)} planes are thinner than the patch "
+                                f"depth {config.patch_depth}; lower the patch depth")
+        depth = int(math.log2(multiple)) + 1
+        for name, size in (("size", config.patch_size), ("depth", self.patch_shape[0])):
+            if size % multiple:
+                raise PN2VError(f"patch {name} {size} must be a multiple of {multiple} for a "
+                                f"depth-{depth} network")
+        self.multiple = multiple
+        self._validation = None if validation is None else as_list(validation)
+        #: pixels of the separate validation images (for the noise model's range)
+        self.validation_samples: list[np.ndarray] = []
+        self._held_out: list[np.ndarray | PlaneSource] = []
+        if self._validation is None:
+            self._splits = [split_validation(g, config.val_fraction, config.patch_size,
+                                             config.holdout) for g in self.groups]
+            self._spans = [holdout_spans(*self._extent(s), config.val_fraction,
+                                         config.patch_size, config.holdout) for s in self.lazy]
+            return
+        self._splits = [(g, None) for g in self.groups]
+        self._spans = [(self._whole(s), None) for s in self.lazy]
+        for i, image in enumerate(self._validation):
+            name = f"validation image {i + 1}"
+            if is_lazy(image):
+                source = PlaneSource(image, name=name, min_size=MIN_HOLDOUT_ROWS)
+                self._held_out.append(source)
+                self.validation_samples.append(source.sample())
+            else:
+                stack = as_stack(image, name=name, min_size=MIN_HOLDOUT_ROWS, dims=dims)
+                self._held_out.append(stack[:, None])
+                self.validation_samples.append(stack)
+
+    def _extent(self, source: PlaneSource) -> tuple[int, int]:
+        """(frames, rows) of a lazy image: planes, or Z stacks for a 3-D network."""
+        return source.count(self.dims), source.shape[1]
+
+    def _whole(self, source: PlaneSource) -> Span:
+        frames, rows = self._extent(source)
+        return range(frames), range(rows)
+
+    def _lazy(self, source: PlaneSource, span: Span, normalise: Normalise,
+              device: torch.device) -> LazyFrames:
+        depth = source.image_shape[-3] if self.dims == 3 else None
+        return LazyFrames(source, *span, normalise, device, depth)
+
+    def frames(self, normalise: Normalise, device: torch.device
+               ) -> tuple[list[Frames], list[Frames]]:
+        """(frames to train on, held-out frames), normalised, on ``device`` (lazy ones read
+        patch by patch)."""
+        train: list[Frames] = [torch.as_tensor(normalise(t)).to(device)
+                               for t, _ in self._splits]
+        held_out: list[Frames] = []
+        if self._validation is None:
+            held_out = [torch.as_tensor(normalise(v)).to(device)
+                        for _, v in self._splits if v.shape[0]]
+        else:
+            held_out = [self._lazy(p, self._whole(p), normalise, device)
+                        if isinstance(p, PlaneSource) else torch.as_tensor(normalise(p)).to(device)
+                        for p in self._held_out]
+        for source, (span, val) in zip(self.lazy, self._spans, strict=True):
+            train.append(self._lazy(source, span, normalise, device))
+            if val is not None and len(val[0]) and len(val[1]):
+                held_out.append(self._lazy(source, val, normalise, device))
+        return train, held_out
+
+    def batch(self, frames: Frames, size: int, generator: torch.Generator,
+              patch: tuple[int, ...] | None = None) -> Batch:
+        """A masked batch (N2V, PN2V) or an (input, target) batch (supervised)."""
+        make = paired_batch if self.supervised else masked_batch
+        return make(frames, size, patch or self.patch_shape, generator)
+
+    def validation_batches(self, held_out: list[Frames]) -> list[Batch]:
+        """A fixed set of patches, so validation losses compare across epochs. Patches shrink
+        (to a multiple the network takes) where a held-out strip is lower than one."""
+        generator = torch.Generator().manual_seed(12345)
+        batch = self.config.batch_size
+        count = max(self.config.val_patches, batch) // max(len(held_out), 1) + 1
+        multiple = self.multiple
+        batches = []
+        for part in held_out:
+            side = min(self.config.patch_size, *part.shape[-2:]) // multiple * multiple
+            size = (side, side)
+            if self.dims == 3:
+                size = (min(self.config.patch_depth, part.shape[-3]) // multiple * multiple,
+                        *size)
+            if min(size) < NEIGHBOURHOOD:
+                depth = int(math.log2(multiple)) + 1
+                raise PN2VError(
+                    f"validation data of {'×'.join(map(str, part.shape[-self.dims:]))} pixels "
+                    f"is too small for a depth-{depth} network; hold out more "
+                    "(val-fraction) or give larger validation images")
+            batches += [self.batch(part, min(batch, count - i), generator, size)
+                        for i in range(0, count, batch)]
+        return batches
+
+    def spread_patches(self, validation: list[Batch], train: list[Frames]) -> torch.Tensor:
+        """Unmasked patches, ~:data:`SPREAD_PIXELS` pixels, for choosing the spread: held-out
+        ones where there are any (the network never trained on their noise), else training
+        ones."""
+        # held-out parts may differ in size: the first one's patches are used
+        shape = validation[0].patches.shape[1:] if validation else self.patch_shape
+        count = -(-SPREAD_PIXELS // math.prod(shape))
+        if validation:
+            return torch.cat([b.patches for b in validation
+                              if b.patches.shape[1:] == shape])[:count]
+        generator = torch.Generator().manual_seed(54321)
+        patches = sample_patches(train[0], count, self.patch_shape, generator)
+        return patches[:, 0] if patches.dim() == self.dims + 2 else patches  # (B, *space)
+
+    def noise_planes(self) -> list[np.ndarray]:
+        """Whole planes of the inputs, for measuring the noise they show (:mod:`.guard`)."""
+        return ([g[:, 0] for g in self.groups]
+                + [some_planes(s.data, NOISE_PIXELS) for s in self.lazy])

@@ -1,0 +1,66 @@
+"""Training losses evaluated at the masked pixels only, and the network outputs they need."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..noise.base import NoiseModel
+
+
+def pn2v_loss(samples: torch.Tensor, observed: torch.Tensor,
+              noise_model: NoiseModel) -> torch.Tensor:
+    """−mean log((1/K) Σ_k p(x | s_k)): samples (N, K) and observations (N,) in intensity units.
+
+    Computed as a logsumexp of log-likelihoods, so a pixel whose samples all miss its
+    observation gives a large finite loss instead of log(0).
+    """
+    log_p = noise_model.log_likelihood(observed[:, None], samples)
+    return -(torch.logsumexp(log_p, dim=1) - math.log(samples.shape[1])).mean()
+
+
+def mse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error in normalised units: N2V's loss at masked pixels, and the
+    supervised baseline's at every pixel."""
+    return torch.mean((prediction - target) ** 2)
+
+
+class HeadOutputs(nn.Module):
+    """The part of a loss that holds parameters, as one forward so DistributedDataParallel can
+    wrap it: the head's outputs at the masked pixels (B·M, out_channels), or the one output at
+    every pixel (B, P, P) in the supervised mode."""
+
+    def __init__(self, net: nn.Module, supervised: bool, amp: bool) -> None:
+        super().__init__()
+        self.net, self.supervised, self.amp = net, supervised, amp
+
+    def forward(self, inputs: torch.Tensor, index: torch.Tensor,
+                sparse: bool = True) -> torch.Tensor:
+        net = self.net
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+            features = net.body(inputs)
+        features = features.float()
+        if self.supervised:
+            return net.head(features)[:, 0]
+        if sparse:  # the K-output head at the masked pixels only
+            b, c = features.shape[:2]
+            flat = features.flatten(2)  # (B, C, P*P)
+            picked = flat.gather(2, index[:, None, :].expand(b, c, -1))
+            return net.head_at(picked.permute(0, 2, 1).reshape(-1, c))
+        dense = net.head(features)  # every pixel, as the published code does
+        b, k = dense.shape[:2]
+        picked = dense.flatten(2).gather(2, index[:, None, :].expand(b, k, -1))
+        return picked.permute(0, 2, 1).reshape(-1, k)
+
+
+class ForOneProcess(nn.Module):
+    """Stands where DistributedDataParallel would, so both are called and unwrapped alike."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args: torch.Tensor | bool) -> torch.Tensor:
+        return self.module(*args)

@@ -1,0 +1,166 @@
+"""Blind-spot training batches (Noise2Void, Krull et al. 2019), vectorised in torch.
+
+Patches are cut on the fly from any number of frames with random positions and one of the 8
+rotations/flips; no patch set is ever extracted up front. In each patch a stratified random set
+of pixels is masked: each is replaced by a random other pixel of its 5×5 neighbourhood (never
+itself, also at the borders), and the network must predict the original value there. Patches
+of a 3-D network are (Z, Y, X) blocks with 5×5×5 neighbourhoods and the same density of
+masked voxels.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..data.lazy import LazyFrames
+from .config import NEIGHBOURHOOD
+
+#: masked pixels per 100×100 patch, as in the paper; scaled with the patch area
+MASKED_PER_10K = 312
+
+
+Shape = tuple[int, ...]  # a patch's size along each spatial axis: (Y, X) or (Z, Y, X)
+
+
+@dataclass
+class Batch:
+    """A training batch: inputs, the masked pixels' flat indices and what to predict there."""
+
+    inputs: torch.Tensor  # (B, 1, *shape) with masked pixels replaced by neighbours
+    index: torch.Tensor  # (B, M) flat (C-order) indices of the masked pixels in a patch
+    targets: torch.Tensor  # (B, M) original values there; (B, *shape) clean targets if supervised
+    patches: torch.Tensor  # (B, *shape) the unmasked patches
+
+
+def patch_shape(size: int | Shape) -> Shape:
+    """A patch's shape: an int means a square 2-D patch."""
+    return (size, size) if isinstance(size, int) else tuple(int(n) for n in size)
+
+
+def n_masked(size: int | Shape) -> int:
+    """Masked pixels per patch: 312 per 100×100 pixels, in proportion to the patch's pixels (or
+    voxels), at least one."""
+    return max(1, round(MASKED_PER_10K * math.prod(patch_shape(size)) / 100**2))
+
+
+def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int | Shape,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random crops of (N, *space) or (N, C, *space) ``frames``: (B, [C,] *shape), where
+    ``size`` gives the crop's ``shape`` over the last 2 or 3 (spatial) axes.
+
+    Every channel of a frame is cut at the same place under the same random rotation/flip (in
+    the YX plane), so (input, target) pairs stay aligned. :class:`.lazy.LazyFrames` are read
+    crop by crop.
+    """
+    shape = patch_shape(size)
+    space = frames.shape[-len(shape):]
+    channels = frames.dim() == len(shape) + 2
+    dev = frames.device
+    f = torch.randint(frames.shape[0], (batch,), generator=generator)
+    starts = [torch.randint(n - p + 1, (batch,), generator=generator)
+              for n, p in zip(space, shape, strict=True)]
+    if isinstance(frames, LazyFrames):
+        patches = frames.crops(f, *starts, shape=shape)[:, None]
+    else:
+        # one advanced index per spatial axis, broadcast against the others: (B, *shape)
+        index = [f.to(dev).view(-1, *[1] * len(shape))]
+        for axis, (start, p) in enumerate(zip(starts, shape, strict=True)):
+            view = [-1] + [1] * len(shape)
+            view[axis + 1] = p
+            index.append(start.to(dev).view(-1, *[1] * len(shape))
+                          + torch.arange(p, device=dev).view(view))
+        planes = frames if channels else frames[:, None]
+        patches = planes[(index[0], slice(None), *index[1:])].movedim(-1, 1)  # (B, C, *shape)
+    patches = augment(patches, torch.randint(8, (batch,), generator=generator))
+    return patches if channels else patches[:, 0]
+
+
+def augment(patches: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
+    """Apply dihedral transform t (rot90 by t % 4, then a mirror if t >= 4) to each patch, in
+    the YX plane (Z, often sampled more coarsely, is never turned into Y or X)."""
+    out = torch.empty_like(patches)
+    for t in range(8):
+        chosen = (transform == t).nonzero().flatten().to(patches.device)
+        if chosen.numel():
+            p = torch.rot90(patches[chosen], t % 4, dims=(-2, -1))
+            out[chosen] = torch.flip(p, dims=(-1,)) if t >= 4 else p
+    return out
+
+
+def mask_positions(batch: int, size: int | Shape, count: int,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """Stratified random pixels: one per cell of a grid, ``count`` cells chosen at random.
+
+    The grid has about as many cells per unit length along every axis. Returns (B, count) flat
+    C-order indices into a patch of shape ``size``, distinct within each patch.
+    """
+    shape = patch_shape(size)
+    density = (count / math.prod(shape)) ** (1 / len(shape))
+    # 1e-9: an exact root (e.g. 17 cells a side for 289) must not round up to the next cell
+    per_axis = [max(1, math.ceil(n * density - 1e-9)) for n in shape]
+    cells = math.prod(per_axis)
+    if cells < count:
+        raise ValueError(f"cannot mask {count} pixels of a {shape} patch")
+    chosen = torch.rand(batch, cells, generator=generator).argsort(dim=1)[:, :count]
+    cell_index = torch.unravel_index(chosen, per_axis)
+    flat = torch.zeros(batch, count, dtype=torch.long)
+    for n, cells_n, cell in zip(shape, per_axis, cell_index, strict=True):
+        edges = torch.linspace(0, n, cells_n + 1).round().long()  # whole pixels: disjoint
+        lo, extent = edges[:-1], edges[1:] - edges[:-1]
+        u = torch.rand(batch, count, generator=generator)
+        flat = flat * n + lo[cell] + (u * extent[cell]).long()
+    return flat
+
+
+def neighbour_positions(index: torch.Tensor, size: int | Shape,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+    """For each flat index, a random other pixel of its 5×5 (or 5×5×5) window, inside the
+    patch.
+
+    An offset that would leave the patch is mirrored (y - dy instead of y + dy); since the
+    offset is never all zeros the replacement is never the pixel itself.
+    """
+    shape = patch_shape(size)
+    half = NEIGHBOURHOOD // 2
+    offsets = torch.tensor([o for o in itertools.product(range(-half, half + 1),
+                                                         repeat=len(shape)) if any(o)])
+    pick = torch.randint(len(offsets), index.shape, generator=generator)
+    chosen = offsets[pick].to(index.device)  # (..., dims)
+    position = torch.unravel_index(index, shape)
+    flat = torch.zeros_like(index)
+    for axis, (n, p) in enumerate(zip(shape, position, strict=True)):
+        d = chosen[..., axis]
+        moved = p + d
+        flat = flat * n + torch.where((moved < 0) | (moved >= n), p - d, moved)
+    return flat
+
+
+def masked_batch(frames: torch.Tensor | LazyFrames, batch: int, size: int | Shape,
+                 generator: torch.Generator | None = None) -> Batch:
+    """Sample, augment and mask one batch from (N, *space) or (N, 1, *space) ``frames``."""
+    shape = patch_shape(size)
+    if min(shape) < NEIGHBOURHOOD:
+        raise ValueError(f"patch size must be at least {NEIGHBOURHOOD}, got {shape}")
+    if not isinstance(frames, LazyFrames):
+        frames = frames.reshape(-1, *frames.shape[-len(shape):])
+    patches = sample_patches(frames, batch, shape, generator)
+    index = mask_positions(batch, shape, n_masked(shape), generator).to(frames.device)
+    source = neighbour_positions(index, shape, generator)
+    flat = patches.reshape(batch, -1)
+    targets = flat.gather(1, index)
+    inputs = flat.clone()
+    inputs.scatter_(1, index, flat.gather(1, source))
+    return Batch(inputs.view(batch, 1, *shape), index, targets, patches)
+
+
+def paired_batch(frames: torch.Tensor, batch: int, size: int | Shape,
+                 generator: torch.Generator | None = None) -> Batch:
+    """An unmasked batch of (input, target) crops from (N, 2, *space) ``frames``, for the
+    supervised baseline: the loss covers every pixel, so ``index`` is empty."""
+    patches = sample_patches(frames, batch, size, generator)
+    return Batch(patches[:, :1], torch.empty(batch, 0, dtype=torch.long), patches[:, 1],
+                 patches[:, 0])

@@ -1,0 +1,252 @@
+"""Training as an iterator of progress events that the caller may stop between any two.
+
+The batch sampler cuts and masks patches on the fly (:mod:`.masking`) from data prepared once
+(:mod:`.data`); the K-sample head runs only at the masked pixels. Adam with ReduceLROnPlateau on
+the validation loss; the best weights by validation loss are kept, so stopping early still
+leaves a usable model, with its spread and guard (:mod:`.guard`) chosen for prediction.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from ..devices import choose_device
+from ..errors import PN2VError
+from ..network.config import ModelConfig
+from ..network.model import PN2VModel
+from ..noise.base import NoiseModel
+from ..noise.coverage import check_coverage
+from ..noise.diagnostics import NoiseCheck
+from .config import Progress, TrainConfig
+from .data import Images, TrainingData
+from .distributed import mean_over_processes, world
+from .guard import ImageNoise, check_noise, guarded_spread
+from .losses import ForOneProcess, HeadOutputs, mse_loss, pn2v_loss
+from .masking import Batch
+from .spread import SpreadChoice
+
+
+class Trainer:
+    """Train a new model, or continue a given one, on noisy images.
+
+    ``images`` is one array (a 2-D image or a stack) or a list of them; images of different
+    sizes are fine: each batch is cut from one size group, chosen in proportion to its pixels.
+    ``targets`` (supervised mode only) are the clean images, one per entry of ``images``, with
+    one plane or as many as the input. ``validation`` (N2V and PN2V) are noisy images kept for
+    validation only — ideally other scenes than the training images; then nothing of
+    ``images`` is held out. Lazy images (dask, zarr, memory-mapped; N2V and PN2V) are not
+    loaded: each batch reads its patches, so the data may be larger than memory.
+    """
+
+    def __init__(self, images: Images,
+                 config: TrainConfig | None = None,
+                 model_config: ModelConfig | None = None,
+                 noise_model: NoiseModel | None = None,
+                 model: PN2VModel | None = None,
+                 targets: Images | None = None,
+                 validation: Images | None = None) -> None:
+        self.config = config or TrainConfig()
+        cfg = self.config
+        self.device = choose_device(cfg.device)
+        self.rank, self.world_size = world()
+        model_config = model.config if model is not None else model_config or ModelConfig()
+        if (model_config.mode == "supervised") != (targets is not None):
+            raise PN2VError("clean targets are needed by, and only by, the supervised mode")
+        self.dims = model_config.dims
+        self.data = data = TrainingData(images, cfg, self.dims, model_config.multiple,
+                                        targets, validation)
+        self.n_planes = data.n_planes
+        if model is None:
+            pixels = np.concatenate([sample.ravel() for sample in data.samples])
+            if cfg.seed is not None:
+                torch.manual_seed(cfg.seed)
+            model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
+                              noise_model)
+            model.start_spread(cfg.initial_spread)
+        self.model = model
+        self.patch_shape = data.patch_shape
+        self.warnings: list[str] = []
+        self._check_coverage(data.samples, "training data")
+        self._check_coverage(data.validation_samples, "validation data")
+        self._train, held_out = data.frames(model.normalise, self.device)
+        self._weights = torch.tensor([float(t.numel()) for t in self._train])
+        self._generator = torch.Generator()
+        if cfg.seed is not None:
+            self._generator.manual_seed(cfg.seed + self.rank)
+        elif self.world_size > 1:  # each process draws its own patches
+            self._generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
+        self._val = data.validation_batches(held_out)
+        self._spread_patches = self.image_noise = None
+        if model.is_probabilistic and cfg.spread_calibration:
+            self._spread_patches = data.spread_patches(self._val, self._train)
+            #: the noise the training images show, which the guard holds the model against
+            self.image_noise = ImageNoise.measure(data.noise_planes())
+        #: the best model's spread and guard bands (:mod:`.guard`); the model in training
+        #: keeps its spread as the network gives it
+        self.spread = SpreadChoice()
+        model.spread_scale, model.trust_edges, model.trusted = 1.0, (), (True,)
+        self._check: tuple[int, NoiseCheck] | None = None
+        model.net.to(self.device)
+        self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience
+        )
+        self.best_val_loss: float | None = None
+        self._best_state: dict | None = None
+        outputs = HeadOutputs(model.net, model.config.mode == "supervised",
+                              amp=self.device.type == "cuda")
+        self._outputs: ForOneProcess | DistributedDataParallel = ForOneProcess(outputs)
+        if self.world_size > 1:  # gradients averaged over the processes at every step
+            self._outputs = DistributedDataParallel(
+                outputs, device_ids=[self.device.index if self.device.index is not None
+                                     else torch.cuda.current_device()]
+                if self.device.type == "cuda" else None)
+
+    def _check_coverage(self, samples: list[np.ndarray], what: str) -> None:
+        """Refuse data mostly outside the noise model's range; keep warnings for the rest."""
+        if self.model.is_probabilistic:
+            for sample in samples:
+                warning = check_coverage(self.model.noise_model, sample, what)
+                if warning:
+                    self.warnings.append(warning)
+
+    # ---------------------------------------------------------------- loss
+    def loss(self, batch: Batch, training: bool = True) -> torch.Tensor:
+        """The PN2V, N2V or supervised loss of one batch.
+
+        While training PN2V with the location-scale prior, N2V's squared error on the location
+        μ is added (``location_weight``). The PN2V likelihood weights each pixel's error by its
+        inverse noise variance, so bright, noisy structures — which dominate the squared error
+        of the result — learn slowest; the squared error gives them N2V's pace. Both terms are
+        minimised by the same prior: the mean of p(s | neighbourhood) is E[x | neighbourhood],
+        N2V's target, and the residuals r_k leave the samples free. Validation reports the
+        PN2V loss alone.
+        """
+        model = self.model
+        outputs = self._outputs if training else self._outputs.module
+        raw = outputs(batch.inputs, batch.index, self.config.sparse_head)
+        if model.config.mode == "supervised":
+            return mse_loss(raw, batch.targets)
+        target = batch.targets.reshape(-1)
+        if not model.is_probabilistic:
+            return mse_loss(raw[:, 0], target)
+        samples = model.prior(raw, calibrated=False).samples()
+        loss = pn2v_loss(samples, model.denormalise(target), model.noise_model)
+        weight = self.config.location_weight
+        if training and weight > 0 and model.config.location_scale:
+            loss = loss + weight * mse_loss(raw[:, 0], target)
+        return loss
+
+    def validate(self) -> float | None:
+        if not self._val:
+            return None
+        self.model.net.eval()
+        with torch.no_grad():
+            losses = [self.loss(b, training=False).item() * b.targets.numel() for b in self._val]
+        self.model.net.train()
+        return mean_over_processes(float(sum(losses) / sum(b.targets.numel() for b in self._val)),
+                                   self.device)
+
+    # ---------------------------------------------------------------- loop
+    def __iter__(self) -> Iterator[Progress]:
+        cfg, net = self.config, self.model.net
+        net.train()
+        start = time.monotonic()
+        for epoch in range(1, cfg.epochs + 1):
+            total = 0.0
+            for step in range(1, cfg.steps_per_epoch + 1):
+                group = int(torch.multinomial(self._weights, 1, generator=self._generator))
+                batch = self.data.batch(self._train[group], cfg.batch_size, self._generator)
+                loss = self.loss(batch)
+                if not torch.isfinite(loss):
+                    raise PN2VError(
+                        "training diverged (the loss is not finite); lower the learning rate"
+                    )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if (epoch - 1) * cfg.steps_per_epoch + step <= cfg.residual_delay:
+                    self._hold_residuals()
+                self.optimizer.step()
+                total += loss.item()
+                val_loss = None
+                if step == cfg.steps_per_epoch:
+                    val_loss = self._end_epoch(total / step)
+                yield Progress(
+                    epoch, cfg.epochs, step, cfg.steps_per_epoch, total / step, val_loss,
+                    self.best_val_loss, self.optimizer.param_groups[0]["lr"],
+                    time.monotonic() - start,
+                )
+
+    def _hold_residuals(self) -> None:
+        """Zero the gradients of the prior's residual outputs: with zero moments Adam leaves
+        them where they are."""
+        if self.model.config.location_scale:
+            head = self.model.net.head
+            for grad in (head.weight.grad, head.bias.grad):
+                if grad is not None:
+                    grad[2:] = 0
+
+    def _end_epoch(self, train_loss: float) -> float | None:
+        self.model.epochs_trained += 1
+        val_loss = self.validate()
+        monitored = train_loss if val_loss is None else val_loss
+        self.scheduler.step(monitored)
+        if self.best_val_loss is None or monitored < self.best_val_loss:
+            self.best_val_loss = monitored
+            self._best_state = {k: v.detach().cpu().clone()
+                                for k, v in self.model.net.state_dict().items()}
+            self._best_epochs = self.model.epochs_trained
+            if self._spread_patches is not None:
+                self.spread = guarded_spread(self.model, self._spread_patches,
+                                             torch.Generator().manual_seed(0), self.image_noise)
+        return val_loss
+
+    def run(self) -> PN2VModel:
+        """Train to the end and return the best model."""
+        for _ in self:
+            pass
+        return self.best_model()
+
+    def last_model(self) -> PN2VModel:
+        """The current weights (on the CPU), whatever their validation loss."""
+        model = self.model.copy()
+        model.net.cpu()
+        return model
+
+    @property
+    def spread_scale(self) -> float:
+        """The best model's factor on its prior's spread."""
+        return self.spread.scale
+
+    def best_model(self) -> PN2VModel:
+        """The weights with the lowest validation loss so far (the current ones before any),
+        with their spread, guard bands and the guard's check."""
+        model = self.last_model()
+        if self._best_state is None:
+            return model
+        model.net.load_state_dict(self._best_state)
+        model.epochs_trained = self._best_epochs
+        choice = self.spread
+        model.spread_scale, model.trust_edges, model.trusted = (choice.scale, choice.edges,
+                                                                 choice.trusted)
+        if self._spread_patches is not None:
+            if self._check is None or self._check[0] != self._best_epochs:
+                self._check = (self._best_epochs, check_noise(
+                    model, choice, self.image_noise, self._held_out_outputs(model.net)))
+            model.noise_check = self._check[1]
+        return model
+
+    def _held_out_outputs(self, net: nn.Module) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(head outputs, observations) at the masked pixels of the validation patches."""
+        outputs = HeadOutputs(net, supervised=False, amp=False)
+        with torch.no_grad():
+            for batch in self._val:
+                yield (outputs(batch.inputs.cpu(), batch.index.cpu()),
+                       self.model.denormalise(batch.targets.reshape(-1).cpu()))

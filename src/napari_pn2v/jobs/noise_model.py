@@ -1,0 +1,219 @@
+"""Building a noise model of any kind, from plain data: the one place that knows which data each
+kind takes, for the ``pn2v noise-model`` command, the noise-model widget and the bootstrap of
+``pn2v train``.
+
+:meth:`NoiseModelJob.steps` is a generator: it yields training progress while a bootstrap trains
+N2V (so a caller may show it, or stop between two steps) and returns the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..backend.errors import PN2VError
+from ..backend.network.config import ModelConfig
+from ..backend.training.config import Progress, TrainConfig, preset
+
+KINDS = ("histogram", "gmm", "poisson-gaussian", "bootstrap")
+#: the data each kind is built from
+SOURCES = {"histogram": ("calibration", "signal"), "gmm": ("calibration", "signal"),
+           "poisson-gaussian": ("camera", "images"), "bootstrap": ("images",)}
+#: what a source is called on the command line and in the widget's messages
+SOURCE_NAMES = {"calibration": "--calibration", "signal": "--signal", "images": "--images",
+                "camera": "--camera"}
+
+
+def check_source(kind: str, given: list[str], as_histogram: bool = False,
+                 value_range: tuple[float, float] | None = None) -> str:
+    """The source of a ``kind`` among the data ``given`` (names of :data:`SOURCES`' entries and
+    "observations"); refuses none, two, or one the kind does not take."""
+    if kind not in KINDS:
+        raise PN2VError(f"noise model kind must be one of {KINDS}, got {kind!r}")
+    if ("signal" in given) != ("observations" in given):
+        raise PN2VError("--signal needs --observation FILE..." if "signal" in given
+                        else "--observation needs --signal FILE")
+    allowed = SOURCES[kind]
+    # camera parameters may come with images, which are then only shown against them
+    main = [name for name in given
+            if name != "observations" and not (name == "images" and "camera" in given)]
+    if len(main) != 1 or main[0] not in allowed:
+        names = " or ".join(SOURCE_NAMES[s] for s in allowed)
+        what = f", not {SOURCE_NAMES[main[0]]}" if len(main) == 1 else ""
+        raise PN2VError(f"--kind {kind} is built from {names}{what}")
+    if as_histogram and "camera" in given and value_range is None:
+        raise PN2VError("--as-histogram with --camera needs --range MIN MAX")
+    return main[0]
+
+
+@dataclass
+class NoiseModelResult:
+    """A noise model, what the user should know, and (for plots) the data it was made from."""
+
+    model: object
+    notes: list[str] = field(default_factory=list)  # worth knowing (calibration drift)
+    warnings: list[str] = field(default_factory=list)  # pixels left out, correlated noise
+    levels: object | None = None  # NoiseLevelData: measured noise std against signal
+    pairs: tuple[np.ndarray, np.ndarray] | None = None  # (signal, observation) samples
+
+
+@dataclass
+class NoiseModelJob:
+    """What to build, as plain data (arrays, numbers), and how."""
+
+    kind: str = "histogram"
+    #: frames of a static scene (histogram, gmm)
+    calibration: np.ndarray | None = None
+    #: a clean signal image and noisy observations of it (histogram, gmm)
+    signal: np.ndarray | None = None
+    observations: np.ndarray | None = None
+    #: noisy images: estimated from (poisson-gaussian), trained on (bootstrap), or shown
+    #: against the camera parameters; a list of images, in memory or lazy
+    images: list | None = None
+    #: gain (grey levels per photon), offset (no light), read-noise std (poisson-gaussian)
+    camera: tuple[float, float, float] | None = None
+    bins: int = 256
+    value_range: tuple[float, float] | None = None
+    components: int = 3
+    degree: int = 1
+    min_std: float | None = None
+    #: poisson-gaussian: make it a populated histogram over ``value_range``
+    as_histogram: bool = False
+    #: bootstrap: the kind fitted to N2V's predictions, and how N2V trains
+    fit: str = "gmm"
+    training: TrainConfig = field(default_factory=lambda: preset("quick"))
+    network: ModelConfig = field(default_factory=ModelConfig)
+    #: also return what the plots show (pairs, measured levels)
+    plot_data: bool = False
+
+    def source(self) -> str:
+        """Which data was given; refuses none, two, or one the kind does not take."""
+        given = [name for name in ("calibration", "signal", "observations", "images", "camera")
+                 if getattr(self, name) is not None]
+        return check_source(self.kind, given, self.as_histogram, self.value_range)
+
+    def steps(self) -> Generator[Progress, None, NoiseModelResult]:
+        """Build it: yields N2V's training progress while bootstrapping, returns the result."""
+        source = self.source()
+        if self.kind in ("histogram", "gmm"):
+            return self._calibrated(source)
+        if self.kind == "poisson-gaussian":
+            return self._poisson_gaussian()
+        return (yield from self._bootstrap())
+
+    def run(self) -> NoiseModelResult:
+        """Build it without showing progress."""
+        steps = self.steps()
+        while True:
+            try:
+                next(steps)
+            except StopIteration as done:
+                return done.value
+
+    # ---------------------------------------------------------------- kinds
+    def _calibrated(self, source: str) -> NoiseModelResult:
+        from ..backend.data.images import as_stack
+        from ..backend.noise.calibration import calibration_pairs, drift_note
+        from ..backend.noise.gmm import GaussianMixtureNoiseModel
+        from ..backend.noise.histogram import HistogramNoiseModel
+
+        notes = []
+        if source == "calibration":  # once, for the model, the plot and the note
+            signal, observations = calibration_pairs(self.calibration)
+            note = drift_note(signal)
+            if note:
+                notes.append(note)
+        else:
+            signal, observations = self.signal, self.observations
+        if self.kind == "histogram":
+            model = HistogramNoiseModel.from_pairs(signal, observations, bins=self.bins,
+                                                   value_range=self.value_range)
+        else:
+            model = GaussianMixtureNoiseModel.from_pairs(
+                signal, observations, components=self.components, degree=self.degree,
+                min_std=self.min_std)
+        warnings = [model.note] if getattr(model, "note", None) else []
+        result = NoiseModelResult(model, notes, warnings)
+        if self.plot_data:
+            self._plot_pairs(result, signal, as_stack(observations, name="observations"))
+        return result
+
+    def _poisson_gaussian(self) -> NoiseModelResult:
+        from ..backend.noise.diagnostics import NoiseLevelData
+        from ..backend.noise.estimate import estimate_poisson_gaussian, noise_levels
+        from ..backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
+
+        images = None if self.images is None else _stack(self.images)
+        min_std = {} if self.min_std is None else {"min_std": self.min_std}
+        found = None
+        if self.camera is not None:
+            model = PoissonGaussianNoiseModel.from_camera(*self.camera, **min_std)
+            if images is not None and self.plot_data:  # shown against the model
+                found = noise_levels(images)
+        else:
+            model, found = estimate_poisson_gaussian(images, **min_std)
+        if self.as_histogram:
+            model = model.to_histogram(self.bins, self.value_range)
+        result = NoiseModelResult(model, warnings=list(found.messages) if found else [])
+        if found is not None and self.plot_data:
+            result.levels = NoiseLevelData(found.means, np.sqrt(found.variances), found.counts)
+        return result
+
+    def _bootstrap(self) -> Generator[Progress, None, NoiseModelResult]:
+        """Train N2V on the images, predict them, fit the noise model to the pairs."""
+        from ..backend.data.images import as_stack
+        from ..backend.data.lazy import load_if_small, some_planes
+        from ..backend.noise.bootstrap import FITS, fit_noise_model, select_pairs
+        from ..backend.noise.clipping import clipped_mask
+        from ..backend.prediction.tiled import predict
+        from ..backend.training.trainer import Trainer
+
+        if self.fit not in FITS:
+            raise PN2VError(f"bootstrap fits one of {FITS}, not {self.fit!r}")
+        images = [load_if_small(image) for image in self.images]
+        network = ModelConfig(mode="n2v", depth=self.network.depth,
+                              features=self.network.features)
+        trainer = Trainer(images, self.training, network)
+        yield from trainer
+        n2v = trainer.best_model()
+        signals, observations, warnings = [], [], []
+        for image in images:  # a lazy image gives evenly spaced planes
+            image = some_planes(image, LAZY_PAIRS)
+            stack = as_stack(image, name="image")
+            mask, message = clipped_mask(np.asarray(image).reshape(stack.shape))
+            if message:
+                warnings.append(message)
+            signals.append(predict(n2v, stack)["denoised"][~mask])
+            observations.append(stack[~mask])
+        s, x, kept = select_pairs(np.concatenate(signals), np.concatenate(observations))
+        result = NoiseModelResult(fit_noise_model(s, x, self.fit, self.bins),
+                                  warnings=[*warnings, kept])
+        if self.plot_data:
+            self._plot_pairs(result, s, x)
+        return result
+
+    @staticmethod
+    def _plot_pairs(result: NoiseModelResult, signals: np.ndarray,
+                    observations: np.ndarray) -> None:
+        from ..backend.noise.diagnostics import measured_levels, subsample_pairs
+
+        result.pairs = subsample_pairs(signals, observations)
+        result.levels = measured_levels(*result.pairs)
+
+
+#: pixels a lazy image gives the bootstrap's fit, as evenly spaced whole planes: many more
+#: pairs than a 256² histogram or a GMM needs, read and predicted in bounded memory
+LAZY_PAIRS = 2**24
+
+
+def _stack(images: list | np.ndarray) -> np.ndarray:
+    """Images of one plane size as one array (the estimate's input)."""
+    if isinstance(images, np.ndarray):
+        return images
+    arrays = [np.asarray(image) for image in images]
+    shapes = {a.shape[-2:] for a in arrays}
+    if len(shapes) > 1:
+        raise PN2VError(f"input images differ in size: {sorted(shapes)}")
+    return np.concatenate([a.reshape(-1, *a.shape[-2:]) for a in arrays])
