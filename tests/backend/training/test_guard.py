@@ -112,9 +112,10 @@ def test_training_with_too_little_noise_is_flagged(trained):
 
 def test_prediction_gives_the_prior_mean_in_untrusted_bands(pn2v_model, noisy):
     model = pn2v_model.copy()
+    model.trust_edges, model.trusted, model.std_factors = (), (True,), (1.0,)
     plain = predict(model, noisy[0])
     middle = float(np.median(plain["prior_mean"]))
-    model.trust_edges, model.trusted = (middle,), (False, True)
+    model.trust_edges, model.trusted, model.std_factors = (middle,), (False, True), (1.0, 1.0)
     out = predict(model, noisy[0])
     low = plain["prior_mean"] < middle
     np.testing.assert_allclose(out["denoised"][low], plain["prior_mean"][low], rtol=1e-6)

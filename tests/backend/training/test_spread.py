@@ -171,3 +171,21 @@ def test_the_spread_is_chosen_on_priors_as_prediction_makes_them(pn2v_model, noi
     prior_mean = pn2v_model.prior(raw, calibrated=False).scaled(0.0).loc.reshape(32, 48)
     expected = predict(pn2v_model, patch.numpy())["prior_mean"]
     np.testing.assert_allclose(prior_mean.numpy(), expected, rtol=1e-4, atol=1e-3)
+
+
+def test_the_uncertainty_is_scaled_to_the_spread_as_trained():
+    """A prior leaning on the pixel gets a narrow factor for its MMSE; its posterior std would
+    then understate the error: each band's std is scaled up to the trained spread's."""
+    model, noisy, clean = leaning_model(spread=ERROR_STD, lean=0.3)
+    choice = choose_spread(model, model.normalise(noisy), torch.Generator().manual_seed(0))
+    assert choice.scale < 1 and all(f > 1 for f in choice.std_factors)
+    model.spread_scale, model.trust_edges = choice.scale, choice.edges
+    model.trusted, model.std_factors = (True,) * len(choice.trusted), choice.std_factors
+    features = model.net.body(model.normalise(noisy)[:, None])
+    out = model.estimate(model.net.head_at(features.movedim(1, -1).reshape(-1, 2)),
+                         noisy.reshape(-1, 1))
+    error = float(((out["denoised"] - clean.reshape(-1)) ** 2).mean().sqrt())
+    raw_std = out["std"] / torch.tensor(choice.std_factors)[
+        torch.bucketize(out["prior_mean"], torch.tensor(choice.edges), right=True)]
+    assert abs(float(out["std"].square().mean().sqrt()) / error - 1) < abs(
+        float(raw_std.square().mean().sqrt()) / error - 1)

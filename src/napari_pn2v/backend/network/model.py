@@ -47,6 +47,8 @@ class PN2VModel:
         #: per band whether prediction gives the MMSE (True) or the prior mean
         self.trust_edges: tuple[float, ...] = ()
         self.trusted: tuple[bool, ...] = (True,)
+        #: per band: the posterior std's factor to that with the spread as trained
+        self.std_factors: tuple[float, ...] = (1.0,)
         #: what the guard found, for the user (None: not checked, e.g. an older file)
         self.noise_check: NoiseCheck | None = None
 
@@ -97,24 +99,27 @@ class PN2VModel:
     def estimate(self, raw: torch.Tensor, observed: torch.Tensor) -> dict[str, torch.Tensor]:
         """MMSE (``denoised``), ``prior_mean`` and posterior ``std`` of (N, out_channels)
         head outputs and (N, 1) observations, with the spread as calibrated; in the guard's
-        untrusted bands the prior mean, with the prior's own spread as its uncertainty."""
+        untrusted bands the prior mean, with the prior's spread as trained as its uncertainty.
+        The std of each band is scaled to the posterior's with the spread as trained
+        (:attr:`std_factors`): the narrower calibrated prior makes the MMSE better, but its
+        posterior spread understates the error (by 2× on synthetic data at a factor of 0.25)."""
         prior = self.prior(raw)
         results = posterior(self.noise_model, prior, observed)
-        untrusted = self.untrusted(results["prior_mean"])
-        if untrusted is not None:
-            results["denoised"] = torch.where(untrusted, results["prior_mean"],
-                                              results["denoised"])
-            results["std"] = torch.where(untrusted, prior.scale[:, 0] * prior.u.std(1),
-                                         results["std"])
+        if all(self.trusted) and all(f == 1.0 for f in self.std_factors):
+            return results
+        device = raw.device
+        band = torch.bucketize(results["prior_mean"],
+                               torch.tensor(self.trust_edges, dtype=raw.dtype, device=device),
+                               right=True)
+        trusted = torch.tensor(self.trusted, device=device)[band]
+        results["std"] = results["std"] * torch.tensor(self.std_factors, dtype=raw.dtype,
+                                                       device=device)[band]
+        if not trusted.all():
+            trained_spread = prior.scale[:, 0] * prior.u.std(1) / self.spread_scale
+            results["denoised"] = torch.where(trusted, results["denoised"],
+                                              results["prior_mean"])
+            results["std"] = torch.where(trusted, results["std"], trained_spread)
         return results
-
-    def untrusted(self, prior_mean: torch.Tensor) -> torch.Tensor | None:
-        """Where prediction gives the prior mean instead of the MMSE (None: nowhere)."""
-        if all(self.trusted):
-            return None
-        edges = torch.tensor(self.trust_edges, dtype=prior_mean.dtype, device=prior_mean.device)
-        trusted = torch.tensor(self.trusted, device=prior_mean.device)
-        return ~trusted[torch.bucketize(prior_mean, edges, right=True)]
 
     @staticmethod
     def _normal_quantiles(k: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -134,6 +139,7 @@ class PN2VModel:
         clone.epochs_trained = self.epochs_trained
         clone.spread_scale = self.spread_scale
         clone.trust_edges, clone.trusted = self.trust_edges, self.trusted
+        clone.std_factors = self.std_factors
         clone.noise_check = self.noise_check
         return clone
 
@@ -149,6 +155,7 @@ class PN2VModel:
             "spread_scale": self.spread_scale,
             "trust_edges": list(self.trust_edges),
             "trusted": list(self.trusted),
+            "std_factors": list(self.std_factors),
             "noise_check": None if self.noise_check is None else self.noise_check.to_state(),
             "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
             "noise_model": None,
@@ -193,7 +200,9 @@ class PN2VModel:
                                 f"{model.spread_scale})")
             model.trust_edges = tuple(float(e) for e in state.get("trust_edges", ()))
             model.trusted = tuple(bool(t) for t in state.get("trusted", (True,)))
-            if len(model.trusted) != len(model.trust_edges) + 1:
+            model.std_factors = tuple(float(f) for f in state.get(
+                "std_factors", (1.0,) * len(model.trusted)))
+            if not len(model.trusted) == len(model.std_factors) == len(model.trust_edges) + 1:
                 raise PN2VError(f"{path}: damaged napari-pn2v model file (guard bands)")
             if state.get("noise_check") is not None:
                 model.noise_check = NoiseCheck.from_state(state["noise_check"])

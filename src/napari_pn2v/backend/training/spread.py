@@ -62,6 +62,8 @@ class SpreadChoice:
     shares: tuple[float, ...] = (1.0,)
     #: the lowest and highest prior mean seen (the outer ends of the bands)
     range: tuple[float, float] = (-math.inf, math.inf)
+    #: per band: how much larger the posterior std is with the spread as trained
+    std_factors: tuple[float, ...] = (1.0,)
 
 
 @torch.no_grad()
@@ -82,12 +84,14 @@ def features(model: PN2VModel, images: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generator,
-               variance: Variance | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(prior mean, SURE terms): for each pixel of ``patches`` (B, *space, normalised units,
-    unmasked), its prior mean and its contribution to SURE of the prior mean (column 0) and of
-    the MMSE at each factor of :data:`SCALES` on the prior's spread (columns 1…); the mean of a
-    column over pixels estimates that estimate's mean squared error. ``variance``: the noise
-    variance for Stein's terms (default: the noise model's)."""
+               variance: Variance | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(prior mean, SURE terms, posterior variances): for each pixel of ``patches`` (B,
+    *space, normalised units, unmasked), its prior mean, its contribution to SURE of the prior
+    mean (column 0) and of the MMSE at each factor of :data:`SCALES` on the prior's spread
+    (columns 1…) — the mean of a column over pixels estimates that estimate's mean squared
+    error —, and its posterior variance at each factor. ``variance``: the noise variance for
+    Stein's terms (default: the noise model's)."""
     net, noise_model = model.net, model.noise_model
     variance = variance or noise_model.variance
     was_training = net.training
@@ -102,7 +106,7 @@ def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generat
         net.train(was_training)
     observed = x.reshape(-1, 1)
     probe = probe.reshape(-1)
-    means, terms = [], []
+    means, terms, variances = [], [], []
     chunk = max(1, CHUNK_VALUES // model.config.out_channels)
     for start in range(0, len(probe), chunk):
         part = slice(start, start + chunk)
@@ -112,6 +116,7 @@ def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generat
         x_part = observed[part, 0]
         v_model, v = noise_model.variance(mean), variance(mean)
         columns = [(mean - x_part) ** 2 - v + 2 * v * probe[part] * (probed_mean - mean) / step]
+        spreads = []
         for c in SCALES:
             plain_post, probed_post = (posterior(noise_model, prior.scaled(c), observed[part])
                                        for prior in priors)
@@ -119,9 +124,11 @@ def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generat
             divergence = (plain_post["std"] ** 2 / v_model  # through the likelihood
                           + probe[part] * (probed_post["denoised"] - estimate) / step)
             columns.append((estimate - x_part) ** 2 - v + 2 * v * divergence)
+            spreads.append(plain_post["std"] ** 2)
         means.append(mean)
         terms.append(torch.stack(columns, 1))
-    return torch.cat(means), torch.cat(terms)
+        variances.append(torch.stack(spreads, 1))
+    return torch.cat(means), torch.cat(terms), torch.cat(variances)
 
 
 def sure_by_scale(model: PN2VModel, patches: torch.Tensor, generator: torch.Generator,
@@ -136,16 +143,21 @@ def choose_spread(model: PN2VModel, patches: torch.Tensor, generator: torch.Gene
     """The factor with the lowest SURE over all pixels, and per band of the prior mean (equal
     shares of the pixels) whether its MMSE at that factor is kept: not where SURE of the prior
     mean is clearly lower (by :data:`SIGNIFICANCE` standard errors of the difference)."""
-    mean, terms = sure_terms(model, patches, generator, variance)
+    mean, terms, variances = sure_terms(model, patches, generator, variance)
     best = int(terms[:, 1:].mean(0).argmin()) + 1
-    mean, terms = mean.double().cpu().numpy(), terms.double().cpu().numpy()
+    mean, terms, variances = (t.double().cpu().numpy() for t in (mean, terms, variances))
+    as_trained = SCALES.index(1.0)
     edges = tuple(float(e) for e in np.unique(np.quantile(mean, np.arange(1, bands) / bands)))
     band = np.searchsorted(edges, mean, side="right")
-    trusted, shares = [], []
+    trusted, shares, std_factors = [], [], []
     for b in range(len(edges) + 1):
-        gain = terms[band == b, 0] - terms[band == b, best]  # > 0: the MMSE is better
+        chosen = band == b
+        gain = terms[chosen, 0] - terms[chosen, best]  # > 0: the MMSE is better
         error = gain.std() / np.sqrt(max(gain.size, 1))
         trusted.append(bool(gain.size == 0 or gain.mean() >= -SIGNIFICANCE * error))
         shares.append(float(gain.size / mean.size))
+        spread = variances[chosen, best - 1].mean() if chosen.any() else 0.0
+        std_factors.append(float(np.sqrt(variances[chosen, as_trained].mean() / spread))
+                           if spread > 0 else 1.0)
     return SpreadChoice(SCALES[best - 1], edges, tuple(trusted), tuple(shares),
-                        (float(mean.min()), float(mean.max())))
+                        (float(mean.min()), float(mean.max())), tuple(std_factors))

@@ -92,6 +92,7 @@ class Trainer:
         #: keeps its spread as the network gives it
         self.spread = SpreadChoice()
         model.spread_scale, model.trust_edges, model.trusted = 1.0, (), (True,)
+        model.std_factors = (1.0,)
         self._check: tuple[int, NoiseCheck] | None = None
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
@@ -236,6 +237,7 @@ class Trainer:
         choice = self.spread
         model.spread_scale, model.trust_edges, model.trusted = (choice.scale, choice.edges,
                                                                  choice.trusted)
+        model.std_factors = choice.std_factors
         if self._spread_patches is not None:
             if self._check is None or self._check[0] != self._best_epochs:
                 self._check = (self._best_epochs, check_noise(
