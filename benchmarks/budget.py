@@ -43,8 +43,8 @@ from napari_pn2v.backend import (
     predict,
 )
 from napari_pn2v.backend import synthetic as synth
-from napari_pn2v.backend.data.images import frame_signals
 from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.backend.noise.calibration import frame_signals
 
 from .quality import (
     DATA,

@@ -39,8 +39,9 @@ from napari_pn2v.backend import (
     estimate_poisson_gaussian,
     predict,
 )
-from napari_pn2v.backend.data.images import frame_signals, read_image
+from napari_pn2v.backend.data.images import read_image
 from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.backend.noise.calibration import frame_signals
 from napari_pn2v.jobs.noise_model import NoiseModelJob
 
 from .quality import RESULTS, summary
