@@ -86,12 +86,13 @@ def fmd_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, l
 
 
 #: what each data set's test images are compared with
-REFERENCE = {"fmd": "avg50 fitted to each test frame (gain, offset)",
-             "synthetic": "the clean scene"}
+REFERENCE = {
+    "fmd": "avg50 fitted to each test frame (gain, offset)",
+    "synthetic": "the clean scene",
+}
 
 
-def synthetic_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, list,
-                                              float]:
+def synthetic_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseModel, list, float]:
     """Eight 256² training scenes, a 20-frame calibration ramp over [100, 640] that covers
     the scenes' [110, 600], and ``test_frames`` unseen scenes."""
     calibration = synth.calibration_stack(frames=20, shape=(128, 128))
@@ -101,8 +102,9 @@ def synthetic_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseMo
     return [train], noise_model, list(zip(noisy, clean, strict=True)), 490.0
 
 
-def train_with_snapshots(trainer: Trainer, minutes: list[float]) -> list[tuple[float, int,
-                                                                                PN2VModel]]:
+def train_with_snapshots(
+    trainer: Trainer, minutes: list[float]
+) -> list[tuple[float, int, PN2VModel]]:
     """Train until the last budget; (minutes, steps, best model) at each budget."""
     marks, snapshots = sorted(minutes), []
     start = time.perf_counter()
@@ -115,18 +117,27 @@ def train_with_snapshots(trainer: Trainer, minutes: list[float]) -> list[tuple[f
     return snapshots
 
 
-def run(data: str, method: str, minutes: list[float], test_frames: int,
-        overrides: dict | None = None, seed: int = 0, save: Path | None = None) -> dict:
+def run(
+    data: str,
+    method: str,
+    minutes: list[float],
+    test_frames: int,
+    overrides: dict | None = None,
+    seed: int = 0,
+    save: Path | None = None,
+) -> dict:
     images, noise_model, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(
-        test_frames)
+        test_frames
+    )
     model_settings, train_settings = METHODS[method]
     # the clock, not the epochs, ends training; the seed draws the weights and the patches
     preset = dict(PRESETS["cpu"], epochs=100_000, seed=seed)
     train_settings = {"holdout": HOLDOUT[data], **train_settings, **(overrides or {})}
     config = TrainConfig(**preset, **train_settings)
     network = ModelConfig(**{**NETWORK, **model_settings})
-    trainer = Trainer(images, config, network,
-                      noise_model=noise_model if network.mode == "pn2v" else None)
+    trainer = Trainer(
+        images, config, network, noise_model=noise_model if network.mode == "pn2v" else None
+    )
     rows = []
     for budget, steps, model in train_with_snapshots(trainer, minutes):
         if save is not None:  # for studying prediction-side choices on the same snapshots
@@ -145,40 +156,61 @@ def run(data: str, method: str, minutes: list[float], test_frames: int,
         rows.append(row)
         print(json.dumps(row), flush=True)
     input_scores = [psnr(clean, noisy, data_range) for noisy, clean in tests]
-    return {"data": data, "method": method, "seed": seed, "date": time.strftime("%Y-%m-%d"),
-            "reference": REFERENCE[data],
-            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
-            "training": {**asdict(config), **asdict(network)},
-            "input": summary(input_scores), "rows": rows}
+    return {
+        "data": data,
+        "method": method,
+        "seed": seed,
+        "date": time.strftime("%Y-%m-%d"),
+        "reference": REFERENCE[data],
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
+        "training": {**asdict(config), **asdict(network)},
+        "input": summary(input_scores),
+        "rows": rows,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("fmd", "synthetic"), default="fmd")
     parser.add_argument("--method", choices=tuple(METHODS), default="pn2v")
-    parser.add_argument("--minutes", default="2,5,15,45",
-                        help="comma-separated training budgets (default: 2,5,15,45)")
+    parser.add_argument(
+        "--minutes",
+        default="2,5,15,45",
+        help="comma-separated training budgets (default: 2,5,15,45)",
+    )
     parser.add_argument("--test-frames", type=int, default=10)
-    parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE",
-                        help="override training settings, "
-                        "e.g. residual_delay=1000000 (for ablations)")
-    parser.add_argument("--holdout", choices=("frames", "region"),
-                        help="validation holdout (default: region for fmd, frames for "
-                        "synthetic)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="training seed (default: 0); repeat with others to see the spread "
-                        "between runs: results of one method and data set are averaged over "
-                        "seeds in the report")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override training settings, e.g. residual_delay=1000000 (for ablations)",
+    )
+    parser.add_argument(
+        "--holdout",
+        choices=("frames", "region"),
+        help="validation holdout (default: region for fmd, frames for synthetic)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="training seed (default: 0); repeat with others to see the spread "
+        "between runs: results of one method and data set are averaged over "
+        "seeds in the report",
+    )
     parser.add_argument("--name", help="result file suffix (default: the method)")
-    parser.add_argument("--save-models", type=Path, metavar="DIR",
-                        help="also save each snapshot's model file there")
+    parser.add_argument(
+        "--save-models", type=Path, metavar="DIR", help="also save each snapshot's model file there"
+    )
     args = parser.parse_args()
     minutes = [float(m) for m in args.minutes.split(",")]
     overrides: dict = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.holdout:
         overrides["holdout"] = args.holdout
-    result = run(args.data, args.method, minutes, args.test_frames, overrides, args.seed,
-                 args.save_models)
+    result = run(
+        args.data, args.method, minutes, args.test_frames, overrides, args.seed, args.save_models
+    )
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
     path = RESULTS / f"budget-{args.data}-{args.name or args.method}{seed}.json"

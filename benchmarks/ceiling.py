@@ -44,13 +44,16 @@ from .quality import RESULTS
 
 #: quantile bins per axis of the best-function-of-(m, x) oracle
 BINS = 32
-SNAPSHOT = re.compile(r"(?P<data>fmd|synthetic)-(?P<method>[\w.-]+)-seed(?P<seed>\d+)-"
-                      r"(?P<minutes>[\d.]+)min\.pt")
+SNAPSHOT = re.compile(
+    r"(?P<data>fmd|synthetic)-(?P<method>[\w.-]+)-seed(?P<seed>\d+)-"
+    r"(?P<minutes>[\d.]+)min\.pt"
+)
 
 
 @torch.no_grad()
-def by_spread(model: PN2VModel, image: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, dict[float, np.ndarray]]:
+def by_spread(
+    model: PN2VModel, image: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, dict[float, np.ndarray]]:
     """Prior mean, prior std (as trained) and the MMSE estimate at every factor of SCALES on
     the prior's spread."""
     x = torch.as_tensor(image.astype(np.float32))
@@ -65,10 +68,14 @@ def by_spread(model: PN2VModel, image: np.ndarray
         means.append(prior.scaled(0.0).loc[:, 0])
         stds.append(prior.scale[:, 0] * prior.u.std(1))
         for c in SCALES:
-            estimates[c].append(posterior(model.noise_model, prior.scaled(c),
-                                          observed[part])["denoised"])
-    return (torch.cat(means).view(x.shape).numpy(), torch.cat(stds).view(x.shape).numpy(),
-            {c: torch.cat(e).view(x.shape).numpy() for c, e in estimates.items()})
+            estimates[c].append(
+                posterior(model.noise_model, prior.scaled(c), observed[part])["denoised"]
+            )
+    return (
+        torch.cat(means).view(x.shape).numpy(),
+        torch.cat(stds).view(x.shape).numpy(),
+        {c: torch.cat(e).view(x.shape).numpy() for c, e in estimates.items()},
+    )
 
 
 def quantile_bins(values: np.ndarray) -> np.ndarray:
@@ -89,37 +96,51 @@ def evaluate(model: PN2VModel, tests: list, data_range: float) -> dict:
         v = noise.variance(torch.as_tensor(clean.astype(np.float32))).double().numpy()
         e2 = (m - s) ** 2
         wiener = m + e2 / (e2 + v) * (x - m)
-        for key, values in (("input", noisy), ("prior_mean", out["prior_mean"]),
-                            ("mmse", out["denoised"]), ("wiener_oracle", wiener)):
+        for key, values in (
+            ("input", noisy),
+            ("prior_mean", out["prior_mean"]),
+            ("mmse", out["denoised"]),
+            ("wiener_oracle", wiener),
+        ):
             rows.setdefault(key, []).append(score(clean, values))
         for c, values in estimates.items():
             rows.setdefault(f"mmse@{c:.3g}", []).append(score(clean, values))
         rows.setdefault("prior_noise_corr", []).append(
-            float(np.corrcoef((m - s).ravel(), (x - s).ravel())[0, 1]))
+            float(np.corrcoef((m - s).ravel(), (x - s).ravel())[0, 1])
+        )
         rows.setdefault("spread_error_corr", []).append(
-            float(np.corrcoef(std.ravel(), np.abs(m - s).ravel())[0, 1]))
+            float(np.corrcoef(std.ravel(), np.abs(m - s).ravel())[0, 1])
+        )
         for key, values in (("m", m), ("x", x), ("s", s)):
             pooled[key].append(values.ravel())
     m, x, s = (np.concatenate(pooled[k]) for k in ("m", "x", "s"))
     z = (x - m) / np.sqrt(noise.variance(torch.as_tensor(m.astype(np.float32))).double().numpy())
     cell = quantile_bins(m) * BINS + quantile_bins(z)
-    shift = (np.bincount(cell, weights=s - m, minlength=BINS**2)
-             / np.maximum(np.bincount(cell, minlength=BINS**2), 1))
+    shift = np.bincount(cell, weights=s - m, minlength=BINS**2) / np.maximum(
+        np.bincount(cell, minlength=BINS**2), 1
+    )
     binned = (m + shift[cell]).reshape(len(tests), -1)
-    rows["binned_oracle"] = [score(clean.ravel(), binned[i])
-                             for i, (_, clean) in enumerate(tests)]
+    rows["binned_oracle"] = [score(clean.ravel(), binned[i]) for i, (_, clean) in enumerate(tests)]
     best = max(SCALES, key=lambda c: np.mean(rows[f"mmse@{c:.3g}"]))
-    result = {key: float(np.mean(values)) for key, values in rows.items()
-              if not key.startswith("mmse@")}
-    result.update(spread_scale=model.spread_scale, best_spread=best,
-                  mmse_best_spread=float(np.mean(rows[f"mmse@{best:.3g}"])))
+    result = {
+        key: float(np.mean(values)) for key, values in rows.items() if not key.startswith("mmse@")
+    }
+    result.update(
+        spread_scale=model.spread_scale,
+        best_spread=best,
+        mmse_best_spread=float(np.mean(rows[f"mmse@{best:.3g}"])),
+    )
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", type=Path, required=True,
-                        help="folder of snapshots from benchmarks.budget --save-models")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        required=True,
+        help="folder of snapshots from benchmarks.budget --save-models",
+    )
     parser.add_argument("--test-frames", type=int, default=3)
     args = parser.parse_args()
     found: dict[str, list[tuple[dict, Path]]] = {}
@@ -128,23 +149,35 @@ def main() -> None:
         if match and not match["method"].startswith("n2v"):
             found.setdefault(match["data"], []).append((match.groupdict(), path))
     if not found:
-        raise SystemExit(f"no PN2V snapshots named <data>-<method>-seedN-<M>min.pt in "
-                         f"{args.models}")
+        raise SystemExit(
+            f"no PN2V snapshots named <data>-<method>-seedN-<M>min.pt in {args.models}"
+        )
     RESULTS.mkdir(exist_ok=True)
     for data, snapshots in found.items():
-        _, _, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(
-            args.test_frames)
+        _, _, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(args.test_frames)
         rows = []
         for info, path in sorted(snapshots, key=lambda t: float(t[0]["minutes"])):
-            row = {"method": info["method"], "seed": int(info["seed"]),
-                   "minutes": float(info["minutes"]),
-                   **evaluate(PN2VModel.load(path), tests, data_range)}
+            row = {
+                "method": info["method"],
+                "seed": int(info["seed"]),
+                "minutes": float(info["minutes"]),
+                **evaluate(PN2VModel.load(path), tests, data_range),
+            }
             rows.append(row)
             print(json.dumps(row), flush=True)
         out = RESULTS / f"ceiling-{data}.json"
-        out.write_text(json.dumps({"data": data, "date": time.strftime("%Y-%m-%d"),
-                                   "reference": REFERENCE[data],
-                                   "test_frames": args.test_frames, "rows": rows}, indent=2))
+        out.write_text(
+            json.dumps(
+                {
+                    "data": data,
+                    "date": time.strftime("%Y-%m-%d"),
+                    "reference": REFERENCE[data],
+                    "test_frames": args.test_frames,
+                    "rows": rows,
+                },
+                indent=2,
+            )
+        )
         print(f"wrote {out}")
 
 

@@ -79,8 +79,7 @@ def wiener_gain(prior_mean: np.ndarray, raw: np.ndarray, reference: np.ndarray) 
     return float(10 * np.log10(prior_error.mean() / combined))
 
 
-def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple[PN2VModel,
-                                                                                  dict]:
+def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple[PN2VModel, dict]:
     """The trained model and what its noise model was."""
     images = raw.astype(np.float32)
     info: dict = {}
@@ -89,8 +88,11 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
         noise_model, levels = estimate_poisson_gaussian(raw)
         info["noise_correlation"] = levels.correlation
     elif method in ("pn2v-gmm", "pn2v-histogram"):
-        noise_model = NoiseModelJob("bootstrap", images=[images], fit=method.split("-")[1],
-                                    training=config).run().model
+        noise_model = (
+            NoiseModelJob("bootstrap", images=[images], fit=method.split("-")[1], training=config)
+            .run()
+            .model
+        )
     if noise_model is not None:
         info["noise_model"] = noise_model.summary()
     network = ModelConfig(mode="n2v" if method == "n2v" else "pn2v")
@@ -102,11 +104,16 @@ def run(kind: str, method: str, seed: int) -> dict:
     config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
     start = time.perf_counter()
     model, result = train(kind, method, raw, config)
-    result.update(type=kind, method=method, seed=seed, date=time.strftime("%Y-%m-%d"),
-                  train_seconds=time.perf_counter() - start,
-                  machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
-                  reference="avg50 fitted to each frame (gain, offset)",
-                  input=summary([psnr(r, f, 255) for f, r in zip(raw, reference, strict=True)]))
+    result.update(
+        type=kind,
+        method=method,
+        seed=seed,
+        date=time.strftime("%Y-%m-%d"),
+        train_seconds=time.perf_counter() - start,
+        machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
+        reference="avg50 fitted to each frame (gain, offset)",
+        input=summary([psnr(r, f, 255) for f, r in zip(raw, reference, strict=True)]),
+    )
     scores: dict[str, list[float]] = {}
     bounds = []
     for frame, ref in zip(raw, reference, strict=True):
@@ -121,8 +128,12 @@ def run(kind: str, method: str, seed: int) -> dict:
     if model.is_probabilistic:
         result["spread_scale"] = model.spread_scale
         check = model.noise_check
-        result["guard"] = {"trusted_share": float(sum(s for s, t in zip(
-            check.shares, check.trusted, strict=True) if t)), "messages": check.messages()}
+        result["guard"] = {
+            "trusted_share": float(
+                sum(s for s, t in zip(check.shares, check.trusted, strict=True) if t)
+            ),
+            "messages": check.messages(),
+        }
     return result
 
 
@@ -138,8 +149,9 @@ def main() -> None:
     seed = f"-seed{args.seed}" if args.seed else ""
     path = RESULTS / f"lowsnr-{args.type}-{args.method}{seed}.json"
     path.write_text(json.dumps(result, indent=2))
-    print(json.dumps({k: result.get(k) for k in ("denoised", "prior_mean", "wiener_gain",
-                                                 "guard")}))
+    print(
+        json.dumps({k: result.get(k) for k in ("denoised", "prior_mean", "wiener_gain", "guard")})
+    )
     print(f"wrote {path}")
 
 

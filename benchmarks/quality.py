@@ -42,19 +42,34 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fmd-confocal-bpae-b"
 RESULTS = Path(__file__).parent / "results"
 TRAIN_FOVS, TEST_FOV = ("1", "2", "3"), "4"
-METHODS = ("input", "n2v", "pn2v", "supervised", "bm3d", "pn2v-gmm", "pn2v-pg",
-           "pn2v-bootstrap")
+METHODS = ("input", "n2v", "pn2v", "supervised", "bm3d", "pn2v-gmm", "pn2v-pg", "pn2v-bootstrap")
 #: PN2V with a noise model made without a histogram of calibration data (issue 5)
-NOISE_VARIANTS = {"pn2v-gmm": "PN2V (MMSE), GMM of the (raw, avg50) pairs",
-                  "pn2v-pg": "PN2V (MMSE), Poisson–Gaussian estimated from the raw frames",
-                  "pn2v-bootstrap": "PN2V (MMSE), bootstrapped GMM (no calibration data)"}
+NOISE_VARIANTS = {
+    "pn2v-gmm": "PN2V (MMSE), GMM of the (raw, avg50) pairs",
+    "pn2v-pg": "PN2V (MMSE), Poisson–Gaussian estimated from the raw frames",
+    "pn2v-bootstrap": "PN2V (MMSE), bootstrapped GMM (no calibration data)",
+}
 PRESETS = {
     # ~15 minutes per learned method on 2 CPU cores
-    "cpu": dict(epochs=30, steps_per_epoch=50, batch_size=4, patch_size=96, lr=5e-4,
-                val_fraction=0.1, seed=0),
+    "cpu": dict(
+        epochs=30,
+        steps_per_epoch=50,
+        batch_size=4,
+        patch_size=96,
+        lr=5e-4,
+        val_fraction=0.1,
+        seed=0,
+    ),
     # the paper's settings (Krull et al. 2020, section 5.3)
-    "gpu": dict(epochs=200, steps_per_epoch=50, batch_size=80, patch_size=100, lr=1e-4,
-                val_fraction=0.1, seed=0),
+    "gpu": dict(
+        epochs=200,
+        steps_per_epoch=50,
+        batch_size=80,
+        patch_size=100,
+        lr=1e-4,
+        val_fraction=0.1,
+        seed=0,
+    ),
 }
 NETWORK = dict(depth=3, features=64, samples=800)
 
@@ -78,9 +93,12 @@ def noise_model_from_pairs(raws: list[np.ndarray], gts: list[np.ndarray]) -> His
     [0, 256) would model every signal v with the observations of v − 0.5.
     """
     signals = [frame_signals(gt, raw) for raw, gt in zip(raws, gts, strict=True)]
-    return HistogramNoiseModel.from_pairs(np.concatenate(signals, axis=2),
-                                          np.concatenate(raws, axis=2),
-                                          bins=256, value_range=(-0.5, 255.5))
+    return HistogramNoiseModel.from_pairs(
+        np.concatenate(signals, axis=2),
+        np.concatenate(raws, axis=2),
+        bins=256,
+        value_range=(-0.5, 255.5),
+    )
 
 
 def poisson_gaussian_fit(pairs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
@@ -118,18 +136,26 @@ def vst_bm3d(image: np.ndarray, gain: float, offset_var: float) -> np.ndarray:
 
 def summary(values: list[float]) -> dict:
     v = np.asarray(values)
-    return {"psnr": float(v.mean()), "sem": float(v.std(ddof=1) / np.sqrt(len(v))),
-            "frames": len(v)}
+    return {
+        "psnr": float(v.mean()),
+        "sem": float(v.std(ddof=1) / np.sqrt(len(v))),
+        "frames": len(v),
+    }
 
 
-def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
-        test_frames: int = 50) -> dict:
+def run(
+    method: str, preset: str, data: Path, bm3d_frames: int, device: str, test_frames: int = 50
+) -> dict:
     train = [load_fov(data, f) for f in TRAIN_FOVS]
     raws, gts = [r for r, _ in train], [g for _, g in train]
     test_raw, test_gt = load_fov(data, TEST_FOV)
-    result: dict = {"method": method, "preset": preset, "date": time.strftime("%Y-%m-%d"),
-                    "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
-                               f"{describe_device(choose_device(device))}"}
+    result: dict = {
+        "method": method,
+        "preset": preset,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
+        f"{describe_device(choose_device(device))}",
+    }
     if method == "input":
         result["rows"] = {"input": summary([psnr(test_gt, f, 255) for f in test_raw])}
         return result
@@ -150,23 +176,29 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
     if method == "pn2v":
         noise_model = noise_model_from_pairs(raws, gts)
     elif method == "pn2v-gmm":
-        noise_model = GaussianMixtureNoiseModel.from_pairs(np.concatenate(gts, axis=1),
-                                                           np.concatenate(raws, axis=2))
+        noise_model = GaussianMixtureNoiseModel.from_pairs(
+            np.concatenate(gts, axis=1), np.concatenate(raws, axis=2)
+        )
     elif method == "pn2v-pg":
         noise_model, _ = estimate_poisson_gaussian(np.concatenate(raws))
     elif method == "pn2v-bootstrap":  # N2V first, at the same budget: twice the training
-        noise_model = NoiseModelJob("bootstrap", images=raws, fit="gmm", training=config,
-                                    network=network).run().model
+        noise_model = (
+            NoiseModelJob("bootstrap", images=raws, fit="gmm", training=config, network=network)
+            .run()
+            .model
+        )
     if noise_model is not None:
         result["noise_model"] = noise_model.summary()
     trainer = Trainer(raws, config, network, noise_model=noise_model, targets=targets)
     trainer.run()
     model = trainer.best_model()
     result["train_seconds"] = time.perf_counter() - start
-    result["training"] = {**PRESETS[preset], **NETWORK,
-                          "spread_calibration": config.spread_calibration,
-                          "patches_seen": config.epochs * config.steps_per_epoch *
-                          config.batch_size}
+    result["training"] = {
+        **PRESETS[preset],
+        **NETWORK,
+        "spread_calibration": config.spread_calibration,
+        "patches_seen": config.epochs * config.steps_per_epoch * config.batch_size,
+    }
     if model.is_probabilistic:
         result["spread_scale"] = model.spread_scale
     outputs: dict[str, list[float]] = {}
@@ -176,13 +208,22 @@ def run(method: str, preset: str, data: Path, bm3d_frames: int, device: str,
         outputs.setdefault(method, []).append(psnr(test_gt, out["denoised"], 255))
         if "prior_mean" in out:  # what the network learned, before the noise model's MMSE
             outputs.setdefault(f"{method} prior mean", []).append(
-                psnr(test_gt, out["prior_mean"], 255))
-    result["predict_seconds_per_frame"] = (time.perf_counter() - start) / min(test_frames,
-                                                                               len(test_raw))
-    names = {"n2v": "N2V", "pn2v": "PN2V (MMSE)", "supervised": "supervised U-Net",
-             "pn2v prior mean": "PN2V prior mean", **NOISE_VARIANTS,
-             **{f"{k} prior mean": v.replace("(MMSE)", "(prior mean)")
-                for k, v in NOISE_VARIANTS.items()}}
+                psnr(test_gt, out["prior_mean"], 255)
+            )
+    result["predict_seconds_per_frame"] = (time.perf_counter() - start) / min(
+        test_frames, len(test_raw)
+    )
+    names = {
+        "n2v": "N2V",
+        "pn2v": "PN2V (MMSE)",
+        "supervised": "supervised U-Net",
+        "pn2v prior mean": "PN2V prior mean",
+        **NOISE_VARIANTS,
+        **{
+            f"{k} prior mean": v.replace("(MMSE)", "(prior mean)")
+            for k, v in NOISE_VARIANTS.items()
+        },
+    }
     result["rows"] = {names[k]: summary(v) for k, v in outputs.items()}
     return result
 
@@ -193,16 +234,25 @@ def main() -> None:
     parser.add_argument("--preset", choices=tuple(PRESETS), default="cpu")
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--bm3d-frames", type=int, default=10,
-                        help="test frames for BM3D, which is slow on a CPU (default: 10)")
-    parser.add_argument("--test-frames", type=int, default=50,
-                        help="test frames for the learned methods (default: all 50)")
+    parser.add_argument(
+        "--bm3d-frames",
+        type=int,
+        default=10,
+        help="test frames for BM3D, which is slow on a CPU (default: 10)",
+    )
+    parser.add_argument(
+        "--test-frames",
+        type=int,
+        default=50,
+        help="test frames for the learned methods (default: all 50)",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     for method in METHODS if args.method == "all" else (args.method,):
         print(f"{method} …", flush=True)
-        result = run(method, args.preset, args.data, args.bm3d_frames, args.device,
-                     args.test_frames)
+        result = run(
+            method, args.preset, args.data, args.bm3d_frames, args.device, args.test_frames
+        )
         path = RESULTS / f"quality-{args.preset}-{method}.json"
         path.write_text(json.dumps(result, indent=2))
         print(json.dumps(result["rows"]), flush=True)

@@ -40,12 +40,16 @@ def run_case(how: str, planes: int) -> dict:
     from napari_pn2v.backend.data.stores import OutputFiles
 
     torch.manual_seed(0)
-    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0,
-                      noise_model=_noise_model())
+    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0, noise_model=_noise_model())
     rng = np.random.default_rng(0)
     folder = Path(tempfile.mkdtemp(prefix="pn2v-scaling-"))
-    source = zarr.open_array(folder / "in.zarr", mode="w", shape=(planes, PLANE, PLANE),
-                             chunks=(1, 256, 256), dtype=np.uint16)
+    source = zarr.open_array(
+        folder / "in.zarr",
+        mode="w",
+        shape=(planes, PLANE, PLANE),
+        chunks=(1, 256, 256),
+        dtype=np.uint16,
+    )
     for i in range(planes):  # written plane by plane: the input never sits in memory
         source[i] = rng.integers(150, 600, (PLANE, PLANE), dtype=np.uint16)
     predict(model, np.asarray(source[0, :256, :256]), device="cpu")  # warm-up
@@ -53,16 +57,22 @@ def run_case(how: str, planes: int) -> dict:
     start = time.perf_counter()
     if how == "lazy":
         files = OutputFiles(folder, "out", ["denoised"], source.shape, "zarr")
-        predict(model, source, device="cpu",
-                outputs={"prior_mean": None, "std": None, **files})
+        predict(model, source, device="cpu", outputs={"prior_mean": None, "std": None, **files})
         files.commit()
     else:
-        predict(model, np.asarray(source[:]), device="cpu",
-                outputs={"prior_mean": None, "std": None})
+        predict(
+            model, np.asarray(source[:]), device="cpu", outputs={"prior_mean": None, "std": None}
+        )
     seconds = time.perf_counter() - start
-    return {"how": how, "planes": planes, "megapixels": planes * PLANE**2 / 1e6,
-            "seconds": seconds, "seconds_per_plane": seconds / planes,
-            "rss_before_mib": baseline, "peak_rss_mib": _peak_rss_mib()}
+    return {
+        "how": how,
+        "planes": planes,
+        "megapixels": planes * PLANE**2 / 1e6,
+        "seconds": seconds,
+        "seconds_per_plane": seconds / planes,
+        "rss_before_mib": baseline,
+        "peak_rss_mib": _peak_rss_mib(),
+    }
 
 
 def main() -> None:
@@ -80,10 +90,18 @@ def main() -> None:
         rows.append(json.loads(output.strip().splitlines()[-1]))
         print(f"  {rows[-1]}", file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scaling.json").write_text(json.dumps({
-        "machine": f"{platform.processor() or platform.machine()}, "
-                   f"{torch.get_num_threads()} torch threads",
-        "date": time.strftime("%Y-%m-%d"), "plane": PLANE, "rows": rows}, indent=2))
+    (RESULTS / "scaling.json").write_text(
+        json.dumps(
+            {
+                "machine": f"{platform.processor() or platform.machine()}, "
+                f"{torch.get_num_threads()} torch threads",
+                "date": time.strftime("%Y-%m-%d"),
+                "plane": PLANE,
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,10 @@ def matmul_peak(repeats: int) -> dict:
         start = time.perf_counter()
         a @ b
         times.append(time.perf_counter() - start)
-    return {"gflops": 2 * n**3 / min(times) / 1e9,
-            "gflops_median": 2 * n**3 / statistics.median(times) / 1e9}
+    return {
+        "gflops": 2 * n**3 / min(times) / 1e9,
+        "gflops_median": 2 * n**3 / statistics.median(times) / 1e9,
+    }
 
 
 def train_step(batch: int, sparse: bool, repeats: int) -> dict:
@@ -57,8 +59,16 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     from napari_pn2v.backend.training.masking import masked_batch
 
     _, images = synthetic.noisy_images(count=2, shape=(256, 256))
-    config = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=batch, patch_size=100,
-                         val_fraction=0.0, seed=0, sparse_head=sparse, device="cpu")
+    config = TrainConfig(
+        epochs=1,
+        steps_per_epoch=1,
+        batch_size=batch,
+        patch_size=100,
+        val_fraction=0.0,
+        seed=0,
+        sparse_head=sparse,
+        device="cpu",
+    )
     trainer = Trainer(images, config, ModelConfig(**PAPER_NET), noise_model=_noise_model())
     generator = torch.Generator().manual_seed(0)
 
@@ -78,8 +88,12 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     flops = counter.get_total_flops()
-    return {"seconds": seconds, "gflop": flops / 1e9, "gflops": flops / seconds / 1e9,
-            "repeats": repeats}
+    return {
+        "seconds": seconds,
+        "gflop": flops / 1e9,
+        "gflops": flops / seconds / 1e9,
+        "repeats": repeats,
+    }
 
 
 def prediction(size: int, repeats: int) -> dict:
@@ -87,8 +101,7 @@ def prediction(size: int, repeats: int) -> dict:
     from napari_pn2v.backend.prediction.config import OVERLAP, TILE
 
     torch.manual_seed(0)
-    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0,
-                      noise_model=_noise_model())
+    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0, noise_model=_noise_model())
     image = np.random.default_rng(0).uniform(150, 600, (size, size)).astype(np.float32)
     baseline = _peak_rss_mib()
     predict(model, image[:256, :256], device="cpu")  # warm-up
@@ -98,8 +111,14 @@ def prediction(size: int, repeats: int) -> dict:
         predict(model, image, device="cpu")
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
-    return {"seconds": seconds, "mpixel_per_s": size * size / seconds / 1e6,
-            "repeats": repeats, "rss_before_mib": baseline, "tile": TILE[2], "overlap": OVERLAP}
+    return {
+        "seconds": seconds,
+        "mpixel_per_s": size * size / seconds / 1e6,
+        "repeats": repeats,
+        "rss_before_mib": baseline,
+        "tile": TILE[2],
+        "overlap": OVERLAP,
+    }
 
 
 CASES = {
@@ -138,13 +157,18 @@ def main() -> None:
         results[name] = json.loads(output.strip().splitlines()[-1])
         print(f"  {results[name]}", file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "speed.json").write_text(json.dumps({
-        "machine": f"{platform.processor() or platform.machine()}, "
-                   f"{torch.get_num_threads()} torch threads",
-        "torch": torch.__version__,
-        "date": time.strftime("%Y-%m-%d"),
-        "results": results,
-    }, indent=2))
+    (RESULTS / "speed.json").write_text(
+        json.dumps(
+            {
+                "machine": f"{platform.processor() or platform.machine()}, "
+                f"{torch.get_num_threads()} torch threads",
+                "torch": torch.__version__,
+                "date": time.strftime("%Y-%m-%d"),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ from .speed import RESULTS
 
 SHAPE = (32, 128, 128)
 NETWORK = dict(depth=3, features=16)
-CASES = {2: dict(batch_size=64, patch_size=64), 3: dict(batch_size=4, patch_size=64,
-                                                        patch_depth=16)}
+CASES = {
+    2: dict(batch_size=64, patch_size=64),
+    3: dict(batch_size=4, patch_size=64, patch_depth=16),
+}
 
 
 def stack(seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,18 +41,24 @@ def run(dims: int, steps: int) -> dict:
     _, train = stack(0)
     clean, test = stack(1)
     value_range = float(np.ptp(clean))
-    config = TrainConfig(epochs=steps // 10, steps_per_epoch=10, lr=1e-3, seed=0,
-                         holdout="region", **CASES[dims])
+    config = TrainConfig(
+        epochs=steps // 10, steps_per_epoch=10, lr=1e-3, seed=0, holdout="region", **CASES[dims]
+    )
     start = time.perf_counter()
     model = Trainer(train, config, ModelConfig(mode="n2v", dims=dims, **NETWORK)).run()
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     denoised = predict(model, test)["denoised"]
-    return {"dims": dims, "steps": steps, **CASES[dims],
-            "train_seconds": train_seconds, "seconds_per_step": train_seconds / steps,
-            "predict_seconds": time.perf_counter() - start,
-            "psnr_input": psnr(clean, test, value_range),
-            "psnr": psnr(clean, denoised, value_range)}
+    return {
+        "dims": dims,
+        "steps": steps,
+        **CASES[dims],
+        "train_seconds": train_seconds,
+        "seconds_per_step": train_seconds / steps,
+        "predict_seconds": time.perf_counter() - start,
+        "psnr_input": psnr(clean, test, value_range),
+        "psnr": psnr(clean, denoised, value_range),
+    }
 
 
 def main() -> None:
@@ -62,10 +70,18 @@ def main() -> None:
         rows.append(run(dims, args.steps))
         print(json.dumps(rows[-1]), flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "three_d.json").write_text(json.dumps({
-        "date": time.strftime("%Y-%m-%d"), "shape": SHAPE, "network": NETWORK,
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "rows": rows},
-        indent=2))
+    (RESULTS / "three_d.json").write_text(
+        json.dumps(
+            {
+                "date": time.strftime("%Y-%m-%d"),
+                "shape": SHAPE,
+                "network": NETWORK,
+                "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+                "rows": rows,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -50,8 +50,7 @@ def main() -> None:
     wait(lambda: noise.worker is None and noise.session.noise_model is not None)
     grab(noise, "noise_model_widget.png")
 
-    _, training = viewer.window.add_plugin_dock_widget("napari-pn2v", "2. Training",
-                                                       tabify=True)
+    _, training = viewer.window.add_plugin_dock_widget("napari-pn2v", "2. Training", tabify=True)
     training.layers.set_checked(["noisy"])
     training.settings.expand(animate=False)
     training.train_button.click()

@@ -11,8 +11,16 @@ from napari_pn2v.backend import HistogramNoiseModel, ModelConfig, TrainConfig, T
 torch.set_num_threads(2)
 
 TINY_NET = dict(depth=2, features=8)
-TINY_TRAINING = dict(epochs=2, steps_per_epoch=3, batch_size=4, patch_size=32, lr=1e-3,
-                     val_fraction=0.25, seed=0, val_patches=4)
+TINY_TRAINING = dict(
+    epochs=2,
+    steps_per_epoch=3,
+    batch_size=4,
+    patch_size=32,
+    lr=1e-3,
+    val_fraction=0.25,
+    seed=0,
+    val_patches=4,
+)
 
 
 @pytest.fixture(scope="session")

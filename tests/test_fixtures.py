@@ -20,8 +20,9 @@ EXPECTED = np.load(FIXTURES / "expected-v1.npz")
 def test_noise_model_files_give_the_same_likelihood(kind):
     model = load_noise_model(FIXTURES / f"{kind}-v1.npz")
     x, s = (torch.as_tensor(EXPECTED[k], dtype=torch.float32) for k in ("x", "s"))
-    np.testing.assert_allclose(model.likelihood(x, s).numpy(), EXPECTED[f"{kind}_likelihood"],
-                               rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(
+        model.likelihood(x, s).numpy(), EXPECTED[f"{kind}_likelihood"], rtol=1e-5, atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("mode", ["pn2v", "n2v"])
@@ -31,5 +32,6 @@ def test_model_files_predict_the_same_values(mode):
     names = ("denoised", "prior_mean", "std") if mode == "pn2v" else ("denoised",)
     assert set(outputs) == set(names)
     for name in names:
-        np.testing.assert_allclose(outputs[name], EXPECTED[f"{mode}_{name}"], rtol=1e-4,
-                                   atol=1e-3, err_msg=name)
+        np.testing.assert_allclose(
+            outputs[name], EXPECTED[f"{mode}_{name}"], rtol=1e-4, atol=1e-3, err_msg=name
+        )

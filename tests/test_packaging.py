@@ -10,13 +10,21 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path):
-    build = subprocess.run([sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
-                           capture_output=True, text=True, check=False)
+    build = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     wheel = next(tmp_path.glob("*.whl"))
     sdist = next(tmp_path.glob("*.tar.gz"))
-    check = subprocess.run([sys.executable, "-m", "twine", "check", "--strict", str(wheel),
-                            str(sdist)], capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", str(wheel), str(sdist)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -28,3 +36,27 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path):
     assert b"pn2v = napari_pn2v.cli:main" in entry_points
     with tarfile.open(sdist) as archive:
         assert any(n.endswith("src/napari_pn2v/napari.yaml") for n in archive.getnames())
+
+
+#: imported by the code, declared in an extra rather than as a runtime dependency: napari runs
+#: the plugin (whoever opens it has napari)
+IN_EXTRAS = {"napari"}
+
+
+def test_declared_dependencies_are_what_the_code_imports():
+    import ast
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {re.split(r"[\[<>=!~ ]", d)[0].lower() for d in project["dependencies"]}
+    imported = set()
+    for path in (ROOT / "src" / "napari_pn2v").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported
+                   if name not in sys.stdlib_module_names and name != "napari_pn2v"}
+    assert third_party - IN_EXTRAS == declared

@@ -12,16 +12,20 @@ from napari_pn2v._qt.training_widget import TrainingWidget
 
 def test_manifest_validates_with_imports():
     npe2 = shutil.which("npe2") or pytest.skip("npe2 command not installed")
-    result = subprocess.run([npe2, "validate", "napari-pn2v", "--imports"],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [npe2, "validate", "napari-pn2v", "--imports"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_widgets_dock_from_the_plugins_menu_and_share_one_session(make_napari_viewer):
     viewer = make_napari_viewer()
     widgets = []
-    for name, kind in (("1. Noise model", NoiseModelWidget), ("2. Training", TrainingWidget),
-                       ("3. Denoise", PredictionWidget)):
+    for name, kind in (
+        ("1. Noise model", NoiseModelWidget),
+        ("2. Training", TrainingWidget),
+        ("3. Denoise", PredictionWidget),
+    ):
         _, widget = viewer.window.add_plugin_dock_widget("napari-pn2v", name)
         assert isinstance(widget, kind)
         widgets.append(widget)
@@ -41,12 +45,15 @@ def test_sample_data_opens(make_napari_viewer):
 
 
 def test_backend_never_imports_qt_or_napari():
-    code = ("import sys, napari_pn2v.backend, napari_pn2v.cli, napari_pn2v.session; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('napari', 'qtpy', 'PyQt6', 'PyQt5', 'PySide6', 'magicgui')]; "
-            "print(bad); sys.exit(bool(bad))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=False)
+    code = (
+        "import sys, napari_pn2v.backend, napari_pn2v.cli, napari_pn2v.session; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('napari', 'qtpy', 'PyQt6', 'PyQt5', 'PySide6', 'magicgui')]; "
+        "print(bad); sys.exit(bool(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -33,8 +33,7 @@ def test_build_from_the_calibration_layer_and_show_it(qtbot, viewer, errors):
         assert len(x) > 0 and np.isfinite(y).all() and y.max() > 0
 
 
-def test_a_drifting_calibration_stack_is_noted(qtbot, viewer, errors, calibration,
-                                               monkeypatch):
+def test_a_drifting_calibration_stack_is_noted(qtbot, viewer, errors, calibration, monkeypatch):
     from napari_pn2v._qt import noise_model_widget
 
     warned: list[str] = []
@@ -150,11 +149,20 @@ def test_poisson_gaussian_from_camera_and_estimated(qtbot, viewer, errors, calib
 def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypatch):
     from napari_pn2v._qt import noise_model_widget
 
-    training = dict(epochs=1, steps_per_epoch=2, batch_size=4, patch_size=32, lr=3e-3,
-                    val_fraction=0.25, seed=0, val_patches=4)
+    training = dict(
+        epochs=1,
+        steps_per_epoch=2,
+        batch_size=4,
+        patch_size=32,
+        lr=3e-3,
+        val_fraction=0.25,
+        seed=0,
+        val_patches=4,
+    )
     monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", TrainConfig(**training))
-    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_NETWORK",
-                        ModelConfig("n2v", depth=2, features=8))
+    monkeypatch.setattr(
+        noise_model_widget, "BOOTSTRAP_NETWORK", ModelConfig("n2v", depth=2, features=8)
+    )
     widget = NoiseModelWidget(viewer)
     widget.kind.setCurrentText("Bootstrap (noisy images only)")
     widget.images.setCurrentText("noisy")
@@ -164,14 +172,20 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
     assert len(errors) == 1 and "train it longer" in errors[0]
     assert widget.session.noise_model is None
 
-    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING",
-                        TrainConfig(**dict(training, epochs=6, steps_per_epoch=10)))
+    monkeypatch.setattr(
+        noise_model_widget,
+        "BOOTSTRAP_TRAINING",
+        TrainConfig(**dict(training, epochs=6, steps_per_epoch=10)),
+    )
     build(qtbot, widget)
     assert len(errors) == 1 and isinstance(widget.session.noise_model, HistogramNoiseModel)
     assert widget.progress.value() == widget.progress.maximum() == 60
 
-    monkeypatch.setattr(noise_model_widget, "BOOTSTRAP_TRAINING", TrainConfig(
-        epochs=1000, steps_per_epoch=3, batch_size=4, patch_size=32, val_fraction=0.25))
+    monkeypatch.setattr(
+        noise_model_widget,
+        "BOOTSTRAP_TRAINING",
+        TrainConfig(epochs=1000, steps_per_epoch=3, batch_size=4, patch_size=32, val_fraction=0.25),
+    )
     widget.session.noise_model = None
     errors.clear()
     widget.build_button.click()

@@ -69,8 +69,7 @@ def test_stop_adds_no_layer(qtbot, viewer, pn2v_model, errors):
     assert "stack_denoised" not in viewer.layers and "stopped" in widget.status.text()
 
 
-def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_model, noisy,
-                                                        errors):
+def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_model, noisy, errors):
     import dask.array as da
     import zarr
 
@@ -88,15 +87,15 @@ def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_mode
     eager = widget.session.model  # the same model in memory gives the same result
     from napari_pn2v.backend import predict
 
-    np.testing.assert_allclose(first.data[:], predict(eager, noisy)["denoised"],
-                               rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(
+        first.data[:], predict(eager, noisy)["denoised"], rtol=1e-4, atol=1e-3
+    )
     assert isinstance(viewer.layers["lazy_std"].data, zarr.Array)
     assert "lazy" in widget.status.text() and widget._folder.is_dir()
     assert len(list(widget._folder.iterdir())) == 4  # two runs × (denoised, std)
 
 
-def test_the_layer_is_described_and_channels_are_refused(qtbot, viewer, pn2v_model, noisy,
-                                                         errors):
+def test_the_layer_is_described_and_channels_are_refused(qtbot, viewer, pn2v_model, noisy, errors):
     widget = PredictionWidget(viewer)
     widget.session.model = pn2v_model
     widget.image.setCurrentText("noisy")

@@ -130,8 +130,9 @@ def test_a_3d_network_trains_on_a_z_stack_layer_and_denoises_it(qtbot, viewer, e
     from napari_pn2v._qt.prediction_widget import PredictionWidget
     from napari_pn2v.backend import synthetic
 
-    volume = synthetic.PoissonGaussian()(synthetic.cell_volume((16, 48, 48)),
-                                         np.random.default_rng(0))
+    volume = synthetic.PoissonGaussian()(
+        synthetic.cell_volume((16, 48, 48)), np.random.default_rng(0)
+    )
     viewer.add_image(volume, name="stack", scale=(2.0, 0.5, 0.5))
     widget = TrainingWidget(viewer)
     widget.mode.setCurrentText("N2V")
@@ -162,6 +163,5 @@ def test_any_kind_of_noise_model_is_shown(viewer, calibration):
     from napari_pn2v.backend import GaussianMixtureNoiseModel
 
     widget = TrainingWidget(viewer)
-    widget.session.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration,
-                                                                            steps=5)
+    widget.session.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=5)
     assert widget.noise_label.text().startswith("gmm, signals")

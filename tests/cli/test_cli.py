@@ -9,12 +9,24 @@ from napari_pn2v.cli import main
 from tests.conftest import TINY_NET, TINY_TRAINING
 
 TRAIN_FLAGS = [
-    "--epochs", str(TINY_TRAINING["epochs"]),
-    "--steps-per-epoch", str(TINY_TRAINING["steps_per_epoch"]),
-    "--batch-size", str(TINY_TRAINING["batch_size"]),
-    "--patch-size", str(TINY_TRAINING["patch_size"]),
-    "--depth", str(TINY_NET["depth"]), "--features", str(TINY_NET["features"]),
-    "--samples", "16", "--seed", "0", "--val-fraction", "0.5",
+    "--epochs",
+    str(TINY_TRAINING["epochs"]),
+    "--steps-per-epoch",
+    str(TINY_TRAINING["steps_per_epoch"]),
+    "--batch-size",
+    str(TINY_TRAINING["batch_size"]),
+    "--patch-size",
+    str(TINY_TRAINING["patch_size"]),
+    "--depth",
+    str(TINY_NET["depth"]),
+    "--features",
+    str(TINY_NET["features"]),
+    "--samples",
+    "16",
+    "--seed",
+    "0",
+    "--val-fraction",
+    "0.5",
 ]
 
 
@@ -34,42 +46,92 @@ def run(argv, capsys):
 
 
 def test_noise_model_from_calibration_and_from_pairs(files, capsys):
-    code, out, err = run(["noise-model", "--calibration", files / "calib.tif",
-                          "-o", files / "nm.npz", "--bins", 64], capsys)
+    code, out, err = run(
+        ["noise-model", "--calibration", files / "calib.tif", "-o", files / "nm.npz", "--bins", 64],
+        capsys,
+    )
     assert code == 0 and "64 bins" in out and "10 frame(s)" in out
     assert "drifts" not in err  # a steady stack
     assert HistogramNoiseModel.load(files / "nm.npz").bins == 64
-    code, out, _ = run(["noise-model", "--signal", files / "signal.tif", "--observation",
-                        files / "calib.tif", "-o", files / "nm2.npz", "--range", 0, 1000], capsys)
+    code, out, _ = run(
+        [
+            "noise-model",
+            "--signal",
+            files / "signal.tif",
+            "--observation",
+            files / "calib.tif",
+            "-o",
+            files / "nm2.npz",
+            "--range",
+            0,
+            1000,
+        ],
+        capsys,
+    )
     assert code == 0 and "[0, 1000)" in out
 
 
 def test_calibration_drift_is_noted(files, calibration, capsys):
     drifting = calibration * np.linspace(0.9, 1.1, len(calibration))[:, None, None]
     tifffile.imwrite(files / "drifting.tif", drifting.astype(np.float32))
-    code, out, err = run(["noise-model", "--calibration", files / "drifting.tif",
-                          "-o", files / "nm.npz"], capsys)
+    code, out, err = run(
+        ["noise-model", "--calibration", files / "drifting.tif", "-o", files / "nm.npz"], capsys
+    )
     assert code == 0 and "wrote" in out
     assert err.startswith("pn2v: note: ") and "drifts" in err and err.count("\n") == 1
 
 
 def test_train_and_predict_pn2v(files, capsys):
     run(["noise-model", "--calibration", files / "calib.tif", "-o", files / "nm.npz"], capsys)
-    code, out, err = run(["train", files / "noisy.tif", "-o", files / "m.pt",
-                          "--noise-model", files / "nm.npz", *TRAIN_FLAGS], capsys)
+    code, out, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "m.pt",
+            "--noise-model",
+            files / "nm.npz",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "wrote" in out and "training pn2v (2-D) on 2 plane(s)" in err
     model = PN2VModel.load(files / "m.pt")
     assert model.config.samples == 16
     assert f"prior spread ×{model.spread_scale:.3g}" in out
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "published.pt",
-                        "--noise-model", files / "nm.npz", "--no-spread-calibration",
-                        *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "published.pt",
+            "--noise-model",
+            files / "nm.npz",
+            "--no-spread-calibration",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert PN2VModel.load(files / "published.pt").spread_scale == 1.0
-    code, out, err = run(["predict", files / "m.pt", files / "noisy.tif", files / "single.tif",
-                          "-o", files / "out", "--save", "prior-mean,std", "--tile", 32,
-                          "--overlap", 8], capsys)
+    code, out, err = run(
+        [
+            "predict",
+            files / "m.pt",
+            files / "noisy.tif",
+            files / "single.tif",
+            "-o",
+            files / "out",
+            "--save",
+            "prior-mean,std",
+            "--tile",
+            32,
+            "--overlap",
+            8,
+        ],
+        capsys,
+    )
     assert code == 0, err
     for stem, shape in (("noisy", (2, 64, 64)), ("single", (64, 64))):
         for kind in ("denoised", "prior_mean", "std"):
@@ -78,16 +140,31 @@ def test_train_and_predict_pn2v(files, capsys):
 
 
 def test_train_n2v_resume_and_predict(files, capsys):
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "n2v.pt", "--mode", "n2v",
-                        *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        ["train", files / "noisy.tif", "-o", files / "n2v.pt", "--mode", "n2v", *TRAIN_FLAGS],
+        capsys,
+    )
     assert code == 0, err
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "n2v2.pt",
-                        "--resume", files / "n2v.pt", *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "n2v2.pt",
+            "--resume",
+            files / "n2v.pt",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
     assert code == 0, err
-    assert PN2VModel.load(files / "n2v2.pt").epochs_trained > PN2VModel.load(
-        files / "n2v.pt").epochs_trained
-    code, _, err = run(["predict", files / "n2v.pt", files / "single.tif", "-o", files / "o"],
-                       capsys)
+    assert (
+        PN2VModel.load(files / "n2v2.pt").epochs_trained
+        > PN2VModel.load(files / "n2v.pt").epochs_trained
+    )
+    code, _, err = run(
+        ["predict", files / "n2v.pt", files / "single.tif", "-o", files / "o"], capsys
+    )
     assert code == 0, err
     assert (files / "o" / "single_denoised.tif").exists()
 
@@ -95,16 +172,53 @@ def test_train_n2v_resume_and_predict(files, capsys):
 def test_train_with_a_region_holdout_or_separate_validation_images(files, capsys):
     flags = [f for f in TRAIN_FLAGS]
     flags[flags.index("--val-fraction") + 1] = "0.3"
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "a.pt", "--mode", "n2v",
-                        "--holdout", "region", *flags], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "a.pt",
+            "--mode",
+            "n2v",
+            "--holdout",
+            "region",
+            *flags,
+        ],
+        capsys,
+    )
     assert code == 0, err
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "b.pt", "--mode", "n2v",
-                        "--validation", files / "single.tif", *flags], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "b.pt",
+            "--mode",
+            "n2v",
+            "--validation",
+            files / "single.tif",
+            *flags,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert PN2VModel.load(files / "b.pt").epochs_trained >= 1
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "c.pt", "--mode",
-                        "supervised", "--target", files / "noisy.tif", "--validation",
-                        files / "single.tif", *flags], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "c.pt",
+            "--mode",
+            "supervised",
+            "--target",
+            files / "noisy.tif",
+            "--validation",
+            files / "single.tif",
+            *flags,
+        ],
+        capsys,
+    )
     one_line_error(code, err)
     assert "validation" in err and not (files / "c.pt").exists()
 
@@ -135,8 +249,7 @@ def test_bad_inputs_give_one_line_and_write_nothing(files, capsys, noise_model):
         ["train", files / "small.tif", "-o", out, "--noise-model", files / "nm.npz"],
         ["train", files / "noisy.tif", "-o", out],
         ["train", files / "noisy.tif", "-o", out, "--noise-model", files / "corrupt.npz"],
-        ["train", files / "bright.tif", "-o", out, "--noise-model", files / "nm.npz",
-         *TRAIN_FLAGS],
+        ["train", files / "bright.tif", "-o", out, "--noise-model", files / "nm.npz", *TRAIN_FLAGS],
         ["train", files / "noisy.tif", "-o", out, "--resume", files / "corrupt.pt"],
         ["predict", files / "corrupt.pt", files / "noisy.tif", "-o", files / "outdir"],
         ["predict", files / "nm.npz", files / "noisy.tif", "-o", files / "outdir"],
@@ -150,19 +263,32 @@ def test_bad_inputs_give_one_line_and_write_nothing(files, capsys, noise_model):
 def test_predict_refuses_far_out_of_range_data_before_writing(files, capsys, pn2v_model):
     pn2v_model.save(files / "m.pt")
     tifffile.imwrite(files / "bright.tif", np.full((64, 64), 1e5, np.float32))
-    code, _, err = run(["predict", files / "m.pt", files / "noisy.tif", files / "bright.tif",
-                        "-o", files / "outdir"], capsys)
+    code, _, err = run(
+        [
+            "predict",
+            files / "m.pt",
+            files / "noisy.tif",
+            files / "bright.tif",
+            "-o",
+            files / "outdir",
+        ],
+        capsys,
+    )
     one_line_error(code, err)
     assert "outside the noise model" in err and not (files / "outdir").exists()
 
 
 def test_unknown_save_option_is_refused(files, capsys, n2v_model):
     n2v_model.save(files / "m.pt")
-    code, _, err = run(["predict", files / "m.pt", files / "single.tif", "-o", files / "d",
-                        "--save", "std"], capsys)
+    code, _, err = run(
+        ["predict", files / "m.pt", files / "single.tif", "-o", files / "d", "--save", "std"],
+        capsys,
+    )
     one_line_error(code, err)
-    code, _, err = run(["predict", files / "m.pt", files / "single.tif", "-o", files / "d",
-                        "--save", "median"], capsys)
+    code, _, err = run(
+        ["predict", files / "m.pt", files / "single.tif", "-o", files / "d", "--save", "median"],
+        capsys,
+    )
     one_line_error(code, err)
 
 
@@ -174,14 +300,29 @@ def test_help_describes_every_option(command, capsys):
     text = capsys.readouterr().out
     assert "usage: pn2v" in text
     if command == ["train"]:
-        for flag in ("--noise-model", "--mode", "--epochs", "--steps-per-epoch", "--batch-size",
-                     "--patch-size", "--samples", "--depth", "--features", "--lr",
-                     "--val-fraction", "--device", "--seed", "--preset", "--resume"):
+        for flag in (
+            "--noise-model",
+            "--mode",
+            "--epochs",
+            "--steps-per-epoch",
+            "--batch-size",
+            "--patch-size",
+            "--samples",
+            "--depth",
+            "--features",
+            "--lr",
+            "--val-fraction",
+            "--device",
+            "--seed",
+            "--preset",
+            "--resume",
+        ):
             assert flag in text
 
 
-@pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--location-weight", "-1"),
-                                         ("--location-weight", "nan")])
+@pytest.mark.parametrize(
+    "flag, value", [("--epochs", "0"), ("--location-weight", "-1"), ("--location-weight", "nan")]
+)
 def test_usage_errors_are_one_line(capsys, flag, value):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "x.tif", "-o", "m.pt", flag, value])
@@ -190,12 +331,26 @@ def test_usage_errors_are_one_line(capsys, flag, value):
 
 
 def test_train_supervised_with_targets(files, capsys):
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "sup.pt", "--mode",
-                        "supervised", "--target", files / "noisy.tif", *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "sup.pt",
+            "--mode",
+            "supervised",
+            "--target",
+            files / "noisy.tif",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert PN2VModel.load(files / "sup.pt").config.mode == "supervised"
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "x.pt", "--mode",
-                        "supervised", *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        ["train", files / "noisy.tif", "-o", files / "x.pt", "--mode", "supervised", *TRAIN_FLAGS],
+        capsys,
+    )
     one_line_error(code, err)
 
 
@@ -206,42 +361,125 @@ def test_noise_models_without_a_histogram(files, capsys):
         load_noise_model,
     )
 
-    code, out, err = run(["noise-model", "--kind", "gmm", "--calibration", files / "calib.tif",
-                          "-o", files / "gmm.npz", "--components", 2], capsys)
+    code, out, err = run(
+        [
+            "noise-model",
+            "--kind",
+            "gmm",
+            "--calibration",
+            files / "calib.tif",
+            "-o",
+            files / "gmm.npz",
+            "--components",
+            2,
+        ],
+        capsys,
+    )
     assert code == 0, err
     gmm = load_noise_model(files / "gmm.npz")
     assert isinstance(gmm, GaussianMixtureNoiseModel) and gmm.coefficients.shape[1] == 2
     assert "GMM noise model" in out
-    code, out, err = run(["noise-model", "--kind", "poisson-gaussian", "--camera", 2, 100, 6,
-                          "-o", files / "pg.npz"], capsys)
+    code, out, err = run(
+        [
+            "noise-model",
+            "--kind",
+            "poisson-gaussian",
+            "--camera",
+            2,
+            100,
+            6,
+            "-o",
+            files / "pg.npz",
+        ],
+        capsys,
+    )
     assert code == 0 and load_noise_model(files / "pg.npz").gain == 2.0
-    code, out, err = run(["noise-model", "--kind", "poisson-gaussian", "--images",
-                          files / "noisy.tif", "-o", files / "pg2.npz"], capsys)
+    code, out, err = run(
+        [
+            "noise-model",
+            "--kind",
+            "poisson-gaussian",
+            "--images",
+            files / "noisy.tif",
+            "-o",
+            files / "pg2.npz",
+        ],
+        capsys,
+    )
     assert code == 0 and "estimated" in out
     assert isinstance(load_noise_model(files / "pg2.npz"), PoissonGaussianNoiseModel)
-    code, out, err = run(["noise-model", "--kind", "poisson-gaussian", "--camera", 2, 100, 6,
-                          "--as-histogram", "--range", 0, 1000, "-o", files / "pgh.npz"],
-                         capsys)
+    code, out, err = run(
+        [
+            "noise-model",
+            "--kind",
+            "poisson-gaussian",
+            "--camera",
+            2,
+            100,
+            6,
+            "--as-histogram",
+            "--range",
+            0,
+            1000,
+            "-o",
+            files / "pgh.npz",
+        ],
+        capsys,
+    )
     assert code == 0 and isinstance(load_noise_model(files / "pgh.npz"), HistogramNoiseModel)
     # the noise model of a pn2v training may be of any kind
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "m.pt", "--noise-model",
-                        files / "pg.npz", *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "m.pt",
+            "--noise-model",
+            files / "pg.npz",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert isinstance(PN2VModel.load(files / "m.pt").noise_model, PoissonGaussianNoiseModel)
     assert "too little noise" not in err  # the synthetic camera's own parameters
     # a quarter of the camera's noise: the guard names it after training
-    run(["noise-model", "--kind", "poisson-gaussian", "--camera", 0.5, 100, 3,
-         "-o", files / "low.npz"], capsys)
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "m.pt", "--noise-model",
-                        files / "low.npz", *TRAIN_FLAGS], capsys)
+    run(
+        [
+            "noise-model",
+            "--kind",
+            "poisson-gaussian",
+            "--camera",
+            0.5,
+            100,
+            3,
+            "-o",
+            files / "low.npz",
+        ],
+        capsys,
+    )
+    code, _, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "m.pt",
+            "--noise-model",
+            files / "low.npz",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "pn2v: warning: the noise model gives too little noise at signals" in err
 
 
 def test_train_with_a_bootstrapped_noise_model(files, capsys):
     flags = [*TRAIN_FLAGS, "--epochs", "4", "--steps-per-epoch", "10", "--lr", "0.003"]
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "boot.pt",
-                          "--bootstrap", "gmm", *flags], capsys)
+    code, _, err = run(
+        ["train", files / "noisy.tif", "-o", files / "boot.pt", "--bootstrap", "gmm", *flags],
+        capsys,
+    )
     assert code == 0, err
     assert "bootstrap: training N2V" in err and "GMM noise model" in err
     assert "percentiles" in err
@@ -251,8 +489,10 @@ def test_train_with_a_bootstrapped_noise_model(files, capsys):
 
 def test_a_bootstrap_from_an_untrained_n2v_is_refused(files, capsys):
     flags = [*TRAIN_FLAGS, "--epochs", "1", "--steps-per-epoch", "1"]
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "boot.pt",
-                        "--bootstrap", "histogram", *flags], capsys)
+    code, _, err = run(
+        ["train", files / "noisy.tif", "-o", files / "boot.pt", "--bootstrap", "histogram", *flags],
+        capsys,
+    )
     assert code == 1 and "train it longer" in err.splitlines()[-1]
     assert not (files / "boot.pt").exists()
 
@@ -274,11 +514,23 @@ def test_predict_reads_lazily_and_writes_zarr_or_nothing(files, capsys, n2v_mode
     import zarr
 
     n2v_model.save(files / "n2v.pt")
-    tifffile.imwrite(files / "packed.tif", noisy.astype(np.uint16), compression="zlib",
-                     tile=(32, 32))
+    tifffile.imwrite(
+        files / "packed.tif", noisy.astype(np.uint16), compression="zlib", tile=(32, 32)
+    )
     zarr.save_array(files / "stack.zarr", noisy)
-    code, out, err = run(["predict", files / "n2v.pt", files / "packed.tif",
-                          files / "stack.zarr", "-o", files / "o", "--format", "zarr"], capsys)
+    code, out, err = run(
+        [
+            "predict",
+            files / "n2v.pt",
+            files / "packed.tif",
+            files / "stack.zarr",
+            "-o",
+            files / "o",
+            "--format",
+            "zarr",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert out.count("_denoised.zarr") == 2
     for stem in ("packed", "stack"):
@@ -288,8 +540,9 @@ def test_predict_reads_lazily_and_writes_zarr_or_nothing(files, capsys, n2v_mode
     broken = noisy.copy()
     broken[1, 3, 3] = np.nan  # found only when the second plane is read
     zarr.save_array(files / "broken.zarr", broken)
-    code, _, err = run(["predict", files / "n2v.pt", files / "broken.zarr", "-o",
-                        files / "p"], capsys)
+    code, _, err = run(
+        ["predict", files / "n2v.pt", files / "broken.zarr", "-o", files / "p"], capsys
+    )
     error = err.splitlines()[-1]  # after the progress bar of the first plane
     one_line_error(code, error + "\n")
     assert "broken.zarr: image (plane 2)" in error and "NaN" in error
@@ -309,8 +562,10 @@ def test_train_reads_big_files_patch_by_patch(files, capsys, monkeypatch):
 
     monkeypatch.setattr(Trainer, "__init__", spy)
     monkeypatch.setattr(lazy, "LOAD_BYTES", 0)  # every file counts as big
-    code, _, err = run(["train", files / "noisy.tif", "-o", files / "big.pt", "--mode", "n2v",
-                        *TRAIN_FLAGS], capsys)
+    code, _, err = run(
+        ["train", files / "noisy.tif", "-o", files / "big.pt", "--mode", "n2v", *TRAIN_FLAGS],
+        capsys,
+    )
     assert code == 0, err
     assert seen == [True] and PN2VModel.load(files / "big.pt").epochs_trained >= 1
 
@@ -324,12 +579,31 @@ def test_train_under_torchrun_writes_one_model(files):
     with socket.socket() as probe:  # a port free now: a fixed one may be taken or lingering
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-               "--master-port", str(port), "-m", "napari_pn2v.cli", "train",
-               str(files / "noisy.tif"), "-o", str(files / "ddp.pt"), "--mode", "n2v",
-               *TRAIN_FLAGS]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=240,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(port),
+        "-m",
+        "napari_pn2v.cli",
+        "train",
+        str(files / "noisy.tif"),
+        "-o",
+        str(files / "ddp.pt"),
+        "--mode",
+        "n2v",
+        *TRAIN_FLAGS,
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("wrote") == 1  # rank 0 alone reports and saves
     assert "in each of 2 processes" in done.stderr
@@ -340,14 +614,40 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
     import zarr
 
     n2v_model.save(files / "n2v.pt")
-    code, out, err = run(["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "c",
-                          "--cluster", "local", "--workers", 1, "--device", "cpu"], capsys)
+    code, out, err = run(
+        [
+            "predict",
+            files / "n2v.pt",
+            files / "noisy.tif",
+            "-o",
+            files / "c",
+            "--cluster",
+            "local",
+            "--workers",
+            1,
+            "--device",
+            "cpu",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "noisy_denoised.zarr" in out
     result = zarr.open_array(files / "c" / "noisy_denoised.zarr", mode="r")
     assert result.shape == (2, 64, 64) and np.isfinite(result[:]).all()
-    code, _, err = run(["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "d",
-                        "--cluster", "local", "--format", "tiff"], capsys)
+    code, _, err = run(
+        [
+            "predict",
+            files / "n2v.pt",
+            files / "noisy.tif",
+            "-o",
+            files / "d",
+            "--cluster",
+            "local",
+            "--format",
+            "tiff",
+        ],
+        capsys,
+    )
     one_line_error(code, err)
     assert not (files / "d").exists()
 
@@ -355,15 +655,17 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
 def test_predict_takes_a_stated_axis_order(files, capsys, n2v_model, noisy):
     n2v_model.save(files / "n2v.pt")
     tifffile.imwrite(files / "yxt.tif", np.moveaxis(noisy, 0, -1), photometric="minisblack")
-    code, out, err = run(["predict", files / "n2v.pt", files / "yxt.tif", "-o", files / "o",
-                          "--axes", "yxt"], capsys)
+    code, out, err = run(
+        ["predict", files / "n2v.pt", files / "yxt.tif", "-o", files / "o", "--axes", "yxt"], capsys
+    )
     assert code == 0, err
     assert "(axes TYX)" in out
     with tifffile.TiffFile(files / "o" / "yxt_denoised.tif") as tif:
         assert tif.series[0].axes == "TYX" and tif.series[0].shape == noisy.shape
     tifffile.imwrite(files / "cyx.tif", np.stack([noisy[0]] * 3), photometric="minisblack")
-    code, _, err = run(["predict", files / "n2v.pt", files / "cyx.tif", "-o", files / "p",
-                        "--axes", "CYX"], capsys)
+    code, _, err = run(
+        ["predict", files / "n2v.pt", files / "cyx.tif", "-o", files / "p", "--axes", "CYX"], capsys
+    )
     one_line_error(code, err)
     assert "3 channels" in err
 
@@ -372,20 +674,54 @@ def test_train_and_predict_a_3d_network_on_z_stacks(files, capsys):
     volume = np.random.default_rng(0).normal(300, 20, (16, 48, 48)).astype(np.float32)
     tifffile.imwrite(files / "zyx.tif", volume, metadata={"axes": "ZYX"})
     tifffile.imwrite(files / "yxz.tif", np.moveaxis(volume, 0, -1), photometric="minisblack")
-    flags = ["--mode", "n2v", "--dims", 3, "--patch-depth", 8, "--epochs", 1,
-             "--steps-per-epoch", 2, "--batch-size", 2, "--patch-size", 16, "--depth", 2,
-             "--features", 4, "--val-fraction", 0]
+    flags = [
+        "--mode",
+        "n2v",
+        "--dims",
+        3,
+        "--patch-depth",
+        8,
+        "--epochs",
+        1,
+        "--steps-per-epoch",
+        2,
+        "--batch-size",
+        2,
+        "--patch-size",
+        16,
+        "--depth",
+        2,
+        "--features",
+        4,
+        "--val-fraction",
+        0,
+    ]
     code, _, err = run(["train", files / "zyx.tif", "-o", files / "m3.pt", *flags], capsys)
     assert code == 0, err
     assert "(3-D) on 1 Z stack(s)" in err
     assert PN2VModel.load(files / "m3.pt").config.dims == 3
-    code, out, err = run(["predict", files / "m3.pt", files / "yxz.tif", "-o", files / "o",
-                          "--axes", "YXZ", "--tile", 32, "--overlap", 8], capsys)
+    code, out, err = run(
+        [
+            "predict",
+            files / "m3.pt",
+            files / "yxz.tif",
+            "-o",
+            files / "o",
+            "--axes",
+            "YXZ",
+            "--tile",
+            32,
+            "--overlap",
+            8,
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "(axes ZYX)" in out
     assert tifffile.imread(files / "o" / "yxz_denoised.tif").shape == volume.shape
     # one Z stack read as a time series of planes has no Z for a 3-D network
-    code, _, err = run(["predict", files / "m3.pt", files / "zyx.tif", "-o", files / "p",
-                        "--axes", "TYX"], capsys)
+    code, _, err = run(
+        ["predict", files / "m3.pt", files / "zyx.tif", "-o", files / "p", "--axes", "TYX"], capsys
+    )
     one_line_error(code, err)
     assert "no Z" in err and not (files / "p").exists()

@@ -13,8 +13,16 @@ from napari_pn2v.backend import (
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.jobs.demo import run_demo
 
-BUDGET = TrainConfig(epochs=8, steps_per_epoch=25, batch_size=8, patch_size=48, lr=1e-3,
-                     val_fraction=0.5, seed=0, val_patches=16)
+BUDGET = TrainConfig(
+    epochs=8,
+    steps_per_epoch=25,
+    batch_size=8,
+    patch_size=48,
+    lr=1e-3,
+    val_fraction=0.5,
+    seed=0,
+    val_patches=16,
+)
 
 
 def test_pn2v_n2v_and_supervised_clearly_beat_the_noisy_input():
@@ -24,13 +32,18 @@ def test_pn2v_n2v_and_supervised_clearly_beat_the_noisy_input():
     clean, test = synthetic.noisy_images(count=1, shape=(192, 192), seed=7)
     baseline = psnr(clean[0], test[0])
 
-    pn2v = Trainer(train, BUDGET, ModelConfig("pn2v", depth=2, features=16, samples=64),
-                   noise_model=noise_model).run()
+    pn2v = Trainer(
+        train,
+        BUDGET,
+        ModelConfig("pn2v", depth=2, features=16, samples=64),
+        noise_model=noise_model,
+    ).run()
     out = predict(pn2v, test[0], tile=96, overlap=32)
     n2v = Trainer(train, BUDGET, ModelConfig("n2v", depth=2, features=16)).run()
     n2v_out = predict(n2v, test[0], tile=96, overlap=32)
-    supervised = Trainer(train, BUDGET, ModelConfig("supervised", depth=2, features=16),
-                         targets=train_clean).run()
+    supervised = Trainer(
+        train, BUDGET, ModelConfig("supervised", depth=2, features=16), targets=train_clean
+    ).run()
     supervised_out = predict(supervised, test[0], tile=96, overlap=32)
 
     assert psnr(clean[0], out["denoised"]) > baseline + 5.0
@@ -43,11 +56,26 @@ def test_pn2v_n2v_and_supervised_clearly_beat_the_noisy_input():
 
 
 def test_demo_writes_all_results_and_denoises(tmp_path):
-    quick = TrainConfig(epochs=8, steps_per_epoch=25, batch_size=8, patch_size=32, lr=1e-3,
-                        val_fraction=0.25, seed=0, val_patches=4)
+    quick = TrainConfig(
+        epochs=8,
+        steps_per_epoch=25,
+        batch_size=8,
+        patch_size=32,
+        lr=1e-3,
+        val_fraction=0.25,
+        seed=0,
+        val_patches=4,
+    )
     result = run_demo(tmp_path, quick, ModelConfig("pn2v", depth=2, features=16, samples=32))
     names = {p.name for p in result.files}
-    assert names == {"noise_model.npz", "model.pt", "clean.tif", "noisy.tif", "denoised.tif",
-                     "prior_mean.tif", "std.tif"}
+    assert names == {
+        "noise_model.npz",
+        "model.pt",
+        "clean.tif",
+        "noisy.tif",
+        "denoised.tif",
+        "prior_mean.tif",
+        "std.tif",
+    }
     assert all(p.exists() for p in result.files)
     assert result.psnr_mmse > result.psnr_input + 3.0

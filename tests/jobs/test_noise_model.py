@@ -33,8 +33,14 @@ def noise_std(model, s):
 
 def bootstrap(images, fit: str):
     training = TrainConfig(**{**TINY_TRAINING, "epochs": 6, "steps_per_epoch": 10, "lr": 3e-3})
-    return NoiseModelJob("bootstrap", images=images, fit=fit, training=training,
-                         network=ModelConfig(**TINY_NET), bins=48)
+    return NoiseModelJob(
+        "bootstrap",
+        images=images,
+        fit=fit,
+        training=training,
+        network=ModelConfig(**TINY_NET),
+        bins=48,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,9 @@ def boot(noisy):
     return {fit: bootstrap([noisy], fit).run() for fit in ("histogram", "gmm")}
 
 
-@pytest.mark.parametrize("fit, kind", [("histogram", HistogramNoiseModel),
-                                       ("gmm", GaussianMixtureNoiseModel)])
+@pytest.mark.parametrize(
+    "fit, kind", [("histogram", HistogramNoiseModel), ("gmm", GaussianMixtureNoiseModel)]
+)
 def test_bootstrap_finds_the_noise_without_calibration(boot, fit, kind):
     result = boot[fit]
     assert isinstance(result.model, kind)
@@ -94,32 +101,41 @@ def test_lazy_data_gives_the_fit_evenly_spaced_planes(noisy, monkeypatch):
 
 
 def test_each_kind_is_built_from_its_own_data(calibration, noisy):
-    histogram = NoiseModelJob("histogram", calibration=calibration, bins=64,
-                              plot_data=True).run()
+    histogram = NoiseModelJob("histogram", calibration=calibration, bins=64, plot_data=True).run()
     assert isinstance(histogram.model, HistogramNoiseModel) and histogram.model.bins == 64
     assert histogram.pairs is not None and histogram.levels.signals.size > 5
-    pairs = NoiseModelJob("gmm", signal=calibration.mean(0), observations=calibration,
-                          components=2).run()
+    pairs = NoiseModelJob(
+        "gmm", signal=calibration.mean(0), observations=calibration, components=2
+    ).run()
     assert pairs.model.coefficients.shape[1] == 2
-    camera = NoiseModelJob("poisson-gaussian", camera=(2.0, 100.0, 6.0), images=[noisy],
-                           plot_data=True).run()
+    camera = NoiseModelJob(
+        "poisson-gaussian", camera=(2.0, 100.0, 6.0), images=[noisy], plot_data=True
+    ).run()
     assert camera.model.gain == 2.0 and camera.levels.signals.size >= 2  # shown against it
     estimated = NoiseModelJob("poisson-gaussian", images=[noisy]).run().model
     assert isinstance(estimated, PoissonGaussianNoiseModel) and estimated.origin == "estimated"
-    as_histogram = NoiseModelJob("poisson-gaussian", camera=(2.0, 100.0, 6.0),
-                                 as_histogram=True, value_range=(0, 1000)).run().model
+    as_histogram = (
+        NoiseModelJob(
+            "poisson-gaussian", camera=(2.0, 100.0, 6.0), as_histogram=True, value_range=(0, 1000)
+        )
+        .run()
+        .model
+    )
     assert isinstance(as_histogram, HistogramNoiseModel)
 
 
-@pytest.mark.parametrize("job, message", [
-    (dict(kind="gmm", images=[0]), "built from --calibration or --signal, not --images"),
-    (dict(kind="histogram", camera=(1, 0, 1)), "not --camera"),
-    (dict(kind="bootstrap", calibration=0), "built from --images"),
-    (dict(kind="histogram"), "built from"),
-    (dict(kind="histogram", signal=0), "--signal needs --observation"),
-    (dict(kind="poisson-gaussian", camera=(1, 0, 1), as_histogram=True), "needs --range"),
-    (dict(kind="median", images=[0]), "kind must be one of"),
-])
+@pytest.mark.parametrize(
+    "job, message",
+    [
+        (dict(kind="gmm", images=[0]), "built from --calibration or --signal, not --images"),
+        (dict(kind="histogram", camera=(1, 0, 1)), "not --camera"),
+        (dict(kind="bootstrap", calibration=0), "built from --images"),
+        (dict(kind="histogram"), "built from"),
+        (dict(kind="histogram", signal=0), "--signal needs --observation"),
+        (dict(kind="poisson-gaussian", camera=(1, 0, 1), as_histogram=True), "needs --range"),
+        (dict(kind="median", images=[0]), "kind must be one of"),
+    ],
+)
 def test_wrong_sources_are_refused_before_any_work(job, message):
     with pytest.raises(PN2VError, match=re.escape(message)):
         NoiseModelJob(**job).source()

@@ -115,8 +115,10 @@ def layer_axes(layer: Image, dims: int = 2) -> str:
     axes = check_axes(guess_axes(len(shape), hint, dims), shape, layer.name, dims)
     spatial = SPATIAL[dims]
     if not axes.endswith(spatial):
-        raise PN2VError(f"{layer.name}: axes {axes}; {', '.join(spatial)} must be the last "
-                        "axes (transpose the layer first)")
+        raise PN2VError(
+            f"{layer.name}: axes {axes}; {', '.join(spatial)} must be the last "
+            "axes (transpose the layer first)"
+        )
     return axes
 
 
@@ -157,8 +159,9 @@ def guarded(action: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-def file_action(parent: QWidget, title: str, file_filter: str, save: bool,
-                action: Callable[[str], None]) -> Callable[[], None]:
+def file_action(
+    parent: QWidget, title: str, file_filter: str, save: bool, action: Callable[[str], None]
+) -> Callable[[], None]:
     """A button handler: ask for a file, then ``action(path)``; bad files become notifications."""
     dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
 
@@ -195,18 +198,23 @@ class LayerChecklist(_FollowsLayers, QListWidget):
             if isinstance(layer, Image):
                 item = QListWidgetItem(layer.name, self)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setCheckState(Qt.CheckState.Checked if layer.name in checked
-                                   else Qt.CheckState.Unchecked)
+                item.setCheckState(
+                    Qt.CheckState.Checked if layer.name in checked else Qt.CheckState.Unchecked
+                )
 
     def checked_names(self) -> list[str]:
-        return [self.item(i).text() for i in range(self.count())
-                if self.item(i).checkState() == Qt.CheckState.Checked]
+        return [
+            self.item(i).text()
+            for i in range(self.count())
+            if self.item(i).checkState() == Qt.CheckState.Checked
+        ]
 
     def set_checked(self, names: list[str]) -> None:
         for i in range(self.count()):
             item = self.item(i)
-            item.setCheckState(Qt.CheckState.Checked if item.text() in names
-                               else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
+            )
 
     def layers(self) -> list[Image]:
         return [self._viewer.layers[n] for n in self.checked_names() if n in self._viewer.layers]

@@ -48,9 +48,13 @@ def config_widget(config: type, name: str) -> Widget:
     value = found.default
     if optional:  # the lowest value stands for None
         value = meta.get("min", 0) if value is None else value
-    widget = create_widget(value=value, annotation=kind, name=name,
-                           label=meta.get("label") or name.replace("_", " ").capitalize(),
-                           options=options)
+    widget = create_widget(
+        value=value,
+        annotation=kind,
+        name=name,
+        label=meta.get("label") or name.replace("_", " ").capitalize(),
+        options=options,
+    )
     if optional and meta.get("none"):
         widget.native.setSpecialValueText(meta["none"])
     if kind is float and "min" in meta and meta["min"] > 0:  # show the smallest allowed value

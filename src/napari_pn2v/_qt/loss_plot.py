@@ -23,8 +23,9 @@ class LossPlot(pg.PlotWidget):
         self.addLegend(offset=(-5, 5))
         self.showGrid(x=True, y=True, alpha=0.3)
         self.train_curve = self.plot([], [], pen=pg.mkPen("#4fa3ff", width=2), name="training")
-        self.val_curve = self.plot([], [], pen=pg.mkPen("#ff9f40", width=2), symbol="o",
-                                   symbolSize=5, name="validation")
+        self.val_curve = self.plot(
+            [], [], pen=pg.mkPen("#ff9f40", width=2), symbol="o", symbolSize=5, name="validation"
+        )
         self.clear_points()
 
     def clear_points(self) -> None:

@@ -44,10 +44,12 @@ if TYPE_CHECKING:
     from ..backend.network.model import PN2VModel
     from ..backend.noise.base import NoiseModel
 
-KINDS = {"Histogram (calibration data)": "histogram",
-         "GMM (calibration data)": "gmm",
-         "Poisson–Gaussian (camera or images)": "poisson-gaussian",
-         "Bootstrap (noisy images only)": "bootstrap"}
+KINDS = {
+    "Histogram (calibration data)": "histogram",
+    "GMM (calibration data)": "gmm",
+    "Poisson–Gaussian (camera or images)": "poisson-gaussian",
+    "Bootstrap (noisy images only)": "bootstrap",
+}
 #: how bootstrapping trains N2V: minutes on a laptop CPU
 BOOTSTRAP_TRAINING = preset("quick")
 BOOTSTRAP_NETWORK = ModelConfig(mode="n2v")
@@ -81,13 +83,15 @@ class NoiseModelWidget(DockWidget):
             "Histogram or GMM: from calibration data (frames of a static scene, or a clean "
             "signal with noisy recordings). Poisson–Gaussian: from your camera's gain, offset "
             "and read noise, or estimated from noisy images. Bootstrap: trains N2V on noisy "
-            "images and fits a model to its predictions — no calibration data at all.")
+            "images and fits a model to its predictions — no calibration data at all."
+        )
         self.from_calibration = QRadioButton("calibration stack")
         self.from_pairs = QRadioButton("signal + observations")
         self.from_calibration.setChecked(True)
         self.from_calibration.setToolTip(
             "Frames of a static scene (e.g. a half-closed, out-of-focus field diaphragm) "
-            "covering the intensities of your data; the signal is their per-pixel mean.")
+            "covering the intensities of your data; the signal is their per-pixel mean."
+        )
         self.from_pairs.setToolTip("A clean signal image and noisy recordings of the same scene.")
         source = QButtonGroup(self)
         source.addButton(self.from_calibration)
@@ -96,15 +100,19 @@ class NoiseModelWidget(DockWidget):
         self.signal = LayerCombo(napari_viewer)
         self.observations = LayerCombo(napari_viewer)
         self.images = LayerCombo(napari_viewer)
-        self.images.setToolTip("Noisy images: estimated from (Poisson–Gaussian), trained on "
-                               "(bootstrap), or checked against the camera parameters.")
+        self.images.setToolTip(
+            "Noisy images: estimated from (Poisson–Gaussian), trained on "
+            "(bootstrap), or checked against the camera parameters."
+        )
         self.use_camera = QCheckBox("camera parameters")
         self.gain = QDoubleSpinBox(minimum=1e-4, maximum=1e6, decimals=4, value=1.0)
         self.offset = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=2, value=0.0)
         self.read_noise = QDoubleSpinBox(minimum=0.0, maximum=1e6, decimals=3, value=1.0)
-        for box, tip in ((self.gain, "grey levels per photon"),
-                         (self.offset, "grey level with no light"),
-                         (self.read_noise, "read-noise standard deviation, grey levels")):
+        for box, tip in (
+            (self.gain, "grey levels per photon"),
+            (self.offset, "grey level with no light"),
+            (self.read_noise, "read-noise standard deviation, grey levels"),
+        ):
             box.setToolTip(tip)
         self.fit = QComboBox()
         self.fit.addItems(list(FITS))
@@ -131,8 +139,7 @@ class NoiseModelWidget(DockWidget):
             "signal": ("Signal layer", self.signal),
             "observations": ("Observation layer", self.observations),
             "images": ("Noisy images", self.images),
-            "camera": ("Camera", row(self.use_camera, self.gain, self.offset,
-                                     self.read_noise)),
+            "camera": ("Camera", row(self.use_camera, self.gain, self.offset, self.read_noise)),
             "fit": ("Bootstrap fit", self.fit),
             "components": ("GMM components", self.components),
             "bins": ("Bins", self.bins),
@@ -150,16 +157,22 @@ class NoiseModelWidget(DockWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.plot)
 
-        for signal in (self.from_calibration.toggled, self.auto_range.toggled,
-                       self.use_camera.toggled, self.kind.currentTextChanged,
-                       self.fit.currentTextChanged):
+        for signal in (
+            self.from_calibration.toggled,
+            self.auto_range.toggled,
+            self.use_camera.toggled,
+            self.kind.currentTextChanged,
+            self.fit.currentTextChanged,
+        ):
             signal.connect(self._update_enabled)
         self.build_button.clicked.connect(guarded(self.build))
         self.stop_button.clicked.connect(self.stop)
         self.save_button.clicked.connect(
-            file_action(self, "Save noise model", NOISE_MODEL_FILTER, True, self.save_to))
+            file_action(self, "Save noise model", NOISE_MODEL_FILTER, True, self.save_to)
+        )
         self.load_button.clicked.connect(
-            file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_from))
+            file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_from)
+        )
         self.session.noise_model_changed.connect(self._show)
         self.session.model_changed.connect(self._show_check)
         self._update_enabled()
@@ -174,16 +187,21 @@ class NoiseModelWidget(DockWidget):
         kind = self.kind_key
         calibrated = kind in ("histogram", "gmm")
         calibration = self.from_calibration.isChecked()
-        histogram = kind == "histogram" or (kind == "bootstrap"
-                                            and self.fit.currentText() == "histogram")
+        histogram = kind == "histogram" or (
+            kind == "bootstrap" and self.fit.currentText() == "histogram"
+        )
         camera = self.use_camera.isChecked()
         shown = {
-            "source": calibrated, "calibration": calibrated and calibration,
+            "source": calibrated,
+            "calibration": calibrated and calibration,
             "signal": calibrated and not calibration,
             "observations": calibrated and not calibration,
-            "images": not calibrated, "camera": kind == "poisson-gaussian",
-            "fit": kind == "bootstrap", "components": kind == "gmm",
-            "bins": histogram, "range": kind == "histogram",
+            "images": not calibrated,
+            "camera": kind == "poisson-gaussian",
+            "fit": kind == "bootstrap",
+            "components": kind == "gmm",
+            "bins": histogram,
+            "range": kind == "histogram",
         }
         for name, visible in shown.items():
             field_widget = self.rows[name][1]
@@ -203,9 +221,15 @@ class NoiseModelWidget(DockWidget):
     def job(self) -> NoiseModelJob:
         """The job from the chosen layers and settings (plain arrays, numbers)."""
         kind = self.kind_key
-        job = NoiseModelJob(kind, bins=self.bins.value(), components=self.components.value(),
-                            fit=self.fit.currentText(), training=BOOTSTRAP_TRAINING,
-                            network=BOOTSTRAP_NETWORK, plot_data=True)
+        job = NoiseModelJob(
+            kind,
+            bins=self.bins.value(),
+            components=self.components.value(),
+            fit=self.fit.currentText(),
+            training=BOOTSTRAP_TRAINING,
+            network=BOOTSTRAP_NETWORK,
+            plot_data=True,
+        )
         if kind == "histogram" and not self.auto_range.isChecked():
             job.value_range = (self.range_min.value(), self.range_max.value())
         if kind in ("histogram", "gmm"):
@@ -229,10 +253,17 @@ class NoiseModelWidget(DockWidget):
         self.summary.setText("Building…")
         self.progress.setValue(0)
         self.progress.setMaximum(job.training.epochs * job.training.steps_per_epoch)
-        self.worker = _build(job, _start_thread=False,
-                             _connect={"yielded": self._step, "returned": self._built,
-                                       "errored": self._failed, "finished": self._done,
-                                       "aborted": self._stopped})
+        self.worker = _build(
+            job,
+            _start_thread=False,
+            _connect={
+                "yielded": self._step,
+                "returned": self._built,
+                "errored": self._failed,
+                "finished": self._done,
+                "aborted": self._stopped,
+            },
+        )
         self._steps = 0
         self._update_enabled()
         self.worker.start()

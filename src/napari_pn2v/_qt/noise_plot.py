@@ -51,8 +51,9 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         self.curves: list[pg.PlotDataItem] = []
         self.data_points: list[pg.PlotDataItem] = []
         self.std_line = self.std_plot.plot(pen=pg.mkPen("w", width=2))
-        self.std_points = self.std_plot.plot(pen=None, symbol="o", symbolSize=5,
-                                             symbolBrush="#f0a030")
+        self.std_points = self.std_plot.plot(
+            pen=None, symbol="o", symbolSize=5, symbolBrush="#f0a030"
+        )
         self.flagged: list[pg.LinearRegionItem] = []
 
     def mark(self, check: NoiseCheck | None) -> None:
@@ -68,10 +69,14 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
             if band not in under and trusted:
                 continue
             colour = (230, 60, 60, 70) if band in under else (160, 160, 160, 60)
-            region = pg.LinearRegionItem(check.edges[band:band + 2], movable=False,
-                                         brush=pg.mkBrush(colour))
-            region.setToolTip("the noise model gives too little noise here" if band in under
-                              else "the prior mean is predicted here instead of the MMSE")
+            region = pg.LinearRegionItem(
+                check.edges[band : band + 2], movable=False, brush=pg.mkBrush(colour)
+            )
+            region.setToolTip(
+                "the noise model gives too little noise here"
+                if band in under
+                else "the prior mean is predicted here instead of the MMSE"
+            )
             self.std_plot.addItem(region)
             self.flagged.append(region)
 
@@ -85,16 +90,28 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         width = (hi - lo) / 80
         for i, s in enumerate(np.linspace(lo, hi, N_CURVES + 2)[1:-1]):
             colour = pg.intColor(i, N_CURVES)
-            self.curves.append(self.curve_plot.plot(
-                x, model.likelihood_curve(s, x), pen=pg.mkPen(colour, width=2),
-                name=f"s = {s:.4g}"))
+            self.curves.append(
+                self.curve_plot.plot(
+                    x,
+                    model.likelihood_curve(s, x),
+                    pen=pg.mkPen(colour, width=2),
+                    name=f"s = {s:.4g}",
+                )
+            )
             if built is not None and built.pairs is not None:
                 near = np.abs(built.pairs[0] - s) < width
                 if near.sum() >= 20:
                     density, edges = np.histogram(built.pairs[1][near], bins=40, density=True)
-                    self.data_points.append(self.curve_plot.plot(
-                        0.5 * (edges[1:] + edges[:-1]), density, pen=None, symbol="o",
-                        symbolSize=4, symbolBrush=colour))
+                    self.data_points.append(
+                        self.curve_plot.plot(
+                            0.5 * (edges[1:] + edges[:-1]),
+                            density,
+                            pen=None,
+                            symbol="o",
+                            symbolSize=4,
+                            symbolBrush=colour,
+                        )
+                    )
         signals = np.linspace(lo, hi, 60)
         self.std_line.setData(signals, model_std(model, signals, (x_lo, x_hi)))
         levels = built.levels if built is not None else None
@@ -110,8 +127,9 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         spread = model_std(model, np.array([lo, hi]), (lo - (hi - lo), hi + (hi - lo)))
         return lo - 4 * spread[0], hi + 4 * spread[1]
 
-    def _show_image(self, model: NoiseModel, lo: float, hi: float, x_lo: float,
-                    x_hi: float) -> None:
+    def _show_image(
+        self, model: NoiseModel, lo: float, hi: float, x_lo: float, x_hi: float
+    ) -> None:
         if isinstance(model, HistogramNoiseModel):
             image = model.density * model.bin_width
         else:

@@ -40,8 +40,11 @@ from .common import (
 from .forms import ConfigForm
 
 #: output key -> (layer name suffix, colormap)
-OUTPUTS = {"denoised": ("denoised", "gray"), "prior_mean": ("prior_mean", "gray"),
-           "std": ("std", "magma")}
+OUTPUTS = {
+    "denoised": ("denoised", "gray"),
+    "prior_mean": ("prior_mean", "gray"),
+    "std": ("std", "magma"),
+}
 
 
 def lazy_results_folder() -> Path:
@@ -87,8 +90,7 @@ class PredictionWidget(DockWidget):
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
         self.form = ConfigForm((PredictionConfig, ("tile", "overlap", "device")))
-        self.tile, self.overlap, self.device = (self.form[n] for n in ("tile", "overlap",
-                                                                       "device"))
+        self.tile, self.overlap, self.device = (self.form[n] for n in ("tile", "overlap", "device"))
         self.with_prior = QCheckBox("prior mean")
         self.with_std = QCheckBox("uncertainty (posterior std)")
         self.run_button = QPushButton("Denoise")
@@ -117,7 +119,8 @@ class PredictionWidget(DockWidget):
         self.model_source.currentIndexChanged.connect(self._show_stack)
         self.session.model_changed.connect(self._show_stack)
         self.load_button.clicked.connect(
-            file_action(self, "Load model", MODEL_FILTER, False, self.load_from))
+            file_action(self, "Load model", MODEL_FILTER, False, self.load_from)
+        )
         self.run_button.clicked.connect(guarded(self.run))
         self.stop_button.clicked.connect(self.stop)
         self._update()
@@ -150,9 +153,11 @@ class PredictionWidget(DockWidget):
             self.model_label.setText("none: train one in '2. Training' or load a file")
         else:
             config = model.config
-            self.model_label.setText(f"{config.mode.upper()}, {config.dims}-D, depth "
-                                     f"{config.depth}, {config.features} features, "
-                                     f"{model.epochs_trained} epochs")
+            self.model_label.setText(
+                f"{config.mode.upper()}, {config.dims}-D, depth "
+                f"{config.depth}, {config.features} features, "
+                f"{model.epochs_trained} epochs"
+            )
         busy = self.worker is not None
         probabilistic = model is not None and model.is_probabilistic
         self.with_prior.setEnabled(probabilistic)
@@ -190,10 +195,18 @@ class PredictionWidget(DockWidget):
         job = PredictionJob(model, image, tuple(sorted(self._wanted)), **settings)
         job.check()
         self.worker = _predict(
-            job, folder, _unique_stem(folder, layer.name), _start_thread=False,
-            _connect={"yielded": self._on_yield, "returned": self._add_layers,
-                      "errored": self._on_error, "aborted": self._on_stopped,
-                      "finished": self._on_finished})
+            job,
+            folder,
+            _unique_stem(folder, layer.name),
+            _start_thread=False,
+            _connect={
+                "yielded": self._on_yield,
+                "returned": self._add_layers,
+                "errored": self._on_error,
+                "aborted": self._on_stopped,
+                "finished": self._on_finished,
+            },
+        )
         self.progress.setValue(0)
         self.status.setText(f"denoising {layer.name}…")
         self._update()
@@ -226,21 +239,27 @@ class PredictionWidget(DockWidget):
             if isinstance(data, np.ndarray):
                 data = data.astype(np.float32, copy=False)
             elif key == "std":
-                sample = np.asarray(data[(*(0,) * (data.ndim - 2), slice(None, None, 8),
-                                          slice(None, None, 8))])
+                sample = np.asarray(
+                    data[(*(0,) * (data.ndim - 2), slice(None, None, 8), slice(None, None, 8))]
+                )
                 limits = (0.0, max(float(sample.max()), 1e-6))
             else:
                 limits = tuple(source.contrast_limits)
             layer = self.viewer.add_image(
-                data, name=f"{source.name}_{suffix}", scale=source.scale,
-                translate=source.translate, axis_labels=source.axis_labels,
-                colormap=colormap, contrast_limits=limits,
+                data,
+                name=f"{source.name}_{suffix}",
+                scale=source.scale,
+                translate=source.translate,
+                axis_labels=source.axis_labels,
+                colormap=colormap,
+                contrast_limits=limits,
                 metadata={"pn2v_source": source.name},
             )
             added.append(layer.name)
         lazy = not isinstance(outputs["denoised"], np.ndarray)
-        self.status.setText("added " + ", ".join(added) +
-                            (f" (lazy, written to {self._folder})" if lazy else ""))
+        self.status.setText(
+            "added " + ", ".join(added) + (f" (lazy, written to {self._folder})" if lazy else "")
+        )
 
     def _on_stopped(self) -> None:
         self.status.setText("stopped; no layer added")

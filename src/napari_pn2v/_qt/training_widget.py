@@ -6,29 +6,21 @@ from enum import Enum
 from typing import TYPE_CHECKING
 
 from napari.qt.threading import thread_worker
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QComboBox,
     QFormLayout,
     QGridLayout,
     QLabel,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
-    QWidget,
 )
-from superqt import QCollapsible
 
-from ..backend.devices import choose_device, describe_device
 from ..backend.errors import PN2VError
 from ..backend.network.config import ModelConfig
 from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import (
-    DEVICES,
     Progress,
     TrainConfig,
-    describe_preset,
-    preset,
 )
 from ..jobs.training import TrainingJob, TrainingRun
 from .common import (
@@ -36,46 +28,19 @@ from .common import (
     NOISE_MODEL_FILTER,
     DockWidget,
     LayerChecklist,
-    LayerCombo,
     file_action,
     guarded,
-    hbox,
     image_data,
     layer_axes,
     report,
     warn,
 )
-from .forms import ConfigForm
 from .loss_plot import LossPlot
+from .training_settings import FIELDS, TrainingSettings
 
 if TYPE_CHECKING:
     from ..backend.network.model import PN2VModel
     from ..backend.noise.base import NoiseModel
-
-#: the presets by the names the widget shows
-PRESET_NAMES = {"Quick (CPU, minutes)": "quick", "Paper (GPU)": "paper"}
-#: the settings under "Settings", and (after them) under "Advanced"
-SETTINGS = ((TrainConfig, ("epochs", "steps_per_epoch", "batch_size", "patch_size",
-                           "patch_depth", "lr", "val_fraction")),
-            (ModelConfig, ("samples", "depth", "features")))
-ADVANCED = ((TrainConfig, ("seed", "location_weight", "initial_spread", "spread_calibration")),
-            (ModelConfig, ("prior",)))
-#: "Validate on" choices besides an image layer of other scenes -> TrainConfig.holdout
-HOLDOUT_CHOICES = {"held-out frames": "frames", "held-out region": "region"}
-VALIDATION_HELP = ("What the validation loss (which picks the best model) is measured on. "
-                   "Held-out frames suit images of different scenes; for many frames of one "
-                   "static scene the network has seen the held-out frames' content, so choose "
-                   "a held-out region (a strip at the bottom of every frame) or a layer of "
-                   "other scenes.")
-#: "Network" choices -> ModelConfig.dims
-NETWORKS = {"2-D (plane by plane)": 2, "3-D (Z stacks)": 3}
-NETWORK_HELP = ("A 2-D network denoises every plane on its own. A 3-D network sees Z stacks "
-                "(3-D convolutions and blind spots): it uses the neighbouring planes, which "
-                "helps when structures continue from plane to plane; it needs layers with a Z "
-                "axis and trains slower (a GPU job for big stacks).")
-GPU_HELP = ("Training runs on the device shown. Without a CUDA GPU it runs on the CPU: use the "
-            "Quick preset there. To use an NVIDIA GPU, install a CUDA build of torch "
-            "(pytorch.org → Get started) in napari's Python environment and restart napari.")
 
 
 class State(Enum):
@@ -115,27 +80,18 @@ class TrainingWidget(DockWidget):
         self.noise_label = QLabel()
         self.noise_label.setWordWrap(True)
         self.load_noise_button = QPushButton("Load noise model…")
-        self.mode = QComboBox()
-        self.mode.addItems(["PN2V", "N2V"])
-        self.network = QComboBox()
-        self.network.addItems(list(NETWORKS))
-        self.network.setToolTip(NETWORK_HELP)
-        self.preset = QComboBox()
-        self.preset.addItems(list(PRESET_NAMES))
-        for i, name in enumerate(PRESET_NAMES.values()):
-            self.preset.setItemData(i, describe_preset(name), Qt.ItemDataRole.ToolTipRole)
-        self.form = ConfigForm(*SETTINGS)
-        self.advanced_form = ConfigForm(*ADVANCED)
-        for name in ("epochs", "steps_per_epoch", "batch_size", "patch_size", "patch_depth",
-                     "lr", "val_fraction", "samples", "depth", "features"):
-            setattr(self, name, self.form[name])
-        self.validation = LayerCombo(napari_viewer, fixed=list(HOLDOUT_CHOICES))
-        self.validation.setToolTip(VALIDATION_HELP)
-        self.device = QComboBox()
-        self.device.addItems(list(DEVICES))
-        self.device_label = QLabel()
-        self.device_label.setToolTip(GPU_HELP)
-        self.device_label.setWordWrap(True)
+        self.panel = TrainingSettings(napari_viewer)
+        for name in (
+            "mode",
+            "network",
+            "preset",
+            "device",
+            "device_label",
+            "validation",
+            "settings",
+            *FIELDS,
+        ):
+            setattr(self, name, getattr(self.panel, name))
 
         self.train_button = QPushButton("Train")
         self.continue_button = QPushButton("Continue training")
@@ -153,22 +109,6 @@ class TrainingWidget(DockWidget):
         noise.addWidget(self.noise_label)
         noise.addWidget(self.load_noise_button)
         form.addRow("Noise model", noise)
-        form.addRow("Mode", self.mode)
-        form.addRow("Network", self.network)
-        form.addRow("Preset", self.preset)
-        form.addRow("Device", hbox(self.device, self.device_label))
-        settings = QVBoxLayout()
-        settings.addWidget(self.form.native)
-        validate = QFormLayout()
-        validate.addRow("Validate on", self.validation)
-        settings.addLayout(validate)
-        advanced = QCollapsible("Advanced")
-        advanced.addWidget(self.advanced_form.native)
-        settings.addWidget(advanced)
-        box = QWidget()
-        box.setLayout(settings)
-        self.settings = QCollapsible("Settings")
-        self.settings.addWidget(box)
         buttons = QGridLayout()
         buttons.addWidget(self.train_button, 0, 0)
         buttons.addWidget(self.continue_button, 0, 1)
@@ -176,51 +116,34 @@ class TrainingWidget(DockWidget):
         buttons.addWidget(self.save_button, 1, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.settings)
+        layout.addWidget(self.panel)
         layout.addLayout(buttons)
         layout.addWidget(self.epoch_bar)
         layout.addWidget(self.step_bar)
         layout.addWidget(self.status)
         layout.addWidget(self.plot)
 
-        self.preset.currentTextChanged.connect(self.apply_preset)
-        self.device.currentTextChanged.connect(self._show_device)
         self.mode.currentTextChanged.connect(self._update_enabled)
         self.network.currentTextChanged.connect(self._update_enabled)
         self.train_button.clicked.connect(guarded(self._train_or_stop))
         self.continue_button.clicked.connect(guarded(self.continue_training))
         self.reset_button.clicked.connect(guarded(self.reset))
         self.save_button.clicked.connect(
-            file_action(self, "Save model", MODEL_FILTER, True, self.save_to))
+            file_action(self, "Save model", MODEL_FILTER, True, self.save_to)
+        )
         self.load_noise_button.clicked.connect(
-            file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_noise))
+            file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_noise)
+        )
         self.session.noise_model_changed.connect(self._show_noise_model)
-        self.apply_preset(self.preset.currentText())
-        self._show_device(self.device.currentText())
         self._show_noise_model(self.session.noise_model)
         self._update_enabled()
 
     # ---------------------------------------------------------------- settings
-    def apply_preset(self, name: str) -> None:
-        self.form.set_values(vars(preset(PRESET_NAMES[name])))
-
     def train_config(self) -> TrainConfig:
-        return TrainConfig(**self.form.values(TrainConfig),
-                           **self.advanced_form.values(TrainConfig),
-                           holdout=HOLDOUT_CHOICES.get(self.validation.currentText(), "frames"),
-                           device=self.device.currentText())
+        return self.panel.train_config()
 
     def model_config(self) -> ModelConfig:
-        return ModelConfig(mode=self.mode.currentText().lower(),
-                           dims=NETWORKS[self.network.currentText()],
-                           **self.form.values(ModelConfig),
-                           **self.advanced_form.values(ModelConfig))
-
-    def _show_device(self, name: str) -> None:
-        try:
-            self.device_label.setText(describe_device(choose_device(name)))
-        except PN2VError as error:
-            self.device_label.setText(str(error))
+        return self.panel.model_config()
 
     def _show_noise_model(self, model: NoiseModel | None) -> None:
         if model is None:
@@ -243,13 +166,9 @@ class TrainingWidget(DockWidget):
         self.continue_button.setEnabled(has_model and not training)
         self.reset_button.setEnabled(not training and (has_model or self.state is State.FAILED))
         self.save_button.setEnabled(has_model and not training)
-        for widget in (self.layers, self.mode, self.network, self.preset, self.device,
-                       self.load_noise_button, self.validation):
+        for widget in (self.layers, self.load_noise_button):
             widget.setEnabled(not training)
-        for widget in (self.samples, self.depth, self.features):
-            widget.enabled = not training
-        self.advanced_form.set_enabled(not training)
-        self.patch_depth.enabled = not training and NETWORKS[self.network.currentText()] == 3
+        self.panel.set_training(training)
 
     # ---------------------------------------------------------------- actions
     def _train_or_stop(self) -> None:
@@ -290,14 +209,20 @@ class TrainingWidget(DockWidget):
         network = self.model_config() if model is None else model.config
         for layer in layers:  # refuses channels, and Y and X (Z) not last
             layer_axes(layer, network.dims)
-        job = TrainingJob([image_data(layer, "training data") for layer in layers],
-                          self.train_config(), network, noise_model=self.session.noise_model,
-                          resume=model)
+        job = TrainingJob(
+            [image_data(layer, "training data") for layer in layers],
+            self.train_config(),
+            network,
+            noise_model=self.session.noise_model,
+            resume=model,
+        )
         held_out = self.validation.layer()
         if held_out is not None:
             if held_out in layers:
-                raise PN2VError(f"{held_out.name} is ticked for training too: validate on a "
-                                "layer of other scenes, or on held-out frames or a region")
+                raise PN2VError(
+                    f"{held_out.name} is ticked for training too: validate on a "
+                    "layer of other scenes, or on held-out frames or a region"
+                )
             layer_axes(held_out, network.dims)
             job.validation = [image_data(held_out, "validation data")]
         job.check()
@@ -308,10 +233,16 @@ class TrainingWidget(DockWidget):
         self.step_bar.setRange(0, config.steps_per_epoch)
         self.step_bar.setValue(0)
         self.run = None
-        self.worker = _train(job, _start_thread=False,
-                             _connect={"yielded": self._on_yield, "errored": self._on_error,
-                                       "aborted": self._on_stopped,
-                                       "finished": self._on_finished})
+        self.worker = _train(
+            job,
+            _start_thread=False,
+            _connect={
+                "yielded": self._on_yield,
+                "errored": self._on_error,
+                "aborted": self._on_stopped,
+                "finished": self._on_finished,
+            },
+        )
         self._outcome = State.DONE
         self._set_state(State.TRAINING)
         self.worker.start()

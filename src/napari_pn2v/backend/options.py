@@ -13,14 +13,30 @@ from dataclasses import MISSING, Field, field, fields
 from typing import Any
 
 
-def option(default: Any, help: str, *, label: str | None = None, min: float | None = None,
-           max: float | None = None, step: float | None = None,
-           choices: tuple | None = None, none: str | None = None,
-           advanced: bool = False) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    label: str | None = None,
+    min: float | None = None,
+    max: float | None = None,
+    step: float | None = None,
+    choices: tuple | None = None,
+    none: str | None = None,
+    advanced: bool = False,
+) -> Any:
     """A dataclass field with its description (see the module's docstring); ``none``: what an
     optional number's lowest value, which stands for None, is called in a form."""
-    meta = {"help": help, "label": label, "min": min, "max": max, "step": step,
-            "choices": choices, "none": none, "advanced": advanced}
+    meta = {
+        "help": help,
+        "label": label,
+        "min": min,
+        "max": max,
+        "step": step,
+        "choices": choices,
+        "none": none,
+        "advanced": advanced,
+    }
     return field(default=default, metadata={k: v for k, v in meta.items() if v is not None})
 
 

@@ -13,8 +13,12 @@ from . import commands
 from .parser import build_parser
 
 EXIT_ERROR = 1
-COMMANDS = {"noise-model": commands.noise_model, "train": commands.train,
-            "predict": commands.predict, "demo": commands.demo}
+COMMANDS = {
+    "noise-model": commands.noise_model,
+    "train": commands.train,
+    "predict": commands.predict,
+    "demo": commands.demo,
+}
 OUT_OF_MEMORY = "out of memory; use a smaller --batch-size, --patch-size or --tile"
 
 

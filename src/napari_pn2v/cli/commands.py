@@ -59,21 +59,39 @@ def noise_model(args: argparse.Namespace) -> int:
     from ..backend.training.config import preset
     from ..jobs.noise_model import NoiseModelJob, check_source
 
-    given = [name for name in ("calibration", "signal", "observation", "images", "camera")
-             if getattr(args, name)]
-    check_source(args.kind, [n.replace("observation", "observations") for n in given],
-                 args.as_histogram, args.value_range)
-    job = NoiseModelJob(args.kind, bins=args.bins, value_range=args.value_range,
-                        components=args.components, degree=args.degree, min_std=args.min_std,
-                        as_histogram=args.as_histogram, fit=args.fit,
-                        training=preset(args.preset), camera=args.camera)
+    given = [
+        name
+        for name in ("calibration", "signal", "observation", "images", "camera")
+        if getattr(args, name)
+    ]
+    check_source(
+        args.kind,
+        [n.replace("observation", "observations") for n in given],
+        args.as_histogram,
+        args.value_range,
+    )
+    job = NoiseModelJob(
+        args.kind,
+        bins=args.bins,
+        value_range=args.value_range,
+        components=args.components,
+        degree=args.degree,
+        min_std=args.min_std,
+        as_histogram=args.as_histogram,
+        fit=args.fit,
+        training=preset(args.preset),
+        camera=args.camera,
+    )
     if args.calibration:
         job.calibration = read_stack(args.calibration)
     if args.signal:
         job.signal, job.observations = read_image(args.signal), read_stack(args.observation)
     if args.images:  # big files stay on disk for a bootstrap (read patch by patch)
-        job.images = ([load_if_small(open_stack(f)[0]) for f in args.images]
-                      if args.kind == "bootstrap" else [read_stack(args.images)])
+        job.images = (
+            [load_if_small(open_stack(f)[0]) for f in args.images]
+            if args.kind == "bootstrap"
+            else [read_stack(args.images)]
+        )
     if args.kind == "bootstrap":
         result = finish(job.steps(), job.training.epochs * job.training.steps_per_epoch)
     else:
@@ -113,17 +131,45 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     from ..backend.training.config import preset
     from ..jobs.training import TrainingJob, TrainingRun
 
-    overrides = {name: getattr(args, name) for name in (
-        "epochs", "steps_per_epoch", "batch_size", "patch_size", "patch_depth", "lr",
-        "val_fraction") if getattr(args, name) is not None}
-    config = preset(args.preset, **overrides, device=args.device, seed=args.seed,
-                    location_weight=args.location_weight, holdout=args.holdout,
-                    initial_spread=args.initial_spread,
-                    spread_calibration=args.spread_calibration)
-    network = ModelConfig(mode=args.mode, depth=args.depth, features=args.features,
-                          samples=args.samples, prior=args.prior, dims=args.dims)
-    job = TrainingJob([], config, network, bootstrap=args.bootstrap, distributed=distributed,
-                      targets=[] if args.target else None)
+    overrides = {
+        name: getattr(args, name)
+        for name in (
+            "epochs",
+            "steps_per_epoch",
+            "batch_size",
+            "patch_size",
+            "patch_depth",
+            "lr",
+            "val_fraction",
+        )
+        if getattr(args, name) is not None
+    }
+    config = preset(
+        args.preset,
+        **overrides,
+        device=args.device,
+        seed=args.seed,
+        location_weight=args.location_weight,
+        holdout=args.holdout,
+        initial_spread=args.initial_spread,
+        spread_calibration=args.spread_calibration,
+    )
+    network = ModelConfig(
+        mode=args.mode,
+        depth=args.depth,
+        features=args.features,
+        samples=args.samples,
+        prior=args.prior,
+        dims=args.dims,
+    )
+    job = TrainingJob(
+        [],
+        config,
+        network,
+        bootstrap=args.bootstrap,
+        distributed=distributed,
+        targets=[] if args.target else None,
+    )
     if args.noise_model:
         job.noise_model = load_noise_model(args.noise_model)
     if args.resume:
@@ -180,24 +226,27 @@ def predict(args: argparse.Namespace) -> int:
     unknown = extras - {"prior-mean", "std"}
     if unknown:
         raise PN2VError(f"--save takes prior-mean and/or std, not {', '.join(sorted(unknown))}")
-    keys = ("denoised", *(option.replace("-", "_") for option in ("prior-mean", "std")
-                          if option in extras))
+    keys = (
+        "denoised",
+        *(option.replace("-", "_") for option in ("prior-mean", "std") if option in extras),
+    )
     if args.cluster:
         return _predict_on_cluster(args, keys)
     model = PN2VModel.load(args.model)
     # open and check every input first (lazily: pixels are read tile by tile), fail before
     # writing
     opened = {Path(f): open_stack(f, args.axes, model.config.dims) for f in args.files}
-    runs = {path: PredictionJob(model, image, keys, args.tile, args.overlap,
-                                args.device).start() for path, (image, _) in opened.items()}
+    runs = {
+        path: PredictionJob(model, image, keys, args.tile, args.overlap, args.device).start()
+        for path, (image, _) in opened.items()
+    }
     for path, run in runs.items():
         for warning in run.warnings:
             warn(warning)
         axes = opened[path][1]
         run.write_to(args.output, result_stem(path), args.format or "tiff", axes)
         try:
-            for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile",
-                          dynamic_ncols=True):
+            for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile", dynamic_ncols=True):
                 pass
         except PN2VError as error:  # bad pixels found as they are read
             raise PN2VError(f"{path}: {error}; nothing written") from error
@@ -215,20 +264,32 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
     from ..jobs.prediction import PredictionJob
 
     if args.format == "tiff":
-        raise PN2VError("--cluster writes zarr (tasks write their planes at the same time); "
-                        "leave out --format tiff")
+        raise PN2VError(
+            "--cluster writes zarr (tasks write their planes at the same time); "
+            "leave out --format tiff"
+        )
     PredictionJob(PN2VModel.load(args.model), None, keys).check()
     with tqdm(unit="plane", dynamic_ncols=True) as bar:
+
         def progress(done: int, total: int) -> None:
             bar.total = total
             bar.n = done
             bar.refresh()
 
         written = predict_on_cluster(
-            args.model, args.files, args.output, keys, axes=args.axes,
-            scheduler=None if args.cluster == "local" else args.cluster, workers=args.workers,
-            planes_per_task=args.planes_per_task, tile=args.tile, overlap=args.overlap,
-            device=args.device, progress=progress)
+            args.model,
+            args.files,
+            args.output,
+            keys,
+            axes=args.axes,
+            scheduler=None if args.cluster == "local" else args.cluster,
+            workers=args.workers,
+            planes_per_task=args.planes_per_task,
+            tile=args.tile,
+            overlap=args.overlap,
+            device=args.device,
+            progress=progress,
+        )
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -14,9 +14,11 @@ from ..backend.prediction.config import PredictionConfig
 from ..backend.training.config import DEVICES, HOLDOUTS, PRESETS, TrainConfig, describe_preset
 from ..jobs.noise_model import KINDS
 
-AXES_HELP = ("axis order of the files, letters of TZCYX (e.g. TZYX, YXZ); every axis but Y "
-             "and X is folded into planes (default: the file's own, e.g. a TIFF's, else "
-             "YX, TYX, TZYX by dimension)")
+AXES_HELP = (
+    "axis order of the files, letters of TZCYX (e.g. TZYX, YXZ); every axis but Y "
+    "and X is folded into planes (default: the file's own, e.g. a TIFF's, else "
+    "YX, TYX, TZYX by dimension)"
+)
 
 
 def _positive_int(text: str) -> int:
@@ -63,18 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     _predict_parser(sub)
     demo = sub.add_parser(
-        "demo", help="run the whole pipeline on synthetic data (a few minutes on a CPU)",
+        "demo",
+        help="run the whole pipeline on synthetic data (a few minutes on a CPU)",
         description="Make a synthetic calibration stack and noisy images, build a noise "
         "model, train PN2V, predict, print PSNRs and write the images.",
     )
-    demo.add_argument("-o", "--output", default="pn2v-demo", metavar="DIR",
-                      help="folder for the results (default: ./pn2v-demo)")
+    demo.add_argument(
+        "-o",
+        "--output",
+        default="pn2v-demo",
+        metavar="DIR",
+        help="folder for the results (default: ./pn2v-demo)",
+    )
     return parser
 
 
 def _noise_model_parser(sub) -> None:
     nm = sub.add_parser(
-        "noise-model", help="build a noise model p(x|s), with or without calibration data",
+        "noise-model",
+        help="build a noise model p(x|s), with or without calibration data",
         description="Build a noise model and print a summary. --kind histogram or gmm: from a "
         "calibration stack (frames of a static scene; the signal is their per-pixel mean) or "
         "a signal image with noisy observations of it. --kind poisson-gaussian: from "
@@ -82,43 +91,90 @@ def _noise_model_parser(sub) -> None:
         "on noisy --images and fit a histogram or GMM (--fit) to its predictions. Clipped "
         "pixels (0, the type's maximum, pile-ups at the data's ends) are left out of fits.",
     )
-    nm.add_argument("--kind", choices=KINDS, default="histogram",
-                    help="which noise model (default: histogram)")
+    nm.add_argument(
+        "--kind", choices=KINDS, default="histogram", help="which noise model (default: histogram)"
+    )
     source = nm.add_mutually_exclusive_group(required=True)
-    source.add_argument("--calibration", nargs="+", metavar="FILE",
-                        help="TIFF/PNG frames of a static scene (a multi-page TIFF is a stack)")
+    source.add_argument(
+        "--calibration",
+        nargs="+",
+        metavar="FILE",
+        help="TIFF/PNG frames of a static scene (a multi-page TIFF is a stack)",
+    )
     source.add_argument("--signal", metavar="FILE", help="clean signal image (with --observation)")
-    source.add_argument("--images", nargs="+", metavar="FILE",
-                        help="noisy images to estimate from (poisson-gaussian, bootstrap)")
-    source.add_argument("--camera", nargs=3, type=float, metavar=("GAIN", "OFFSET", "READ"),
-                        help="poisson-gaussian from camera parameters in grey levels: gain per "
-                        "photon, offset (no light), read-noise standard deviation")
-    nm.add_argument("--observation", nargs="+", metavar="FILE",
-                    help="noisy observations of the --signal image")
-    nm.add_argument("-o", "--output", required=True, metavar="NM",
-                    help="noise-model file to write (.npz)")
-    nm.add_argument("--bins", type=_positive_int, default=256,
-                    help="histogram bins per axis (default: 256)")
-    nm.add_argument("--range", nargs=2, type=float, metavar=("MIN", "MAX"), dest="value_range",
-                    help="intensity range covered (default: the data's min and max)")
-    nm.add_argument("--components", type=_positive_int, default=3,
-                    help="gmm: Gaussians in the mixture (default: 3)")
-    nm.add_argument("--degree", type=int, choices=range(0, 5), default=1,
-                    help="gmm: degree of the polynomials of the signal (default: 1)")
-    nm.add_argument("--min-std", type=float,
-                    help="gmm, poisson-gaussian: smallest noise standard deviation (default: "
-                    "half a grey level for integer data)")
-    nm.add_argument("--as-histogram", action="store_true",
-                    help="poisson-gaussian: save it as a populated histogram over --range")
-    nm.add_argument("--fit", choices=FITS, default="gmm",
-                    help="bootstrap: the noise model fitted to N2V's predictions (default: gmm)")
-    nm.add_argument("--preset", choices=tuple(PRESETS), default="quick",
-                    help="bootstrap: N2V training settings (default: quick)")
+    source.add_argument(
+        "--images",
+        nargs="+",
+        metavar="FILE",
+        help="noisy images to estimate from (poisson-gaussian, bootstrap)",
+    )
+    source.add_argument(
+        "--camera",
+        nargs=3,
+        type=float,
+        metavar=("GAIN", "OFFSET", "READ"),
+        help="poisson-gaussian from camera parameters in grey levels: gain per "
+        "photon, offset (no light), read-noise standard deviation",
+    )
+    nm.add_argument(
+        "--observation", nargs="+", metavar="FILE", help="noisy observations of the --signal image"
+    )
+    nm.add_argument(
+        "-o", "--output", required=True, metavar="NM", help="noise-model file to write (.npz)"
+    )
+    nm.add_argument(
+        "--bins", type=_positive_int, default=256, help="histogram bins per axis (default: 256)"
+    )
+    nm.add_argument(
+        "--range",
+        nargs=2,
+        type=float,
+        metavar=("MIN", "MAX"),
+        dest="value_range",
+        help="intensity range covered (default: the data's min and max)",
+    )
+    nm.add_argument(
+        "--components",
+        type=_positive_int,
+        default=3,
+        help="gmm: Gaussians in the mixture (default: 3)",
+    )
+    nm.add_argument(
+        "--degree",
+        type=int,
+        choices=range(0, 5),
+        default=1,
+        help="gmm: degree of the polynomials of the signal (default: 1)",
+    )
+    nm.add_argument(
+        "--min-std",
+        type=float,
+        help="gmm, poisson-gaussian: smallest noise standard deviation (default: "
+        "half a grey level for integer data)",
+    )
+    nm.add_argument(
+        "--as-histogram",
+        action="store_true",
+        help="poisson-gaussian: save it as a populated histogram over --range",
+    )
+    nm.add_argument(
+        "--fit",
+        choices=FITS,
+        default="gmm",
+        help="bootstrap: the noise model fitted to N2V's predictions (default: gmm)",
+    )
+    nm.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default="quick",
+        help="bootstrap: N2V training settings (default: quick)",
+    )
 
 
 def _train_parser(sub) -> None:
     tr = sub.add_parser(
-        "train", help="train a PN2V (or N2V) network on noisy images",
+        "train",
+        help="train a PN2V (or N2V) network on noisy images",
         description="Train on noisy images alone (self-supervised, blind-spot masking). "
         "Defaults are the paper's settings (a GPU job); --preset quick trains a useful model "
         "in minutes on a CPU. Ctrl-C stops and saves the best model so far. Under torchrun "
@@ -127,85 +183,165 @@ def _train_parser(sub) -> None:
         "--batch-size is per process) and rank 0 writes the model.",
     )
     tr.add_argument("files", nargs="+", metavar="FILE", help="noisy TIFF/PNG images or stacks")
-    tr.add_argument("-o", "--output", required=True, metavar="MODEL",
-                    help="model file to write (.pt)")
-    tr.add_argument("--noise-model", metavar="NM",
-                    help="noise-model file (pn2v needs this or --bootstrap)")
-    tr.add_argument("--bootstrap", choices=FITS,
-                    help="no calibration data: first train N2V with the same settings, fit "
-                    "this kind of noise model to its predictions, then train PN2V with it")
-    tr.add_argument("--mode", choices=MODES, default="pn2v",
-                    help=_with_default(ModelConfig, "mode"))
-    tr.add_argument("--target", nargs="+", metavar="FILE",
-                    help="supervised mode: clean images, one per FILE, each with one plane or "
-                    "as many as its FILE")
+    tr.add_argument(
+        "-o", "--output", required=True, metavar="MODEL", help="model file to write (.pt)"
+    )
+    tr.add_argument(
+        "--noise-model", metavar="NM", help="noise-model file (pn2v needs this or --bootstrap)"
+    )
+    tr.add_argument(
+        "--bootstrap",
+        choices=FITS,
+        help="no calibration data: first train N2V with the same settings, fit "
+        "this kind of noise model to its predictions, then train PN2V with it",
+    )
+    tr.add_argument(
+        "--mode", choices=MODES, default="pn2v", help=_with_default(ModelConfig, "mode")
+    )
+    tr.add_argument(
+        "--target",
+        nargs="+",
+        metavar="FILE",
+        help="supervised mode: clean images, one per FILE, each with one plane or "
+        "as many as its FILE",
+    )
     presets = "; ".join(f"{name}: {describe_preset(name)}" for name in PRESETS)
-    tr.add_argument("--preset", choices=tuple(PRESETS), default="paper",
-                    help=f"{presets} (default: paper); options given below override it")
-    tr.add_argument("--resume", metavar="MODEL",
-                    help="continue training this model file (its network settings are kept)")
-    for name, kind in (("epochs", _positive_int), ("steps_per_epoch", _positive_int),
-                       ("batch_size", _positive_int), ("patch_size", _positive_int),
-                       ("patch_depth", _positive_int), ("lr", float), ("val_fraction", float)):
-        tr.add_argument(f"--{name.replace('_', '-')}", type=kind,
-                        help=f"{help_of(TrainConfig, name)} (default: from --preset)")
+    tr.add_argument(
+        "--preset",
+        choices=tuple(PRESETS),
+        default="paper",
+        help=f"{presets} (default: paper); options given below override it",
+    )
+    tr.add_argument(
+        "--resume",
+        metavar="MODEL",
+        help="continue training this model file (its network settings are kept)",
+    )
+    for name, kind in (
+        ("epochs", _positive_int),
+        ("steps_per_epoch", _positive_int),
+        ("batch_size", _positive_int),
+        ("patch_size", _positive_int),
+        ("patch_depth", _positive_int),
+        ("lr", float),
+        ("val_fraction", float),
+    ):
+        tr.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            help=f"{help_of(TrainConfig, name)} (default: from --preset)",
+        )
     tr.add_argument("--axes", type=str.upper, metavar="AXES", help=AXES_HELP)
-    tr.add_argument("--holdout", choices=HOLDOUTS, default="frames",
-                    help=_with_default(TrainConfig, "holdout"))
-    tr.add_argument("--validation", nargs="+", metavar="FILE",
-                    help="noisy images of other scenes to validate on (n2v, pn2v); then "
-                    "nothing of FILE is held out")
+    tr.add_argument(
+        "--holdout", choices=HOLDOUTS, default="frames", help=_with_default(TrainConfig, "holdout")
+    )
+    tr.add_argument(
+        "--validation",
+        nargs="+",
+        metavar="FILE",
+        help="noisy images of other scenes to validate on (n2v, pn2v); then "
+        "nothing of FILE is held out",
+    )
     for name in ("samples", "depth", "features"):
-        tr.add_argument(f"--{name}", type=_positive_int, default=default_of(ModelConfig, name),
-                        help=_with_default(ModelConfig, name))
-    tr.add_argument("--dims", type=int, choices=DIMS, default=2,
-                    help=_with_default(ModelConfig, "dims"))
-    tr.add_argument("--prior", choices=PRIORS, default="location-scale",
-                    help=_with_default(ModelConfig, "prior"))
-    tr.add_argument("--location-weight", type=_non_negative_float,
-                    default=default_of(TrainConfig, "location_weight"),
-                    help=_with_default(TrainConfig, "location_weight"))
-    tr.add_argument("--initial-spread", type=_positive_float,
-                    default=default_of(TrainConfig, "initial_spread"),
-                    help=_with_default(TrainConfig, "initial_spread"))
-    tr.add_argument("--no-spread-calibration", dest="spread_calibration",
-                    action="store_false",
-                    help="predict with the prior's spread as trained (the published "
-                    "behaviour) instead of a spread chosen on held-out patches without clean "
-                    "data, and without the guard against a wrong noise model (PN2V)")
-    tr.add_argument("--device", choices=DEVICES, default="auto",
-                    help=_with_default(TrainConfig, "device"))
+        tr.add_argument(
+            f"--{name}",
+            type=_positive_int,
+            default=default_of(ModelConfig, name),
+            help=_with_default(ModelConfig, name),
+        )
+    tr.add_argument(
+        "--dims", type=int, choices=DIMS, default=2, help=_with_default(ModelConfig, "dims")
+    )
+    tr.add_argument(
+        "--prior",
+        choices=PRIORS,
+        default="location-scale",
+        help=_with_default(ModelConfig, "prior"),
+    )
+    tr.add_argument(
+        "--location-weight",
+        type=_non_negative_float,
+        default=default_of(TrainConfig, "location_weight"),
+        help=_with_default(TrainConfig, "location_weight"),
+    )
+    tr.add_argument(
+        "--initial-spread",
+        type=_positive_float,
+        default=default_of(TrainConfig, "initial_spread"),
+        help=_with_default(TrainConfig, "initial_spread"),
+    )
+    tr.add_argument(
+        "--no-spread-calibration",
+        dest="spread_calibration",
+        action="store_false",
+        help="predict with the prior's spread as trained (the published "
+        "behaviour) instead of a spread chosen on held-out patches without clean "
+        "data, and without the guard against a wrong noise model (PN2V)",
+    )
+    tr.add_argument(
+        "--device", choices=DEVICES, default="auto", help=_with_default(TrainConfig, "device")
+    )
     tr.add_argument("--seed", type=int, help=help_of(TrainConfig, "seed"))
 
 
 def _predict_parser(sub) -> None:
     pr = sub.add_parser(
-        "predict", help="denoise images with a trained model",
+        "predict",
+        help="denoise images with a trained model",
         description="Denoise each FILE into OUTDIR/<stem>_denoised.tif (float32, MMSE for "
         "PN2V). Images are read and written tile by tile, so they may be larger than memory.",
     )
     pr.add_argument("model", metavar="MODEL", help="model file from 'pn2v train'")
-    pr.add_argument("files", nargs="+", metavar="FILE",
-                    help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG")
+    pr.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG",
+    )
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     pr.add_argument("--tile", type=_positive_int, help=help_of(PredictionConfig, "tile"))
-    pr.add_argument("--overlap", type=int, default=default_of(PredictionConfig, "overlap"),
-                    help=_with_default(PredictionConfig, "overlap"))
-    pr.add_argument("--save", default="", metavar="LIST",
-                    help="also write these PN2V outputs, comma-separated: prior-mean, std "
-                    "(posterior standard deviation, a per-pixel uncertainty)")
-    pr.add_argument("--format", choices=FORMATS,
-                    help="output files: tiff (BigTIFF when large) or zarr (default: tiff; "
-                    "zarr with --cluster)")
-    pr.add_argument("--axes", type=str.upper, metavar="AXES",
-                    help=AXES_HELP + "; results are written with Y and X last")
-    pr.add_argument("--cluster", metavar="ADDRESS",
-                    help="spread the planes over a dask.distributed cluster: 'local' (worker "
-                    "processes on this machine) or a scheduler address such as "
-                    "tcp://10.0.0.1:8786 whose workers share this file system; writes zarr")
-    pr.add_argument("--workers", type=_positive_int,
-                    help="--cluster local: worker processes (default: one per CPU core)")
-    pr.add_argument("--planes-per-task", type=_positive_int, default=1,
-                    help="--cluster: planes each task denoises (default: 1)")
-    pr.add_argument("--device", choices=DEVICES, default="auto",
-                    help=_with_default(PredictionConfig, "device"))
+    pr.add_argument(
+        "--overlap",
+        type=int,
+        default=default_of(PredictionConfig, "overlap"),
+        help=_with_default(PredictionConfig, "overlap"),
+    )
+    pr.add_argument(
+        "--save",
+        default="",
+        metavar="LIST",
+        help="also write these PN2V outputs, comma-separated: prior-mean, std "
+        "(posterior standard deviation, a per-pixel uncertainty)",
+    )
+    pr.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="output files: tiff (BigTIFF when large) or zarr (default: tiff; zarr with --cluster)",
+    )
+    pr.add_argument(
+        "--axes",
+        type=str.upper,
+        metavar="AXES",
+        help=AXES_HELP + "; results are written with Y and X last",
+    )
+    pr.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="spread the planes over a dask.distributed cluster: 'local' (worker "
+        "processes on this machine) or a scheduler address such as "
+        "tcp://10.0.0.1:8786 whose workers share this file system; writes zarr",
+    )
+    pr.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="--cluster local: worker processes (default: one per CPU core)",
+    )
+    pr.add_argument(
+        "--planes-per-task",
+        type=_positive_int,
+        default=1,
+        help="--cluster: planes each task denoises (default: 1)",
+    )
+    pr.add_argument(
+        "--device", choices=DEVICES, default="auto", help=_with_default(PredictionConfig, "device")
+    )

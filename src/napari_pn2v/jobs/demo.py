@@ -19,8 +19,9 @@ from .prediction import PredictionJob
 from .training import TrainingJob
 
 DEMO_MODEL = ModelConfig(mode="pn2v", depth=3, features=32, samples=200)
-DEMO_TRAINING = TrainConfig(epochs=16, steps_per_epoch=25, batch_size=8, patch_size=64,
-                            lr=1e-3, val_fraction=0.25, seed=0)
+DEMO_TRAINING = TrainConfig(
+    epochs=16, steps_per_epoch=25, batch_size=8, patch_size=64, lr=1e-3, val_fraction=0.25, seed=0
+)
 
 
 @dataclass
@@ -31,10 +32,12 @@ class DemoResult:
     files: list[Path]
 
 
-def run_demo(out_dir: str | Path, training: TrainConfig = DEMO_TRAINING,
-             model_config: ModelConfig = DEMO_MODEL,
-             on_progress: Callable[[Iterator[Progress], int], Iterator[Progress]] | None = None,
-             ) -> DemoResult:
+def run_demo(
+    out_dir: str | Path,
+    training: TrainConfig = DEMO_TRAINING,
+    model_config: ModelConfig = DEMO_MODEL,
+    on_progress: Callable[[Iterator[Progress], int], Iterator[Progress]] | None = None,
+) -> DemoResult:
     """Make data, build the noise model, train, predict; write everything to ``out_dir``.
 
     ``on_progress`` may wrap the training iterator (e.g. in a progress bar); it gets the
@@ -67,8 +70,13 @@ def run_demo(out_dir: str | Path, training: TrainConfig = DEMO_TRAINING,
     for name, save in files.items():
         save(out / name)
         written.append(out / name)
-    images = {"clean": clean[0], "noisy": noisy[0], "denoised": result["denoised"],
-              "prior_mean": result["prior_mean"], "std": result["std"]}
+    images = {
+        "clean": clean[0],
+        "noisy": noisy[0],
+        "denoised": result["denoised"],
+        "prior_mean": result["prior_mean"],
+        "std": result["std"],
+    }
     for name, image in images.items():
         write_tiff(out / f"{name}.tif", image)
         written.append(out / f"{name}.tif")

@@ -19,26 +19,44 @@ from ..backend.training.config import Progress, TrainConfig, preset
 
 KINDS = ("histogram", "gmm", "poisson-gaussian", "bootstrap")
 #: the data each kind is built from
-SOURCES = {"histogram": ("calibration", "signal"), "gmm": ("calibration", "signal"),
-           "poisson-gaussian": ("camera", "images"), "bootstrap": ("images",)}
+SOURCES = {
+    "histogram": ("calibration", "signal"),
+    "gmm": ("calibration", "signal"),
+    "poisson-gaussian": ("camera", "images"),
+    "bootstrap": ("images",),
+}
 #: what a source is called on the command line and in the widget's messages
-SOURCE_NAMES = {"calibration": "--calibration", "signal": "--signal", "images": "--images",
-                "camera": "--camera"}
+SOURCE_NAMES = {
+    "calibration": "--calibration",
+    "signal": "--signal",
+    "images": "--images",
+    "camera": "--camera",
+}
 
 
-def check_source(kind: str, given: list[str], as_histogram: bool = False,
-                 value_range: tuple[float, float] | None = None) -> str:
+def check_source(
+    kind: str,
+    given: list[str],
+    as_histogram: bool = False,
+    value_range: tuple[float, float] | None = None,
+) -> str:
     """The source of a ``kind`` among the data ``given`` (names of :data:`SOURCES`' entries and
     "observations"); refuses none, two, or one the kind does not take."""
     if kind not in KINDS:
         raise PN2VError(f"noise model kind must be one of {KINDS}, got {kind!r}")
     if ("signal" in given) != ("observations" in given):
-        raise PN2VError("--signal needs --observation FILE..." if "signal" in given
-                        else "--observation needs --signal FILE")
+        raise PN2VError(
+            "--signal needs --observation FILE..."
+            if "signal" in given
+            else "--observation needs --signal FILE"
+        )
     allowed = SOURCES[kind]
     # camera parameters may come with images, which are then only shown against them
-    main = [name for name in given
-            if name != "observations" and not (name == "images" and "camera" in given)]
+    main = [
+        name
+        for name in given
+        if name != "observations" and not (name == "images" and "camera" in given)
+    ]
     if len(main) != 1 or main[0] not in allowed:
         names = " or ".join(SOURCE_NAMES[s] for s in allowed)
         what = f", not {SOURCE_NAMES[main[0]]}" if len(main) == 1 else ""
@@ -90,8 +108,11 @@ class NoiseModelJob:
 
     def source(self) -> str:
         """Which data was given; refuses none, two, or one the kind does not take."""
-        given = [name for name in ("calibration", "signal", "observations", "images", "camera")
-                 if getattr(self, name) is not None]
+        given = [
+            name
+            for name in ("calibration", "signal", "observations", "images", "camera")
+            if getattr(self, name) is not None
+        ]
         return check_source(self.kind, given, self.as_histogram, self.value_range)
 
     def steps(self) -> Generator[Progress, None, NoiseModelResult]:
@@ -128,12 +149,17 @@ class NoiseModelJob:
         else:
             signal, observations = self.signal, self.observations
         if self.kind == "histogram":
-            model = HistogramNoiseModel.from_pairs(signal, observations, bins=self.bins,
-                                                   value_range=self.value_range)
+            model = HistogramNoiseModel.from_pairs(
+                signal, observations, bins=self.bins, value_range=self.value_range
+            )
         else:
             model = GaussianMixtureNoiseModel.from_pairs(
-                signal, observations, components=self.components, degree=self.degree,
-                min_std=self.min_std)
+                signal,
+                observations,
+                components=self.components,
+                degree=self.degree,
+                min_std=self.min_std,
+            )
         warnings = [model.note] if getattr(model, "note", None) else []
         result = NoiseModelResult(model, notes, warnings)
         if self.plot_data:
@@ -173,8 +199,7 @@ class NoiseModelJob:
         if self.fit not in FITS:
             raise PN2VError(f"bootstrap fits one of {FITS}, not {self.fit!r}")
         images = [load_if_small(image) for image in self.images]
-        network = ModelConfig(mode="n2v", depth=self.network.depth,
-                              features=self.network.features)
+        network = ModelConfig(mode="n2v", depth=self.network.depth, features=self.network.features)
         trainer = Trainer(images, self.training, network)
         yield from trainer
         n2v = trainer.best_model()
@@ -188,15 +213,17 @@ class NoiseModelJob:
             signals.append(predict(n2v, stack)["denoised"][~mask])
             observations.append(stack[~mask])
         s, x, kept = select_pairs(np.concatenate(signals), np.concatenate(observations))
-        result = NoiseModelResult(fit_noise_model(s, x, self.fit, self.bins),
-                                  warnings=[*warnings, kept])
+        result = NoiseModelResult(
+            fit_noise_model(s, x, self.fit, self.bins), warnings=[*warnings, kept]
+        )
         if self.plot_data:
             self._plot_pairs(result, s, x)
         return result
 
     @staticmethod
-    def _plot_pairs(result: NoiseModelResult, signals: np.ndarray,
-                    observations: np.ndarray) -> None:
+    def _plot_pairs(
+        result: NoiseModelResult, signals: np.ndarray, observations: np.ndarray
+    ) -> None:
         from ..backend.noise.diagnostics import measured_levels, subsample_pairs
 
         result.pairs = subsample_pairs(signals, observations)

@@ -34,12 +34,15 @@ class PredictionJob:
     def check(self) -> None:
         unknown = set(self.outputs) - {"denoised", *PN2V_EXTRAS}
         if unknown:
-            raise PN2VError(f"results are denoised, prior-mean and std, not "
-                            f"{', '.join(sorted(unknown))}")
+            raise PN2VError(
+                f"results are denoised, prior-mean and std, not {', '.join(sorted(unknown))}"
+            )
         extras = set(self.outputs) & set(PN2V_EXTRAS)
         if extras and not self.model.is_probabilistic:
-            raise PN2VError(f"an {self.model.config.mode} model makes only the denoised image, "
-                            f"not {', '.join(sorted(extras))}")
+            raise PN2VError(
+                f"an {self.model.config.mode} model makes only the denoised image, "
+                f"not {', '.join(sorted(extras))}"
+            )
 
     def start(self) -> PredictionRun:
         """Check everything and plan the tiles; nothing is computed or written yet."""
@@ -47,8 +50,10 @@ class PredictionJob:
 
         self.check()
         overlap = OVERLAP if self.overlap is None else self.overlap
-        return PredictionRun(TiledPrediction(self.model, self.image, self.tile, overlap,
-                                             self.device), tuple(self.outputs))
+        return PredictionRun(
+            TiledPrediction(self.model, self.image, self.tile, overlap, self.device),
+            tuple(self.outputs),
+        )
 
 
 class PredictionRun:
@@ -72,14 +77,22 @@ class PredictionRun:
     def image_shape(self) -> tuple[int, ...]:
         return self.tiled.image_shape
 
-    def write_to(self, folder: str | Path, stem: str, fmt: str = "tiff",
-                 axes: str | None = None) -> None:
+    def write_to(
+        self, folder: str | Path, stem: str, fmt: str = "tiff", axes: str | None = None
+    ) -> None:
         """Write each result into ``folder``/<stem>_<name>.<tif|zarr> as it is computed (in a
         temporary file that takes the final name when the run completes)."""
         from ..backend.data.stores import OutputFiles
 
-        self.files = OutputFiles(folder, stem, self.wanted, self.tiled.image_shape, fmt,
-                                 chunks=self.tiled.chunks, axes=axes)
+        self.files = OutputFiles(
+            folder,
+            stem,
+            self.wanted,
+            self.tiled.image_shape,
+            fmt,
+            chunks=self.tiled.chunks,
+            axes=axes,
+        )
         self.tiled.write_into({**dict.fromkeys(self.tiled.names), **self.files})
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
@@ -94,6 +107,5 @@ class PredictionRun:
         """The results by name: arrays in memory, or the written files' paths (after a
         complete run)."""
         if self.files is None:
-            return {name: array for name, array in self.tiled.outputs.items()
-                    if array is not None}
+            return {name: array for name, array in self.tiled.outputs.items() if array is not None}
         return dict(zip(list(self.files), self.files.commit(), strict=True))

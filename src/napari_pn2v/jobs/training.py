@@ -48,18 +48,23 @@ class TrainingJob:
         """Refuse what cannot work, before any data is read."""
         if self.resume is None:
             if self.bootstrap and self.distributed:
-                raise PN2VError("--bootstrap runs in one process: make the noise model first "
-                                "('pn2v noise-model --kind bootstrap'), then train with "
-                                "torchrun")
+                raise PN2VError(
+                    "--bootstrap runs in one process: make the noise model first "
+                    "('pn2v noise-model --kind bootstrap'), then train with "
+                    "torchrun"
+                )
             if self.bootstrap and (self.noise_model is not None or self.mode != "pn2v"):
-                raise PN2VError("--bootstrap makes the noise model of a pn2v training; it goes "
-                                "without --noise-model and other modes")
+                raise PN2VError(
+                    "--bootstrap makes the noise model of a pn2v training; it goes "
+                    "without --noise-model and other modes"
+                )
             if self.mode == "pn2v" and self.noise_model is None and not self.bootstrap:
-                raise PN2VError("PN2V needs a noise model: build one ('pn2v noise-model', the "
-                                "noise-model widget), give --bootstrap histogram|gmm, or train "
-                                "N2V")
-        elif self.mode == "pn2v" and self.noise_model is None and \
-                self.resume.noise_model is None:
+                raise PN2VError(
+                    "PN2V needs a noise model: build one ('pn2v noise-model', the "
+                    "noise-model widget), give --bootstrap histogram|gmm, or train "
+                    "N2V"
+                )
+        elif self.mode == "pn2v" and self.noise_model is None and self.resume.noise_model is None:
             raise PN2VError("PN2V needs a noise model: build one or train N2V")
         if (self.mode == "supervised") != (self.targets is not None):
             raise PN2VError("--target FILE... goes with, and only with, --mode supervised")
@@ -68,8 +73,13 @@ class TrainingJob:
         """The bootstrap that makes the noise model first, if one is asked for."""
         if not self.bootstrap:
             return None
-        return NoiseModelJob("bootstrap", images=self.images, fit=self.bootstrap,
-                             training=self.config, network=self.network)
+        return NoiseModelJob(
+            "bootstrap",
+            images=self.images,
+            fit=self.bootstrap,
+            training=self.config,
+            network=self.network,
+        )
 
     def bootstrapped(self, noise_model) -> None:
         """The bootstrap is done: train PN2V with the noise model it made."""
@@ -85,14 +95,21 @@ class TrainingJob:
         if self.bootstrap:
             raise PN2VError("run the bootstrap (noise_model_job) before training")
         images = [load_if_small(image) for image in self.images]
-        validation = (None if self.validation is None
-                      else [load_if_small(image) for image in self.validation])
+        validation = (
+            None if self.validation is None else [load_if_small(image) for image in self.validation]
+        )
         model = self.resume
         if model is not None and self.noise_model is not None and model.is_probabilistic:
             model.noise_model = self.noise_model
-        trainer = Trainer(images, self.config, None if model is not None else self.network,
-                          noise_model=self.noise_model, model=model, targets=self.targets,
-                          validation=validation)
+        trainer = Trainer(
+            images,
+            self.config,
+            None if model is not None else self.network,
+            noise_model=self.noise_model,
+            model=model,
+            targets=self.targets,
+            validation=validation,
+        )
         return TrainingRun(trainer)
 
 
@@ -121,10 +138,11 @@ class TrainingRun:
 
         trainer = self.trainer
         units = "Z stack(s)" if trainer.dims == 3 else "plane(s)"
-        processes = (f" in each of {trainer.world_size} processes"
-                     if trainer.world_size > 1 else "")
-        return (f"{trainer.model.config.mode} ({trainer.dims}-D) on {trainer.n_planes} "
-                f"{units} with {describe_device(trainer.device)}{processes}")
+        processes = f" in each of {trainer.world_size} processes" if trainer.world_size > 1 else ""
+        return (
+            f"{trainer.model.config.mode} ({trainer.dims}-D) on {trainer.n_planes} "
+            f"{units} with {describe_device(trainer.device)}{processes}"
+        )
 
     def best_model(self):
         """The best model so far, with its spread and guard chosen for prediction."""

@@ -18,13 +18,16 @@ def test_guesses_from_the_file_or_the_dimensions():
         guess_axes(6)
 
 
-@pytest.mark.parametrize(("axes", "shape", "message"), [
-    ("TYX", (2, 8, 8, 8), "name 3 dimensions"),
-    ("TTX", (2, 8, 8), "distinct"),
-    ("TZY", (2, 8, 8), "need a Y and an X"),
-    ("CYX", (3, 8, 8), "3 channels"),
-    ("YXS", (8, 8, 3), "RGB"),
-])
+@pytest.mark.parametrize(
+    ("axes", "shape", "message"),
+    [
+        ("TYX", (2, 8, 8, 8), "name 3 dimensions"),
+        ("TTX", (2, 8, 8), "distinct"),
+        ("TZY", (2, 8, 8), "need a Y and an X"),
+        ("CYX", (3, 8, 8), "3 channels"),
+        ("YXS", (8, 8, 3), "RGB"),
+    ],
+)
 def test_axes_that_do_not_fit_are_refused(axes, shape, message):
     with pytest.raises(PN2VError, match=message):
         check_axes(axes, shape)
@@ -37,8 +40,7 @@ def test_y_and_x_move_last_lazily():
     for array in (data, da.from_array(data), zarr.array(data)):
         moved = spatial_last(array, "YXTZ")
         np.testing.assert_array_equal(np.asarray(moved), expected)
-    assert spatial_last(data, "TZYX") is data and np.shares_memory(spatial_last(data, "YXTZ"),
-                                                                    data)
+    assert spatial_last(data, "TZYX") is data and np.shares_memory(spatial_last(data, "YXTZ"), data)
 
 
 def test_a_3d_network_takes_z_stacks_with_z_y_x_last(tmp_path):
@@ -60,14 +62,21 @@ def test_open_stack_reads_the_files_axes(tmp_path):
     assert axes_hint(tmp_path / "tz.tif") == "ZTYX"
     image, axes = open_stack(tmp_path / "tz.tif")
     assert axes == "ZTYX" and image.shape == stack.shape
-    tifffile.imwrite(tmp_path / "yxz.tif", np.zeros((16, 24, 3), np.uint16),
-                     photometric="minisblack")
+    tifffile.imwrite(
+        tmp_path / "yxz.tif", np.zeros((16, 24, 3), np.uint16), photometric="minisblack"
+    )
     image, axes = open_stack(tmp_path / "yxz.tif", "YXZ")
     assert axes == "ZYX" and image.shape == (3, 16, 24)
     group = zarr.open_group(tmp_path / "o.ome.zarr", mode="w")
     group.create_array("0", data=np.zeros((2, 16, 16), np.float32))
-    group.attrs["multiscales"] = [{"axes": [{"name": "z", "type": "space"},
-                                            {"name": "y", "type": "space"},
-                                            {"name": "x", "type": "space"}],
-                                   "datasets": [{"path": "0"}]}]
+    group.attrs["multiscales"] = [
+        {
+            "axes": [
+                {"name": "z", "type": "space"},
+                {"name": "y", "type": "space"},
+                {"name": "x", "type": "space"},
+            ],
+            "datasets": [{"path": "0"}],
+        }
+    ]
     assert open_stack(tmp_path / "o.ome.zarr")[1] == "ZYX"

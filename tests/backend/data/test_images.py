@@ -12,13 +12,16 @@ def test_shapes_become_stacks_of_planes():
     assert as_stack(np.zeros((8, 9), np.uint16)).dtype == np.float32
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (np.zeros(10), "1-D"),
-    (np.zeros((32, 32, 3)), "RGB"),
-    (np.array([[1.0, np.inf], [0.0, 1.0]]), "NaN or infinite"),
-    (np.array([["a", "b"]]), "pixel type"),
-    (np.zeros((0, 5)), "empty"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (np.zeros(10), "1-D"),
+        (np.zeros((32, 32, 3)), "RGB"),
+        (np.array([[1.0, np.inf], [0.0, 1.0]]), "NaN or infinite"),
+        (np.array([["a", "b"]]), "pixel type"),
+        (np.zeros((0, 5)), "empty"),
+    ],
+)
 def test_bad_arrays_are_refused(data, message):
     with pytest.raises(PN2VError, match=message):
         as_stack(data)
@@ -45,10 +48,12 @@ def test_unreadable_files_are_refused(tmp_path):
     (tmp_path / "x.jpg").write_bytes(b"")
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((4, 4)))
     tifffile.imwrite(tmp_path / "b.tif", np.zeros((5, 4)))
-    for paths, message in (([tmp_path / "missing.tif"], "no such file"),
-                           ([tmp_path / "bad.tif"], "cannot be read"),
-                           ([tmp_path / "x.jpg"], "unsupported file type"),
-                           ([tmp_path / "a.tif", tmp_path / "b.tif"], "differ in size"),
-                           ([], "no input")):
+    for paths, message in (
+        ([tmp_path / "missing.tif"], "no such file"),
+        ([tmp_path / "bad.tif"], "cannot be read"),
+        ([tmp_path / "x.jpg"], "unsupported file type"),
+        ([tmp_path / "a.tif", tmp_path / "b.tif"], "differ in size"),
+        ([], "no input"),
+    ):
         with pytest.raises(PN2VError, match=message):
             read_stack(paths)

@@ -53,14 +53,17 @@ def test_a_lazy_stack_is_denoised_into_files_equal_to_memory(pn2v_model, noisy, 
     stack = noisy.reshape(2, 1, 64, 64)
     whole = predict(pn2v_model, stack, tile=48, overlap=16)
     files = OutputFiles(tmp_path, "noisy", ["denoised", "std"], stack.shape, fmt)
-    out = predict(pn2v_model, da.from_array(stack, chunks=(1, 1, 64, 64)), tile=48, overlap=16,
-                  outputs=files)
+    out = predict(
+        pn2v_model, da.from_array(stack, chunks=(1, 1, 64, 64)), tile=48, overlap=16, outputs=files
+    )
     assert "prior_mean" in out and out["prior_mean"].shape == stack.shape  # made in memory
     unwanted = predict(pn2v_model, stack, outputs={"std": None, "prior_mean": None})
     assert set(unwanted) == {"denoised"}
     paths = files.commit()
-    assert [p.name for p in paths] == [f"noisy_denoised.{fmt[:3] if fmt == 'tiff' else fmt}",
-                                       f"noisy_std.{fmt[:3] if fmt == 'tiff' else fmt}"]
+    assert [p.name for p in paths] == [
+        f"noisy_denoised.{fmt[:3] if fmt == 'tiff' else fmt}",
+        f"noisy_std.{fmt[:3] if fmt == 'tiff' else fmt}",
+    ]
     assert not list(tmp_path.glob("*.part"))
     for name, path in zip(["denoised", "std"], paths, strict=True):
         written = np.asarray(open_image(path)[:])
@@ -110,19 +113,23 @@ def test_memory_does_not_grow_with_the_number_of_planes(n2v_model, noisy, tmp_pa
 
 def test_open_image_reads_tiff_zarr_and_ome_zarr_lazily(noisy, tmp_path):
     tifffile.imwrite(tmp_path / "plain.tif", noisy)
-    tifffile.imwrite(tmp_path / "packed.tif", noisy.astype(np.uint16), compression="zlib",
-                     tile=(32, 32))
+    tifffile.imwrite(
+        tmp_path / "packed.tif", noisy.astype(np.uint16), compression="zlib", tile=(32, 32)
+    )
     zarr.save_array(tmp_path / "a.zarr", noisy)
     group = zarr.open_group(tmp_path / "b.ome.zarr", mode="w")
     group.create_array("0", data=noisy)
     group.create_array("1", data=noisy[:, ::2, ::2])
     group.attrs["multiscales"] = [{"datasets": [{"path": "0"}, {"path": "1"}]}]
-    for name, expected in (("plain.tif", noisy), ("packed.tif", noisy.astype(np.uint16)),
-                           ("a.zarr", noisy), ("b.ome.zarr", noisy)):
+    for name, expected in (
+        ("plain.tif", noisy),
+        ("packed.tif", noisy.astype(np.uint16)),
+        ("a.zarr", noisy),
+        ("b.ome.zarr", noisy),
+    ):
         image = open_image(tmp_path / name)
         assert is_lazy(image) and image.shape == noisy.shape, name
-        np.testing.assert_array_equal(np.asarray(image[1, 3:9, 10:12]),
-                                      expected[1, 3:9, 10:12])
+        np.testing.assert_array_equal(np.asarray(image[1, 3:9, 10:12]), expected[1, 3:9, 10:12])
     (tmp_path / "junk.tif").write_bytes(b"not a tiff")
     with pytest.raises(PN2VError, match="cannot be read"):
         open_image(tmp_path / "junk.tif")

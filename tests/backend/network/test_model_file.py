@@ -15,9 +15,13 @@ def test_round_trip_predicts_the_same(tmp_path, request, noisy, name):
     loaded = PN2VModel.load(path)
     assert loaded.config == model.config
     assert (loaded.mean, loaded.std, loaded.epochs_trained) == (
-        model.mean, model.std, model.epochs_trained)
-    np.testing.assert_array_equal(predict(loaded, noisy[0])["denoised"],
-                                  predict(model, noisy[0])["denoised"])
+        model.mean,
+        model.std,
+        model.epochs_trained,
+    )
+    np.testing.assert_array_equal(
+        predict(loaded, noisy[0])["denoised"], predict(model, noisy[0])["denoised"]
+    )
 
 
 class Exploit:
@@ -52,9 +56,13 @@ def test_corrupt_foreign_and_damaged_files_are_refused(tmp_path, pn2v_model):
     truncated = tmp_path / "truncated.pt"
     pn2v_model.save(truncated)
     truncated.write_bytes(truncated.read_bytes()[:500])
-    for path, message in ((garbage, "not a napari-pn2v"), (foreign, "not a napari-pn2v"),
-                          (damaged, "damaged"), (truncated, "not a napari-pn2v"),
-                          (tmp_path / "missing.pt", "no such file")):
+    for path, message in (
+        (garbage, "not a napari-pn2v"),
+        (foreign, "not a napari-pn2v"),
+        (damaged, "damaged"),
+        (truncated, "not a napari-pn2v"),
+        (tmp_path / "missing.pt", "no such file"),
+    ):
         with pytest.raises(PN2VError, match=message):
             PN2VModel.load(path)
 
@@ -72,5 +80,6 @@ def test_a_model_keeps_its_noise_model_of_any_kind(tmp_path, pn2v_model, calibra
     loaded = PN2VModel.load(tmp_path / "model.pt")
     assert type(loaded.noise_model) is type(model.noise_model)
     x, s = torch.tensor([400.0]), torch.tensor([390.0])
-    torch.testing.assert_close(loaded.noise_model.likelihood(x, s),
-                               model.noise_model.likelihood(x, s))
+    torch.testing.assert_close(
+        loaded.noise_model.likelihood(x, s), model.noise_model.likelihood(x, s)
+    )

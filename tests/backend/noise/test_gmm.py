@@ -35,8 +35,7 @@ def test_the_mixture_is_unbiased_and_a_density(fitted):
     x = np.linspace(100, 500, 4001)
     p = fitted.likelihood_curve(300.0, x) * (x[1] - x[0])
     assert p.sum() == pytest.approx(1.0, abs=1e-3)
-    assert mixture_std(fitted, 300.0) ** 2 == pytest.approx((p * (x - 300.0) ** 2).sum(),
-                                                            rel=1e-3)
+    assert mixture_std(fitted, 300.0) ** 2 == pytest.approx((p * (x - 300.0) ** 2).sum(), rel=1e-3)
 
 
 def test_minimum_std_bounds_the_standard_deviation():
@@ -97,6 +96,11 @@ def test_balanced_fitting_follows_the_noise_where_pairs_are_few():
         p = p / p.sum()
         return float((p * (grid - (p * grid).sum()) ** 2).sum())
 
-    errors = {balance: abs(variance_at_150(GaussianMixtureNoiseModel.fit(
-        s, x, steps=400, balance=balance)) / true - 1) for balance in (False, True)}
+    errors = {
+        balance: abs(
+            variance_at_150(GaussianMixtureNoiseModel.fit(s, x, steps=400, balance=balance)) / true
+            - 1
+        )
+        for balance in (False, True)
+    }
     assert errors[True] < 0.15 and errors[True] < errors[False] / 2, errors

@@ -22,8 +22,7 @@ def test_rows_are_normalised_densities(noise_model):
 def test_likelihood_matches_the_gaussian_that_made_the_data():
     sigma = 4.0
     signal, observations = gaussian_pairs(sigma)
-    model = HistogramNoiseModel.from_pairs(signal, observations, bins=128,
-                                           value_range=(0.0, 256.0))
+    model = HistogramNoiseModel.from_pairs(signal, observations, bins=128, value_range=(0.0, 256.0))
     s = torch.tensor([120.0])
     x = torch.arange(111.0, 130.0, 2.0)  # bin centres
     p = model.log_likelihood(x, s).exp().numpy()
@@ -39,7 +38,8 @@ def test_linear_interpolation_between_bin_centres(noise_model):
     at_i = noise_model.log_likelihood(x, torch.tensor(centre)).exp()
     at_next = noise_model.log_likelihood(x, torch.tensor(centre + noise_model.bin_width)).exp()
     halfway = noise_model.log_likelihood(
-        x, torch.tensor(centre + 0.5 * noise_model.bin_width)).exp()
+        x, torch.tensor(centre + 0.5 * noise_model.bin_width)
+    ).exp()
     torch.testing.assert_close(halfway, 0.5 * (at_i + at_next))
     column = ((x - noise_model.low) / noise_model.bin_width).floor().long()
     torch.testing.assert_close(at_i, torch.as_tensor(noise_model.density[i])[column])
@@ -51,8 +51,9 @@ def test_gradient_in_the_signal_matches_finite_differences(noise_model):
     noise_model.log_likelihood(x, s).sum().backward()
     eps = 1e-2
     with torch.no_grad():
-        numeric = (noise_model.log_likelihood(x, s + eps) -
-                   noise_model.log_likelihood(x, s - eps)) / (2 * eps)
+        numeric = (
+            noise_model.log_likelihood(x, s + eps) - noise_model.log_likelihood(x, s - eps)
+        ) / (2 * eps)
     assert torch.all(s.grad != 0)
     torch.testing.assert_close(s.grad, numeric, rtol=1e-2, atol=1e-4)
     # the likelihood rises as the signal moves towards the observation
@@ -75,8 +76,7 @@ def test_sample_likelihood_equals_the_likelihood_of_the_samples(noise_model):
 
 def test_unmeasured_rows_are_filled_and_log_stays_finite():
     signal, observations = gaussian_pairs()
-    model = HistogramNoiseModel.from_pairs(signal, observations, bins=64,
-                                           value_range=(0.0, 256.0))
+    model = HistogramNoiseModel.from_pairs(signal, observations, bins=64, value_range=(0.0, 256.0))
     assert not model.measured_rows.all()  # signals span 50..200 only
     lo, hi = model.signal_range
     assert 45 < lo < 55 and 195 < hi < 205
@@ -92,8 +92,11 @@ def test_unmeasured_rows_are_filled_and_log_stays_finite():
 def test_fraction_outside_the_given_range_is_reported():
     signal, observations = gaussian_pairs()
     model = HistogramNoiseModel.from_pairs(signal, observations, value_range=(0.0, 100.0))
-    expected = np.mean((np.broadcast_to(signal, observations.shape) >= 100) | (observations >= 100)
-                       | (observations < 0))
+    expected = np.mean(
+        (np.broadcast_to(signal, observations.shape) >= 100)
+        | (observations >= 100)
+        | (observations < 0)
+    )
     assert model.fraction_outside == pytest.approx(expected)
     assert model.fraction_out_of_range(np.array([50.0, 150.0])) == 0.5
     assert "outside" in model.summary()
@@ -130,7 +133,10 @@ def test_file_round_trip(tmp_path, noise_model):
     loaded = HistogramNoiseModel.load(path)
     np.testing.assert_array_equal(loaded.density, noise_model.density)
     assert (loaded.low, loaded.high, loaded.n_frames) == (
-        noise_model.low, noise_model.high, noise_model.n_frames)
+        noise_model.low,
+        noise_model.high,
+        noise_model.n_frames,
+    )
     x, s = torch.tensor([200.0, 400.0]), torch.tensor([210.0, 380.0])
     torch.testing.assert_close(loaded.log_likelihood(x, s), noise_model.log_likelihood(x, s))
 
@@ -176,16 +182,14 @@ def test_drift_does_not_widen_the_histogram():
     _, stack = drifting_stack()
     model = HistogramNoiseModel.from_calibration(stack, bins=128, value_range=(0.0, 256.0))
     std = float(model.variance(torch.tensor([120.0])).sqrt())
-    plain = HistogramNoiseModel.from_pairs(stack.mean(0), stack, bins=128,
-                                           value_range=(0.0, 256.0))
+    plain = HistogramNoiseModel.from_pairs(stack.mean(0), stack, bins=128, value_range=(0.0, 256.0))
     assert abs(std - 3.0) < 0.5
     assert float(plain.variance(torch.tensor([120.0])).sqrt()) > 2 * std
 
 
 def test_pairs_take_one_signal_per_observation():
     clean, stack = drifting_stack()
-    per_frame = HistogramNoiseModel.from_pairs(clean, stack, bins=128,
-                                               value_range=(0.0, 256.0))
+    per_frame = HistogramNoiseModel.from_pairs(clean, stack, bins=128, value_range=(0.0, 256.0))
     assert per_frame.n_frames == 40
     assert abs(float(per_frame.variance(torch.tensor([120.0])).sqrt()) - 3.0) < 0.5
     with pytest.raises(PN2VError, match="do not match"):

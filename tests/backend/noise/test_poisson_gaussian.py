@@ -50,8 +50,9 @@ def test_as_a_populated_histogram_it_keeps_the_likelihood():
     row = 137
     s = torch.full((3,), histogram.low + (row + 0.5) * histogram.bin_width)  # a row's centre
     x = s + histogram.bin_width * torch.tensor([0.0, 4.0, 12.0])  # observation bin centres
-    torch.testing.assert_close(histogram.likelihood(x, s), model.likelihood(x, s),
-                               rtol=0.05, atol=1e-4)
+    torch.testing.assert_close(
+        histogram.likelihood(x, s), model.likelihood(x, s), rtol=0.05, atol=1e-4
+    )
 
 
 def test_file_round_trip(tmp_path):
@@ -71,8 +72,11 @@ def _dark_clipped(gain: float, read_noise: float, seed: int = 0) -> tuple[np.nda
 
 def _by_decile(clean: np.ndarray) -> list[float]:
     edges = np.quantile(clean, np.linspace(0, 1, 11))
-    return [float(clean[(clean >= a) & (clean < b)].mean())
-            for a, b in itertools.pairwise(edges) if b > a]
+    return [
+        float(clean[(clean >= a) & (clean < b)].mean())
+        for a, b in itertools.pairwise(edges)
+        if b > a
+    ]
 
 
 def test_the_estimate_follows_the_dark_range_of_clipped_data():
@@ -104,11 +108,13 @@ def test_a_clipped_observation_weighs_the_mass_beyond_the_limit():
     from scipy.special import ndtr
 
     at_zero = model.likelihood(torch.zeros(4), s)
-    np.testing.assert_allclose(at_zero.numpy(), ndtr(((0.5 - s) / std).numpy()), rtol=1e-5,
-                               atol=1e-29)
+    np.testing.assert_allclose(
+        at_zero.numpy(), ndtr(((0.5 - s) / std).numpy()), rtol=1e-5, atol=1e-29
+    )
     at_top = model.likelihood(torch.full((4,), 255.0), s)
-    np.testing.assert_allclose(at_top.numpy(), ndtr(((s - 254.5) / std).numpy()), rtol=1e-4,
-                               atol=1e-30)
+    np.testing.assert_allclose(
+        at_top.numpy(), ndtr(((s - 254.5) / std).numpy()), rtol=1e-4, atol=1e-30
+    )
     # inside the range it is the Gaussian density, and the mass at 0 falls as s rises
     inside = model.likelihood(torch.tensor([12.0]), torch.tensor([10.0]))
     assert float(inside) == pytest.approx(np.exp(-4 / 52) / np.sqrt(2 * np.pi * 26), rel=1e-5)
@@ -117,7 +123,8 @@ def test_a_clipped_observation_weighs_the_mass_beyond_the_limit():
     histogram = model.to_histogram(256, (-0.5, 255.5))
     row = torch.full((1,), 2.0)
     assert float(histogram.likelihood(torch.zeros(1), row)) == pytest.approx(
-        float(model.likelihood(torch.zeros(1), row)), rel=0.02)
+        float(model.likelihood(torch.zeros(1), row)), rel=0.02
+    )
 
 
 def test_correlated_noise_is_named():

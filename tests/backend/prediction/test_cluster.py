@@ -15,12 +15,22 @@ def test_a_local_cluster_writes_what_one_process_computes(pn2v_model, noisy, tmp
     tifffile.imwrite(tmp_path / "a.tif", stack)
     zarr.save_array(tmp_path / "b.zarr", noisy[:1])
     seen = []
-    written = predict_on_cluster(tmp_path / "m.pt", [tmp_path / "a.tif", tmp_path / "b.zarr"],
-                                 tmp_path / "out", keys=("denoised", "std"), workers=2,
-                                 planes_per_task=2, device="cpu",
-                                 progress=lambda done, total: seen.append((done, total)))
-    assert [p.name for p in written] == ["a_denoised.zarr", "a_std.zarr", "b_denoised.zarr",
-                                         "b_std.zarr"]
+    written = predict_on_cluster(
+        tmp_path / "m.pt",
+        [tmp_path / "a.tif", tmp_path / "b.zarr"],
+        tmp_path / "out",
+        keys=("denoised", "std"),
+        workers=2,
+        planes_per_task=2,
+        device="cpu",
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert [p.name for p in written] == [
+        "a_denoised.zarr",
+        "a_std.zarr",
+        "b_denoised.zarr",
+        "b_std.zarr",
+    ]
     assert seen[-2] == (6, 6) and seen[-1] == (1, 1)
     alone = predict(pn2v_model, stack, device="cpu")
     for key, path in zip(("denoised", "std"), written[:2], strict=True):
@@ -33,8 +43,7 @@ def test_a_bad_input_stops_before_any_task(pn2v_model, tmp_path):
     pn2v_model.save(tmp_path / "m.pt")
     tifffile.imwrite(tmp_path / "rgb.tif", np.zeros((32, 32, 3), np.uint8))
     with pytest.raises(PN2VError, match="RGB"):
-        predict_on_cluster(tmp_path / "m.pt", [tmp_path / "rgb.tif"], tmp_path / "out",
-                           workers=1)
+        predict_on_cluster(tmp_path / "m.pt", [tmp_path / "rgb.tif"], tmp_path / "out", workers=1)
     assert not (tmp_path / "out").exists()
 
 
@@ -46,11 +55,19 @@ def test_tasks_of_a_3d_model_hold_whole_z_stacks(tmp_path):
     stacks = np.random.default_rng(0).normal(100, 10, (2, 12, 24, 24)).astype(np.float32)
     tifffile.imwrite(tmp_path / "tz.tif", stacks, metadata={"axes": "TZYX"})
     seen = []
-    written = predict_on_cluster(tmp_path / "m3.pt", [tmp_path / "tz.tif"], tmp_path / "out",
-                                 workers=2, device="cpu", tile=32, overlap=8,
-                                 progress=lambda done, total: seen.append((done, total)))
+    written = predict_on_cluster(
+        tmp_path / "m3.pt",
+        [tmp_path / "tz.tif"],
+        tmp_path / "out",
+        workers=2,
+        device="cpu",
+        tile=32,
+        overlap=8,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     assert seen[-1] == (2, 2)  # two tasks of one Z stack each
     result = zarr.open_array(written[0], mode="r")
     assert result.chunks[:2] == (1, 12)  # a task writes whole stacks
-    np.testing.assert_allclose(result[:], predict(model, stacks, tile=32, overlap=8,
-                                                  device="cpu")["denoised"], atol=1e-4)
+    np.testing.assert_allclose(
+        result[:], predict(model, stacks, tile=32, overlap=8, device="cpu")["denoised"], atol=1e-4
+    )

@@ -53,8 +53,7 @@ def test_mmse_is_the_likelihood_weighted_mean_of_the_samples(pn2v_model, noisy):
         p = model.noise_model.log_likelihood(x.reshape(-1, 1), samples).exp()
         mmse = (p * samples).sum(1) / p.sum(1)
     np.testing.assert_allclose(out["denoised"], mmse.view(32, 32).numpy(), rtol=1e-4)
-    np.testing.assert_allclose(out["prior_mean"], samples.mean(1).view(32, 32).numpy(),
-                               rtol=1e-4)
+    np.testing.assert_allclose(out["prior_mean"], samples.mean(1).view(32, 32).numpy(), rtol=1e-4)
 
 
 def test_progress_is_reported_per_tile(pn2v_model, noisy):

@@ -12,14 +12,19 @@ from tests.conftest import TINY_NET, TINY_TRAINING
 
 def _train(rank: int, size: int, init_file: str, images: np.ndarray, out: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank,
-                            world_size=size)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=size)
     assert world() == (rank, size)
     assert mean_over_processes(float(rank), torch.device("cpu")) == (size - 1) / 2
     trainer = Trainer(images, TrainConfig(**TINY_TRAINING), ModelConfig(mode="n2v", **TINY_NET))
     losses = [event.train_loss for event in trainer]
-    torch.save({"state": trainer.last_model().net.state_dict(), "losses": losses,
-                "best": trainer.best_val_loss}, f"{out}/{rank}.pt")
+    torch.save(
+        {
+            "state": trainer.last_model().net.state_dict(),
+            "losses": losses,
+            "best": trainer.best_val_loss,
+        },
+        f"{out}/{rank}.pt",
+    )
     finish()  # together, as the CLI leaves: an early leaver can abort the other
 
 
@@ -32,5 +37,6 @@ def test_processes_draw_their_own_patches_and_keep_one_model(noisy, tmp_path):
     assert first["best"] == second["best"]  # validation averaged: one schedule, one best
     alone = Trainer(noisy, TrainConfig(**TINY_TRAINING), ModelConfig(mode="n2v", **TINY_NET))
     alone.run()
-    assert not torch.allclose(alone.last_model().net.head.weight,
-                              first["state"]["head.weight"])  # it did train differently
+    assert not torch.allclose(
+        alone.last_model().net.head.weight, first["state"]["head.weight"]
+    )  # it did train differently

@@ -12,15 +12,17 @@ from napari_pn2v.backend.training.spread import choose_spread
 from tests.backend.training.test_spread import ERROR_STD, NOISE_STD, band_errors, leaning_model
 from tests.backend.training.test_trainer import make_trainer
 
-SMOOTH = torch.as_tensor(np.stack([synthetic.cells((128, 128), seed=i, low=100, high=160)
-                                   for i in range(4)]))
+SMOOTH = torch.as_tensor(
+    np.stack([synthetic.cells((128, 128), seed=i, low=100, high=160) for i in range(4)])
+)
 
 
 def stand_in(noise_variance: float):
     """A prior of the right spread about a guess with error ERROR_STD, on smooth cells with
     Gaussian noise of std NOISE_STD, and a noise model of ``noise_variance``."""
-    model, noisy, clean = leaning_model(ERROR_STD, 0.0, SMOOTH,
-                                        PoissonGaussianNoiseModel(0.0, noise_variance))
+    model, noisy, clean = leaning_model(
+        ERROR_STD, 0.0, SMOOTH, PoissonGaussianNoiseModel(0.0, noise_variance)
+    )
     return model, noisy, clean, ImageNoise.measure([noisy.numpy()])
 
 
@@ -52,8 +54,9 @@ def test_a_right_noise_model_gives_up_only_bands_where_the_prior_mean_is_better(
     """This stand-in's Gaussian prior is too wide where its guess lands near the flat
     background (the truth is 100 there): only such bands may go to the prior mean."""
     model, noisy, clean, image_noise = stand_in(NOISE_STD**2)
-    guarded = guarded_spread(model, model.normalise(noisy), torch.Generator().manual_seed(0),
-                             image_noise)
+    guarded = guarded_spread(
+        model, model.normalise(noisy), torch.Generator().manual_seed(0), image_noise
+    )
     mmse, prior_mean = band_errors(model, noisy, clean, guarded)
     assert sum(guarded.trusted) >= len(guarded.trusted) // 2
     for b, trusted in enumerate(guarded.trusted):
@@ -64,16 +67,17 @@ def test_a_right_noise_model_gives_up_only_bands_where_the_prior_mean_is_better(
 def test_correlated_noise_gets_the_prior_mean_everywhere():
     _, noisy, _, _ = stand_in(NOISE_STD**2)
     rng = np.random.default_rng(0)
-    blurred = np.stack([ndimage.gaussian_filter(rng.normal(0, 10.0, (128, 128)), 1.0)
-                        for _ in range(4)])
+    blurred = np.stack(
+        [ndimage.gaussian_filter(rng.normal(0, 10.0, (128, 128)), 1.0) for _ in range(4)]
+    )
     image_noise = ImageNoise.measure([SMOOTH.numpy() + 3.5 * blurred])
     assert image_noise.correlated
     model = stand_in(NOISE_STD**2)[0]
-    guarded = guarded_spread(model, model.normalise(noisy), torch.Generator().manual_seed(0),
-                             image_noise)
+    guarded = guarded_spread(
+        model, model.normalise(noisy), torch.Generator().manual_seed(0), image_noise
+    )
     assert not any(guarded.trusted)
-    assert any("correlated" in m for m in check_noise(model, guarded, image_noise,
-                                                       []).messages())
+    assert any("correlated" in m for m in check_noise(model, guarded, image_noise, []).messages())
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +88,9 @@ def trained():
     models = {}
     for name, camera in (("right", (2.0, 100.0, 6.0)), ("wrong", (0.5, 100.0, 3.0))):
         noise_model = PoissonGaussianNoiseModel.from_camera(*camera)
-        models[name] = make_trainer(train, noise_model, epochs=6, steps_per_epoch=25,
-                                    val_patches=16).run()
+        models[name] = make_trainer(
+            train, noise_model, epochs=6, steps_per_epoch=25, val_patches=16
+        ).run()
     return models
 
 

@@ -43,8 +43,13 @@ def test_replacement_is_a_neighbour_and_never_the_pixel_itself():
     assert ((source >= 0) & (source < size * size)).all()
     # all 24 offsets occur in the interior
     interior = (every_pixel // size == 8) & (every_pixel % size == 8)
-    offsets = set(zip((source // size - 8)[interior].tolist(),
-                      (source % size - 8)[interior].tolist(), strict=True))
+    offsets = set(
+        zip(
+            (source // size - 8)[interior].tolist(),
+            (source % size - 8)[interior].tolist(),
+            strict=True,
+        )
+    )
     assert len(offsets) == NEIGHBOURHOOD**2 - 1
 
 
@@ -89,8 +94,11 @@ def test_3d_masking_uses_5x5x5_neighbourhoods_at_the_same_density():
     after = torch.stack(torch.unravel_index(source, shape))
     assert int((after - before).abs().max()) <= NEIGHBOURHOOD // 2
     centre = torch.full((2000,), 4 * 400 + 10 * 20 + 10)
-    moved = torch.stack(torch.unravel_index(
-        neighbour_positions(centre, shape, torch.Generator().manual_seed(2)), shape))
+    moved = torch.stack(
+        torch.unravel_index(
+            neighbour_positions(centre, shape, torch.Generator().manual_seed(2)), shape
+        )
+    )
     offsets = {tuple(o) for o in (moved - torch.tensor([[4], [10], [10]])).T.tolist()}
     assert len(offsets) == NEIGHBOURHOOD**3 - 1
 

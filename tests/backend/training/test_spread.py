@@ -31,8 +31,9 @@ class LeaningPrior(nn.Module):
         guess = self.guess
         margin = (x.shape[-1] - guess.shape[-1]) // 2  # mirrored context, as x has
         for axis, n in enumerate(guess.shape[1:], start=1):
-            guess = guess.index_select(axis, torch.as_tensor(
-                reflect(np.arange(-margin, n + margin), n)))
+            guess = guess.index_select(
+                axis, torch.as_tensor(reflect(np.arange(-margin, n + margin), n))
+            )
         location = (1 - self.lean) * guess[:, None] + self.lean * x
         return torch.cat([location, torch.full_like(location, self.log_spread)], 1)
 
@@ -40,8 +41,12 @@ class LeaningPrior(nn.Module):
         return torch.cat([features, features.new_zeros(len(features), SAMPLES)], 1)
 
 
-def leaning_model(spread: float, lean: float, clean: torch.Tensor | None = None,
-                  noise_model: PoissonGaussianNoiseModel | None = None):
+def leaning_model(
+    spread: float,
+    lean: float,
+    clean: torch.Tensor | None = None,
+    noise_model: PoissonGaussianNoiseModel | None = None,
+):
     """(model, noisy patches, clean patches) with Gaussian noise of std NOISE_STD; the noise
     model defaults to the right one."""
     generator = torch.Generator().manual_seed(1)
@@ -50,8 +55,7 @@ def leaning_model(spread: float, lean: float, clean: torch.Tensor | None = None,
     noisy = clean + NOISE_STD * torch.randn(clean.shape, generator=generator)
     guess = clean + ERROR_STD * torch.randn(clean.shape, generator=generator)
     noise_model = noise_model or PoissonGaussianNoiseModel(0.0, NOISE_STD**2)
-    model = PN2VModel(ModelConfig(samples=SAMPLES, depth=1, features=2), 110.0, 10.0,
-                      noise_model)
+    model = PN2VModel(ModelConfig(samples=SAMPLES, depth=1, features=2), 110.0, 10.0, noise_model)
     model.net = LeaningPrior(guess, spread, lean, model)
     return model, noisy, clean
 
@@ -59,8 +63,9 @@ def leaning_model(spread: float, lean: float, clean: torch.Tensor | None = None,
 def true_error(model: PN2VModel, noisy: torch.Tensor, clean: torch.Tensor, scale: float):
     features = model.net.body(model.normalise(noisy)[:, None])
     raw = model.net.head_at(features.movedim(1, -1).reshape(-1, 2))
-    estimate = posterior(model.noise_model, model.prior(raw, calibrated=False).scaled(scale),
-                         noisy.reshape(-1, 1))["denoised"]
+    estimate = posterior(
+        model.noise_model, model.prior(raw, calibrated=False).scaled(scale), noisy.reshape(-1, 1)
+    )["denoised"]
     return float(((estimate - clean.reshape(-1)) ** 2).mean())
 
 
@@ -68,13 +73,19 @@ def band_errors(model: PN2VModel, noisy: torch.Tensor, clean: torch.Tensor, choi
     """True mean squared errors of the MMSE and the prior mean in each band of the choice."""
     features = model.net.body(model.normalise(noisy)[:, None])
     raw = model.net.head_at(features.movedim(1, -1).reshape(-1, 2))
-    out = posterior(model.noise_model, model.prior(raw, calibrated=False).scaled(choice.scale),
-                    noisy.reshape(-1, 1))
+    out = posterior(
+        model.noise_model,
+        model.prior(raw, calibrated=False).scaled(choice.scale),
+        noisy.reshape(-1, 1),
+    )
     band = np.searchsorted(choice.edges, out["prior_mean"].numpy(), side="right")
-    errors = {k: (out[k].numpy() - clean.reshape(-1).numpy()) ** 2
-              for k in ("denoised", "prior_mean")}
-    return tuple(np.array([errors[k][band == b].mean() for b in range(len(choice.trusted))])
-                 for k in ("denoised", "prior_mean"))
+    errors = {
+        k: (out[k].numpy() - clean.reshape(-1).numpy()) ** 2 for k in ("denoised", "prior_mean")
+    }
+    return tuple(
+        np.array([errors[k][band == b].mean() for b in range(len(choice.trusted))])
+        for k in ("denoised", "prior_mean")
+    )
 
 
 @pytest.mark.parametrize("lean", [0.0, 0.3])
@@ -101,8 +112,11 @@ def test_sure_estimates_the_error_of_each_spread_without_the_clean_image(lean):
 
 def test_scaling_keeps_the_prior_mean_and_scales_the_spread_about_it():
     generator = torch.Generator().manual_seed(0)
-    prior = Prior(torch.randn(5, 1, generator=generator), torch.rand(5, 1, generator=generator),
-                  torch.randn(5, 7, generator=generator) + 0.3)
+    prior = Prior(
+        torch.randn(5, 1, generator=generator),
+        torch.rand(5, 1, generator=generator),
+        torch.randn(5, 7, generator=generator) + 0.3,
+    )
     scaled = prior.scaled(0.25)
     torch.testing.assert_close(scaled.samples().mean(1), prior.samples().mean(1))
     torch.testing.assert_close(scaled.samples().std(1), 0.25 * prior.samples().std(1))
@@ -140,8 +154,9 @@ def test_model_files_keep_the_spread_scale(tmp_path, pn2v_model, noisy):
     model.save(tmp_path / "model.pt")
     loaded = PN2VModel.load(tmp_path / "model.pt")
     assert loaded.spread_scale == 0.5
-    np.testing.assert_array_equal(predict(loaded, noisy[0])["denoised"],
-                                  predict(model, noisy[0])["denoised"])
+    np.testing.assert_array_equal(
+        predict(loaded, noisy[0])["denoised"], predict(model, noisy[0])["denoised"]
+    )
     state = torch.load(tmp_path / "model.pt", weights_only=True)
     state["spread_scale"] = -1.0
     torch.save(state, tmp_path / "bad.pt")
@@ -150,7 +165,6 @@ def test_model_files_keep_the_spread_scale(tmp_path, pn2v_model, noisy):
     del state["spread_scale"]  # files from before the spread was chosen
     torch.save(state, tmp_path / "old.pt")
     assert PN2VModel.load(tmp_path / "old.pt").spread_scale == 1.0
-
 
 
 def test_histogram_and_poisson_gaussian_noise_models_know_their_variance(noise_model):
@@ -182,10 +196,16 @@ def test_the_uncertainty_is_scaled_to_the_spread_as_trained():
     model.spread_scale, model.trust_edges = choice.scale, choice.edges
     model.trusted, model.std_factors = (True,) * len(choice.trusted), choice.std_factors
     features = model.net.body(model.normalise(noisy)[:, None])
-    out = model.estimate(model.net.head_at(features.movedim(1, -1).reshape(-1, 2)),
-                         noisy.reshape(-1, 1))
+    out = model.estimate(
+        model.net.head_at(features.movedim(1, -1).reshape(-1, 2)), noisy.reshape(-1, 1)
+    )
     error = float(((out["denoised"] - clean.reshape(-1)) ** 2).mean().sqrt())
-    raw_std = out["std"] / torch.tensor(choice.std_factors)[
-        torch.bucketize(out["prior_mean"], torch.tensor(choice.edges), right=True)]
+    raw_std = (
+        out["std"]
+        / torch.tensor(choice.std_factors)[
+            torch.bucketize(out["prior_mean"], torch.tensor(choice.edges), right=True)
+        ]
+    )
     assert abs(float(out["std"].square().mean().sqrt()) / error - 1) < abs(
-        float(raw_std.square().mean().sqrt()) / error - 1)
+        float(raw_std.square().mean().sqrt()) / error - 1
+    )

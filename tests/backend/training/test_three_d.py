@@ -35,9 +35,11 @@ def n2v_3d(stack):
 def test_a_3d_network_uses_the_neighbouring_planes(stack, n2v_3d):
     """On a Z stack, the 3-D N2V beats a 2-D N2V that sees as many pixels per step."""
     clean, noisy = stack
-    flat = Trainer(noisy, TrainConfig(epochs=6, steps_per_epoch=10, batch_size=64,
-                                      **TRAINING_3D), ModelConfig(mode="n2v", depth=2,
-                                                                  features=8)).run()
+    flat = Trainer(
+        noisy,
+        TrainConfig(epochs=6, steps_per_epoch=10, batch_size=64, **TRAINING_3D),
+        ModelConfig(mode="n2v", depth=2, features=8),
+    ).run()
     value_range = float(np.ptp(clean))
     noisy_psnr = psnr(clean, noisy, value_range)
     psnr_2d = psnr(clean, predict(flat, noisy)["denoised"], value_range)
@@ -67,16 +69,21 @@ def test_stacks_of_z_stacks_are_predicted_stack_by_stack(stack, n2v_3d):
 def test_3d_pn2v_trains_predicts_and_round_trips(stack, noise_model, tmp_path):
     noisy = stack[1]
     config = TrainConfig(epochs=1, steps_per_epoch=3, batch_size=2, **TRAINING_3D)
-    model = Trainer(noisy[:, :48, :48], config, ModelConfig(mode="pn2v", samples=16, **TINY_3D),
-                    noise_model=noise_model).run()
+    model = Trainer(
+        noisy[:, :48, :48],
+        config,
+        ModelConfig(mode="pn2v", samples=16, **TINY_3D),
+        noise_model=noise_model,
+    ).run()
     out = predict(model, noisy[:16, :32, :32])
     assert set(out) == {"denoised", "prior_mean", "std"}
     assert all(v.shape == (16, 32, 32) and np.isfinite(v).all() for v in out.values())
     model.save(tmp_path / "m3d.pt")
     loaded = PN2VModel.load(tmp_path / "m3d.pt")
     assert loaded.config.dims == 3 and loaded.net.dims == 3
-    np.testing.assert_array_equal(predict(loaded, noisy[:16, :32, :32])["denoised"],
-                                  out["denoised"])
+    np.testing.assert_array_equal(
+        predict(loaded, noisy[:16, :32, :32])["denoised"], out["denoised"]
+    )
 
 
 def test_what_a_3d_network_cannot_take_is_refused(stack, n2v_3d):
@@ -84,12 +91,17 @@ def test_what_a_3d_network_cannot_take_is_refused(stack, n2v_3d):
     with pytest.raises(PN2VError, match="Z stacks"):
         predict(n2v_3d, noisy[0])
     with pytest.raises(PN2VError, match="thinner than the patch depth"):
-        Trainer(noisy[:8], TrainConfig(epochs=1, steps_per_epoch=1, **TRAINING_3D),
-                ModelConfig(mode="n2v", **TINY_3D))
+        Trainer(
+            noisy[:8],
+            TrainConfig(epochs=1, steps_per_epoch=1, **TRAINING_3D),
+            ModelConfig(mode="n2v", **TINY_3D),
+        )
     with pytest.raises(PN2VError, match="patch depth 10 must be a multiple of 4"):
-        Trainer(noisy, TrainConfig(epochs=1, steps_per_epoch=1,
-                                   **{**TRAINING_3D, "patch_depth": 10}),
-                ModelConfig(mode="n2v", depth=3, features=8, dims=3))
+        Trainer(
+            noisy,
+            TrainConfig(epochs=1, steps_per_epoch=1, **{**TRAINING_3D, "patch_depth": 10}),
+            ModelConfig(mode="n2v", depth=3, features=8, dims=3),
+        )
     with pytest.raises(PN2VError, match="dims must be one of"):
         ModelConfig(dims=4)
 
@@ -100,15 +112,14 @@ def test_a_lazy_z_stack_trains_exactly_like_the_same_stack_in_memory(stack):
     from napari_pn2v.backend.data.lazy import LazyFrames
 
     noisy = np.stack([stack[1][:, :48, :48], stack[1][:, 16:, 16:]])  # 2 Z stacks
-    config = TrainConfig(epochs=2, steps_per_epoch=2, batch_size=2, holdout="region",
-                         **TRAINING_3D)
+    config = TrainConfig(epochs=2, steps_per_epoch=2, batch_size=2, holdout="region", **TRAINING_3D)
     # one starting model: a lazy stack's mean and std come from a sample of 8 of its planes
-    start = PN2VModel(ModelConfig(mode="n2v", **TINY_3D), float(noisy.mean()),
-                      float(noisy.std()))
+    start = PN2VModel(ModelConfig(mode="n2v", **TINY_3D), float(noisy.mean()), float(noisy.std()))
     eager = Trainer(noisy, config, model=start.copy())
     lazy = Trainer(da.from_array(noisy, chunks=(1, 1, 48, 48)), config, model=start.copy())
     assert isinstance(lazy._train[0], LazyFrames) and lazy.n_planes == 2
     assert lazy._train[0].shape == (2, 32, 48 - 16, 48)  # a 16-row strip held out
-    np.testing.assert_allclose([e.train_loss for e in lazy], [e.train_loss for e in eager],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        [e.train_loss for e in lazy], [e.train_loss for e in eager], rtol=1e-5
+    )
     assert lazy.best_val_loss == pytest.approx(eager.best_val_loss, rel=1e-5)

@@ -89,8 +89,11 @@ def test_validation_split():
 
 def test_a_strip_too_low_for_a_deep_network_is_refused(noisy):
     with pytest.raises(PN2VError, match="too small for a depth-6 network"):
-        Trainer(noisy, TrainConfig(**{**TINY_TRAINING, "holdout": "region", "patch_size": 32}),
-                ModelConfig(mode="n2v", depth=6, features=4))
+        Trainer(
+            noisy,
+            TrainConfig(**{**TINY_TRAINING, "holdout": "region", "patch_size": 32}),
+            ModelConfig(mode="n2v", depth=6, features=4),
+        )
 
 
 def test_region_holdout_validates_on_unseen_rows_with_smaller_patches(noisy, noise_model):
@@ -102,20 +105,33 @@ def test_region_holdout_validates_on_unseen_rows_with_smaller_patches(noisy, noi
 
 def test_separate_validation_images_keep_all_training_frames(noisy, noise_model):
     held_out = noisy[:1, :20, :24]  # smaller than a patch: validation patches shrink to 20
-    trainer = Trainer(noisy, TrainConfig(**TINY_TRAINING),
-                      ModelConfig(mode="pn2v", samples=16, **TINY_NET),
-                      noise_model=noise_model, validation=held_out)
+    trainer = Trainer(
+        noisy,
+        TrainConfig(**TINY_TRAINING),
+        ModelConfig(mode="pn2v", samples=16, **TINY_NET),
+        noise_model=noise_model,
+        validation=held_out,
+    )
     assert sum(t.shape[0] for t in trainer._train) == noisy.shape[0]
     assert {b.inputs.shape[-1] for b in trainer._val} == {20}
     default = make_trainer(noisy, noise_model)
     default.model.net.load_state_dict(trainer.model.net.state_dict())
     assert trainer.validate() != pytest.approx(default.validate())  # other pixels
     with pytest.raises(PN2VError, match="smaller than"):
-        Trainer(noisy, TrainConfig(**TINY_TRAINING), ModelConfig(mode="n2v", **TINY_NET),
-                validation=noisy[:1, :3, :3])
+        Trainer(
+            noisy,
+            TrainConfig(**TINY_TRAINING),
+            ModelConfig(mode="n2v", **TINY_NET),
+            validation=noisy[:1, :3, :3],
+        )
     with pytest.raises(PN2VError, match="supervised"):
-        Trainer(noisy, TrainConfig(**TINY_TRAINING),
-                ModelConfig(mode="supervised", **TINY_NET), targets=noisy, validation=noisy)
+        Trainer(
+            noisy,
+            TrainConfig(**TINY_TRAINING),
+            ModelConfig(mode="supervised", **TINY_NET),
+            targets=noisy,
+            validation=noisy,
+        )
 
 
 def test_bad_training_input_is_refused(noisy, noise_model):
@@ -148,8 +164,12 @@ def test_images_of_different_sizes_train_together(noisy, noise_model):
 
 
 def test_supervised_trains_on_whole_clean_patches(noisy):
-    trainer = Trainer([noisy], TrainConfig(**TINY_TRAINING),
-                      ModelConfig(mode="supervised", **TINY_NET), targets=[noisy * 0.5])
+    trainer = Trainer(
+        [noisy],
+        TrainConfig(**TINY_TRAINING),
+        ModelConfig(mode="supervised", **TINY_NET),
+        targets=[noisy * 0.5],
+    )
     batch = trainer._val[0]  # from a 16-row strip: 16-pixel patches
     assert batch.inputs.shape[1:] == (1, 16, 16) and batch.targets.shape[1:] == (16, 16)
     assert trainer._train[0].shape[1:] == (2, 48, 64)  # (input, target) of the other rows
@@ -207,8 +227,6 @@ def test_location_loss_only_touches_the_location_scale_prior(noisy, noise_model)
         TrainConfig(location_weight=-1)
 
 
-
-
 def test_initial_spread_scales_a_new_priors_spread_only(noisy, noise_model):
     """The same seed with a tenth of the initial spread: same locations, spreads ÷ 10."""
     wide = make_trainer(noisy, noise_model, initial_spread=0.5)
@@ -223,7 +241,6 @@ def test_initial_spread_scales_a_new_priors_spread_only(noisy, noise_model):
     assert 0.5 / 3 < median < 0.5 * 3  # around the fraction of the data's std asked for
     with pytest.raises(PN2VError, match="initial spread"):
         TrainConfig(initial_spread=0)
-
 
 
 def test_residual_delay_holds_the_prior_residuals_then_lets_them_learn(noisy, noise_model):
@@ -251,19 +268,25 @@ def test_lazy_data_trains_exactly_like_the_same_data_in_memory(noisy, noise_mode
     eager = make_trainer(stack, noise_model, holdout=holdout)
     lazy = make_trainer(da.from_array(stack, chunks=(1, 32, 32)), noise_model, holdout=holdout)
     assert all(isinstance(t, LazyFrames) for t in lazy._train) and lazy.n_planes == 4
-    assert [t.shape[-3:] if isinstance(t, LazyFrames) else None for t in lazy._train] == \
-        [(eager._train[0].shape[0], *eager._train[0].shape[-2:])]
-    np.testing.assert_allclose([e.train_loss for e in lazy], [e.train_loss for e in eager],
-                               rtol=1e-5)
+    assert [t.shape[-3:] if isinstance(t, LazyFrames) else None for t in lazy._train] == [
+        (eager._train[0].shape[0], *eager._train[0].shape[-2:])
+    ]
+    np.testing.assert_allclose(
+        [e.train_loss for e in lazy], [e.train_loss for e in eager], rtol=1e-5
+    )
     assert lazy.best_val_loss == pytest.approx(eager.best_val_loss, rel=1e-5)
 
 
 def test_lazy_validation_images_and_bad_lazy_pixels(noisy, noise_model):
     import dask.array as da
 
-    trainer = Trainer(noisy, TrainConfig(**TINY_TRAINING),
-                      ModelConfig(mode="pn2v", samples=16, **TINY_NET), noise_model=noise_model,
-                      validation=da.from_array(noisy[:1]))
+    trainer = Trainer(
+        noisy,
+        TrainConfig(**TINY_TRAINING),
+        ModelConfig(mode="pn2v", samples=16, **TINY_NET),
+        noise_model=noise_model,
+        validation=da.from_array(noisy[:1]),
+    )
     assert np.isfinite(trainer.validate())
     broken = noisy.copy()
     broken[1] = np.nan

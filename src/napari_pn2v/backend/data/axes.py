@@ -40,8 +40,10 @@ def check_axes(axes: str, shape: tuple[int, ...], name: str = "image", dims: int
     """``axes`` in upper case, after refusing what does not fit ``shape`` or the network."""
     axes = axes.upper()
     if len(axes) != len(shape):
-        raise PN2VError(f"{name}: axes {axes!r} name {len(axes)} dimensions, the data has "
-                        f"{len(shape)} (shape {tuple(shape)})")
+        raise PN2VError(
+            f"{name}: axes {axes!r} name {len(axes)} dimensions, the data has "
+            f"{len(shape)} (shape {tuple(shape)})"
+        )
     unknown = set(axes) - set(KNOWN)
     if "S" in unknown:
         raise PN2VError(f"{name}: RGB(A) samples (axis S); convert to one channel first")
@@ -52,8 +54,10 @@ def check_axes(axes: str, shape: tuple[int, ...], name: str = "image", dims: int
     if dims == 3 and "Z" not in axes:
         raise PN2VError(f"{name}: axes {axes!r} have no Z; a 3-D network denoises Z stacks")
     if "C" in axes and shape[axes.index("C")] > 1:
-        raise PN2VError(f"{name}: {shape[axes.index('C')]} channels (axis C); denoise one "
-                        "channel at a time (each has its own noise)")
+        raise PN2VError(
+            f"{name}: {shape[axes.index('C')]} channels (axis C); denoise one "
+            "channel at a time (each has its own noise)"
+        )
     return axes
 
 
@@ -62,8 +66,7 @@ def spatial_last(data, axes: str, dims: int = 2):
     their order: a view for numpy and dask arrays (zarr arrays are wrapped in dask when they
     must move)."""
     spatial = SPATIAL[dims]
-    order = ([i for i, a in enumerate(axes) if a not in spatial]
-             + [axes.index(a) for a in spatial])
+    order = [i for i, a in enumerate(axes) if a not in spatial] + [axes.index(a) for a in spatial]
     if order == sorted(order):
         return data
     if hasattr(data, "transpose"):  # numpy (memory-mapped too) and dask: a view

@@ -51,12 +51,13 @@ def check_plane_size(shape: tuple[int, ...], min_size: int, name: str) -> None:
 def check_dims(ndim: int, dims: int, name: str) -> None:
     """Refuse single planes where a 3-D network needs Z stacks."""
     if ndim < dims:
-        raise PN2VError(f"{name}: a single {ndim}-D image; a 3-D network needs Z stacks "
-                        "(axes ZYX) — use a 2-D network for single planes")
+        raise PN2VError(
+            f"{name}: a single {ndim}-D image; a 3-D network needs Z stacks "
+            "(axes ZYX) — use a 2-D network for single planes"
+        )
 
 
-def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1,
-             dims: int = 2) -> np.ndarray:
+def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1, dims: int = 2) -> np.ndarray:
     """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X), or with ``dims=3``
     of (Z, Y, X) volumes, shape (N, Z, Y, X).
 

@@ -26,7 +26,9 @@ LOAD_BYTES = 2**31
 def is_lazy(data: object) -> bool:
     """True for arrays whose pixels are read on demand (dask, zarr, memory-mapped files)."""
     return isinstance(data, np.memmap) or (
-        not isinstance(data, np.ndarray) and hasattr(data, "shape") and hasattr(data, "dtype")
+        not isinstance(data, np.ndarray)
+        and hasattr(data, "shape")
+        and hasattr(data, "dtype")
         and hasattr(data, "__getitem__")
     )
 
@@ -91,8 +93,10 @@ class PlaneSource:
 
     def block(self, plane: int, y: int, x: int, height: int, width: int) -> np.ndarray:
         """float32 pixels of a rectangle of ``plane``; lazy data is checked as it is read."""
-        block = np.asarray(self.data[(*self.index(plane), slice(y, y + height),
-                                      slice(x, x + width))], dtype=np.float32)
+        block = np.asarray(
+            self.data[(*self.index(plane), slice(y, y + height), slice(x, x + width))],
+            dtype=np.float32,
+        )
         if self.lazy:
             check_finite(block, f"{self.name} (plane {plane + 1})")
         return block
@@ -111,9 +115,13 @@ class PlaneSource:
         n, height, width = self.shape
         planes = np.unique(np.linspace(0, n - 1, min(n, 8)).round().astype(int))
         step = max(1, math.ceil(math.sqrt(height * width * len(planes) / pixels)))
-        parts = [np.asarray(self.data[(*self.index(p), slice(None, None, step),
-                                       slice(None, None, step))], dtype=np.float32)
-                 for p in planes]
+        parts = [
+            np.asarray(
+                self.data[(*self.index(p), slice(None, None, step), slice(None, None, step))],
+                dtype=np.float32,
+            )
+            for p in planes
+        ]
         sample = np.stack(parts)
         check_finite(sample, self.name)
         return sample
@@ -126,9 +134,15 @@ class LazyFrames:
     network) the frames are Z stacks of ``depth`` consecutive planes of the source, and
     ``planes`` numbers stacks."""
 
-    def __init__(self, source: PlaneSource, planes: range, rows: range,
-                 normalise: Callable[[torch.Tensor], torch.Tensor],
-                 device: torch.device | str = "cpu", depth: int | None = None) -> None:
+    def __init__(
+        self,
+        source: PlaneSource,
+        planes: range,
+        rows: range,
+        normalise: Callable[[torch.Tensor], torch.Tensor],
+        device: torch.device | str = "cpu",
+        depth: int | None = None,
+    ) -> None:
         self.source, self.planes, self.rows, self.depth = source, planes, rows, depth
         self.normalise, self.device = normalise, torch.device(device)
         stack = () if depth is None else (depth,)
@@ -140,14 +154,16 @@ class LazyFrames:
     def numel(self) -> int:
         return math.prod(self.shape)
 
-    def crops(self, frame: torch.Tensor, *corner: torch.Tensor,
-              shape: tuple[int, ...]) -> torch.Tensor:
+    def crops(
+        self, frame: torch.Tensor, *corner: torch.Tensor, shape: tuple[int, ...]
+    ) -> torch.Tensor:
         """(B, *shape) normalised crops at (frame, [z,] y, x), read from the source (a Z
         stack's crop plane by plane)."""
         out = np.empty((len(frame), *shape), np.float32)
         height, width = shape[-2:]
-        for i, (f, *start) in enumerate(zip(frame.tolist(), *(c.tolist() for c in corner),
-                                            strict=True)):
+        for i, (f, *start) in enumerate(
+            zip(frame.tolist(), *(c.tolist() for c in corner), strict=True)
+        ):
             y0, x0 = self.rows[start[-2]], start[-1]
             if self.depth is None:
                 out[i] = self.source.block(self.planes[f], y0, x0, height, width)

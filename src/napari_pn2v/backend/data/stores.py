@@ -73,8 +73,9 @@ def axes_hint(path: str | os.PathLike) -> str | None:
             attrs = dict(zarr.open(path, mode="r").attrs)
             multiscales = attrs.get("ome", attrs).get("multiscales")
             if multiscales and "axes" in multiscales[0]:
-                return "".join((a if isinstance(a, str) else a["name"])[0]
-                               for a in multiscales[0]["axes"]).upper()
+                return "".join(
+                    (a if isinstance(a, str) else a["name"])[0] for a in multiscales[0]["axes"]
+                ).upper()
     except Exception:  # no hint: the caller guesses, and reading errors surface when opened
         return None
     return None
@@ -108,9 +109,16 @@ class OutputFiles(dict):
     """Float32 arrays to write results into, by name, each a file ``<stem>_<name><suffix>``
     in ``directory``; :meth:`commit` moves them into place, :meth:`discard` removes them."""
 
-    def __init__(self, directory: str | os.PathLike, stem: str, names: Iterable[str],
-                 shape: tuple[int, ...], fmt: str = "tiff",
-                 chunks: tuple[int, ...] | None = None, axes: str | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike,
+        stem: str,
+        names: Iterable[str],
+        shape: tuple[int, ...],
+        fmt: str = "tiff",
+        chunks: tuple[int, ...] | None = None,
+        axes: str | None = None,
+    ) -> None:
         super().__init__()
         if fmt not in FORMATS:
             raise PN2VError(f"output format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -131,14 +139,19 @@ class OutputFiles(dict):
         if self.fmt == "tiff":
             import tifffile
 
-            return tifffile.memmap(path, shape=shape, dtype=np.float32,
-                                   photometric="minisblack",
-                                   metadata={"axes": self.axes} if self.axes else {})
+            return tifffile.memmap(
+                path,
+                shape=shape,
+                dtype=np.float32,
+                photometric="minisblack",
+                metadata={"axes": self.axes} if self.axes else {},
+            )
         import zarr
 
         chunks = chunks or (*(1,) * (len(shape) - 2), *(min(s, 512) for s in shape[-2:]))
-        array = zarr.open_array(path, mode="w", shape=shape, chunks=chunks, dtype=np.float32,
-                                fill_value=0.0)
+        array = zarr.open_array(
+            path, mode="w", shape=shape, chunks=chunks, dtype=np.float32, fill_value=0.0
+        )
         if self.axes:
             array.attrs["axes"] = self.axes
         return array

@@ -25,14 +25,14 @@ class PoissonGaussian:
 def _smooth(image: np.ndarray, sigma: float) -> np.ndarray:
     """Gaussian blur via the FFT (periodic) along every axis, enough for synthetic
     structures."""
-    frequencies = np.meshgrid(*(np.fft.fftfreq(n) for n in image.shape), indexing="ij",
-                              sparse=True)
+    frequencies = np.meshgrid(*(np.fft.fftfreq(n) for n in image.shape), indexing="ij", sparse=True)
     kernel = np.exp(-2 * (np.pi * sigma) ** 2 * sum(f**2 for f in frequencies))
     return np.real(np.fft.ifftn(np.fft.fftn(image) * kernel))
 
 
-def cells(shape: tuple[int, int] = (256, 256), seed: int = 0, low: float = 110.0,
-          high: float = 600.0) -> np.ndarray:
+def cells(
+    shape: tuple[int, int] = (256, 256), seed: int = 0, low: float = 110.0, high: float = 600.0
+) -> np.ndarray:
     """A clean image of blurred blobs and filaments between ``low`` and ``high``."""
     rng = np.random.default_rng(seed)
     height, width = shape
@@ -51,8 +51,12 @@ def cells(shape: tuple[int, int] = (256, 256), seed: int = 0, low: float = 110.0
     return (low + (high - low) * image).astype(np.float32)
 
 
-def cell_volume(shape: tuple[int, int, int] = (32, 64, 64), seed: int = 0, low: float = 110.0,
-                high: float = 600.0) -> np.ndarray:
+def cell_volume(
+    shape: tuple[int, int, int] = (32, 64, 64),
+    seed: int = 0,
+    low: float = 110.0,
+    high: float = 600.0,
+) -> np.ndarray:
     """A clean Z stack of blurred balls between ``low`` and ``high``: structure that
     continues from plane to plane, which a 3-D network can use and a 2-D one cannot."""
     rng = np.random.default_rng(seed)
@@ -62,21 +66,27 @@ def cell_volume(shape: tuple[int, int, int] = (32, 64, 64), seed: int = 0, low: 
         centre = [rng.uniform(0, n) for n in shape]
         radius = rng.uniform(3, 8)
         volume += rng.uniform(0.4, 1.0) * (
-            sum((g - c) ** 2 for g, c in zip(grid, centre, strict=True)) < radius**2)
+            sum((g - c) ** 2 for g, c in zip(grid, centre, strict=True)) < radius**2
+        )
     volume = _smooth(volume, 1.5)
     volume = (volume - volume.min()) / (np.ptp(volume) + 1e-12)
     return (low + (high - low) * volume).astype(np.float32)
 
 
-def calibration_scene(shape: tuple[int, int] = (128, 128), low: float = 100.0,
-                      high: float = 640.0) -> np.ndarray:
+def calibration_scene(
+    shape: tuple[int, int] = (128, 128), low: float = 100.0, high: float = 640.0
+) -> np.ndarray:
     """A smooth ramp (like a half-closed, out-of-focus field diaphragm) covering [low, high]."""
     ramp = np.linspace(0.0, 1.0, shape[1])[None, :] * np.ones((shape[0], 1))
     return (low + (high - low) * ramp).astype(np.float32)
 
 
-def calibration_stack(frames: int = 20, shape: tuple[int, int] = (128, 128),
-                      noise: PoissonGaussian | None = None, seed: int = 1) -> np.ndarray:
+def calibration_stack(
+    frames: int = 20,
+    shape: tuple[int, int] = (128, 128),
+    noise: PoissonGaussian | None = None,
+    seed: int = 1,
+) -> np.ndarray:
     """Noisy frames of the static calibration scene."""
     rng = np.random.default_rng(seed)
     noise = noise or PoissonGaussian()
@@ -84,12 +94,14 @@ def calibration_stack(frames: int = 20, shape: tuple[int, int] = (128, 128),
     return np.stack([noise(scene, rng) for _ in range(frames)])
 
 
-def noisy_images(count: int = 1, shape: tuple[int, int] = (256, 256),
-                 noise: PoissonGaussian | None = None,
-                 seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def noisy_images(
+    count: int = 1,
+    shape: tuple[int, int] = (256, 256),
+    noise: PoissonGaussian | None = None,
+    seed: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
     """(clean, noisy) stacks of ``count`` different synthetic scenes."""
     rng = np.random.default_rng(seed)
     noise = noise or PoissonGaussian()
     clean = np.stack([cells(shape, seed=seed + i) for i in range(count)])
     return clean, np.stack([noise(c, rng) for c in clean])
-

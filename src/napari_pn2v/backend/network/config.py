@@ -23,18 +23,38 @@ CONTEXT = 24
 class ModelConfig:
     """What defines the network; stored in every model file."""
 
-    mode: str = option("pn2v", "pn2v (needs a noise model), n2v, or supervised (needs clean "
-                       "targets; a baseline for benchmarks)", choices=MODES)
-    depth: int = option(3, "U-Net resolution levels", label="U-Net depth", min=1, max=6,
-                        advanced=True)
-    features: int = option(64, "U-Net features at the first level", label="U-Net features",
-                           min=4, max=256, advanced=True)
-    samples: int = option(800, "K, prior samples per pixel", label="Samples K", min=1,
-                          max=4096, advanced=True)
-    prior: str = option("location-scale", "how the head forms the K samples; 'published' is "
-                        "the original recipe, for comparison", choices=PRIORS, advanced=True)
-    dims: int = option(2, "2: denoise plane by plane; 3: a 3-D network (3-D convolutions and "
-                       "blind spots) for Z stacks, which needs a Z axis", choices=DIMS)
+    mode: str = option(
+        "pn2v",
+        "pn2v (needs a noise model), n2v, or supervised (needs clean "
+        "targets; a baseline for benchmarks)",
+        choices=MODES,
+    )
+    depth: int = option(
+        3, "U-Net resolution levels", label="U-Net depth", min=1, max=6, advanced=True
+    )
+    features: int = option(
+        64,
+        "U-Net features at the first level",
+        label="U-Net features",
+        min=4,
+        max=256,
+        advanced=True,
+    )
+    samples: int = option(
+        800, "K, prior samples per pixel", label="Samples K", min=1, max=4096, advanced=True
+    )
+    prior: str = option(
+        "location-scale",
+        "how the head forms the K samples; 'published' is the original recipe, for comparison",
+        choices=PRIORS,
+        advanced=True,
+    )
+    dims: int = option(
+        2,
+        "2: denoise plane by plane; 3: a 3-D network (3-D convolutions and "
+        "blind spots) for Z stacks, which needs a Z axis",
+        choices=DIMS,
+    )
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -42,8 +62,7 @@ class ModelConfig:
         if self.prior not in PRIORS:
             raise PN2VError(f"prior must be one of {PRIORS}, got {self.prior!r}")
         if self.dims not in DIMS:
-            raise PN2VError(f"dims must be one of {DIMS} (a 2-D or 3-D network), got "
-                            f"{self.dims!r}")
+            raise PN2VError(f"dims must be one of {DIMS} (a 2-D or 3-D network), got {self.dims!r}")
         for name in ("depth", "features", "samples"):
             if int(getattr(self, name)) < 1:
                 raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")

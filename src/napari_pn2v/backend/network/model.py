@@ -23,12 +23,19 @@ from .unet import UNet
 
 FORMAT = "napari-pn2v-model"
 FORMAT_VERSION = 1
+
+
 class PN2VModel:
     """Everything needed to denoise: the net, normalisation and (for PN2V) the noise model."""
 
-    def __init__(self, config: ModelConfig, mean: float, std: float,
-                 noise_model: NoiseModel | None = None,
-                 net: UNet | None = None) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        mean: float,
+        std: float,
+        noise_model: NoiseModel | None = None,
+        net: UNet | None = None,
+    ) -> None:
         if config.mode == "pn2v" and noise_model is None:
             raise PN2VError("PN2V needs a noise model; build one first or choose N2V mode")
         self.config = config
@@ -108,16 +115,18 @@ class PN2VModel:
         if all(self.trusted) and all(f == 1.0 for f in self.std_factors):
             return results
         device = raw.device
-        band = torch.bucketize(results["prior_mean"],
-                               torch.tensor(self.trust_edges, dtype=raw.dtype, device=device),
-                               right=True)
+        band = torch.bucketize(
+            results["prior_mean"],
+            torch.tensor(self.trust_edges, dtype=raw.dtype, device=device),
+            right=True,
+        )
         trusted = torch.tensor(self.trusted, device=device)[band]
-        results["std"] = results["std"] * torch.tensor(self.std_factors, dtype=raw.dtype,
-                                                       device=device)[band]
+        results["std"] = (
+            results["std"] * torch.tensor(self.std_factors, dtype=raw.dtype, device=device)[band]
+        )
         if not trusted.all():
             trained_spread = prior.scale[:, 0] * prior.u.std(1) / self.spread_scale
-            results["denoised"] = torch.where(trusted, results["denoised"],
-                                              results["prior_mean"])
+            results["denoised"] = torch.where(trusted, results["denoised"], results["prior_mean"])
             results["std"] = torch.where(trusted, results["std"], trained_spread)
         return results
 
@@ -188,20 +197,24 @@ class PN2VModel:
             config = ModelConfig(**{k: v for k, v in state["config"].items() if k in known})
             noise_model = None
             if state.get("noise_model") is not None:
-                nm = {k: v.numpy() if isinstance(v, torch.Tensor) else v
-                      for k, v in state["noise_model"].items()}
+                nm = {
+                    k: v.numpy() if isinstance(v, torch.Tensor) else v
+                    for k, v in state["noise_model"].items()
+                }
                 noise_model = noise_model_from_state(nm, source=str(path))
             model = cls(config, state["mean"], state["std"], noise_model)
             model.net.load_state_dict(state["weights"])
             model.epochs_trained = int(state.get("epochs_trained", 0))
             model.spread_scale = float(state.get("spread_scale", 1.0))
             if not math.isfinite(model.spread_scale) or model.spread_scale <= 0:
-                raise PN2VError(f"{path}: damaged napari-pn2v model file (spread scale "
-                                f"{model.spread_scale})")
+                raise PN2VError(
+                    f"{path}: damaged napari-pn2v model file (spread scale {model.spread_scale})"
+                )
             model.trust_edges = tuple(float(e) for e in state.get("trust_edges", ()))
             model.trusted = tuple(bool(t) for t in state.get("trusted", (True,)))
-            model.std_factors = tuple(float(f) for f in state.get(
-                "std_factors", (1.0,) * len(model.trusted)))
+            model.std_factors = tuple(
+                float(f) for f in state.get("std_factors", (1.0,) * len(model.trusted))
+            )
             if not len(model.trusted) == len(model.std_factors) == len(model.trust_edges) + 1:
                 raise PN2VError(f"{path}: damaged napari-pn2v model file (guard bands)")
             if state.get("noise_check") is not None:

@@ -34,12 +34,16 @@ class Prior:
         if factor == 1.0:
             return self
         mean_u = self.u.mean(1, keepdim=True)
-        return Prior(torch.addcmul(self.loc, self.scale, mean_u, value=1.0 - factor),
-                     self.scale * factor, self.u)
+        return Prior(
+            torch.addcmul(self.loc, self.scale, mean_u, value=1.0 - factor),
+            self.scale * factor,
+            self.u,
+        )
 
 
-def posterior(noise_model: NoiseModel, prior: Prior,
-              observed: torch.Tensor) -> dict[str, torch.Tensor]:
+def posterior(
+    noise_model: NoiseModel, prior: Prior, observed: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """MMSE, prior mean and posterior std of samples loc + scale·u weighted by p(x | s).
 
     The weighted sums run over u alone (order 1, so no cancellation in the variance);
@@ -51,7 +55,8 @@ def posterior(noise_model: NoiseModel, prior: Prior,
     var_u = (p.mul_(prior.u).sum(1, keepdim=True) / total - mean_u**2).clamp(min=0)
     return {
         "denoised": torch.addcmul(prior.loc, prior.scale, mean_u).squeeze(1),
-        "prior_mean": torch.addcmul(prior.loc, prior.scale,
-                                    prior.u.mean(1, keepdim=True)).squeeze(1),
+        "prior_mean": torch.addcmul(prior.loc, prior.scale, prior.u.mean(1, keepdim=True)).squeeze(
+            1
+        ),
         "std": (prior.scale * var_u.sqrt()).squeeze(1),
     }

@@ -25,8 +25,10 @@ CHANNELS_LAST = {2: torch.channels_last, 3: torch.channels_last_3d}
 def _conv_block(cin: int, cout: int, dims: int) -> nn.Sequential:
     conv = CONV[dims]
     return nn.Sequential(
-        conv(cin, cout, 3, padding=1), nn.ReLU(inplace=True),
-        conv(cout, cout, 3, padding=1), nn.ReLU(inplace=True),
+        conv(cin, cout, 3, padding=1),
+        nn.ReLU(inplace=True),
+        conv(cout, cout, 3, padding=1),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -34,8 +36,14 @@ class UNet(nn.Module):
     """U-Net body plus a 1×1 head with ``out_channels`` outputs, on images (``dims=2``) or
     volumes (``dims=3``)."""
 
-    def __init__(self, depth: int = 3, features: int = 64, out_channels: int = 800,
-                 in_channels: int = 1, dims: int = 2) -> None:
+    def __init__(
+        self,
+        depth: int = 3,
+        features: int = 64,
+        out_channels: int = 800,
+        in_channels: int = 1,
+        dims: int = 2,
+    ) -> None:
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")

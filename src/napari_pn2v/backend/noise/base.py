@@ -32,11 +32,11 @@ class NoiseModel(Protocol):
 
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor: ...
 
-    def log_likelihood(self, observation: torch.Tensor,
-                       signal: torch.Tensor) -> torch.Tensor: ...
+    def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor: ...
 
-    def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
-                          scale: torch.Tensor, u: torch.Tensor) -> torch.Tensor: ...
+    def sample_likelihood(
+        self, observation: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, u: torch.Tensor
+    ) -> torch.Tensor: ...
 
     def variance(self, signal: torch.Tensor) -> torch.Tensor:
         """Var(x | s): how far observations scatter about a signal (the spread's choice)."""
@@ -61,8 +61,9 @@ class NoiseModelFiles:
     """What every kind does the same way: plot curves from its likelihood, and files from its
     state (``to_state`` / ``from_state``)."""
 
-    def sample_likelihood(self, observation: torch.Tensor, loc: torch.Tensor,
-                          scale: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    def sample_likelihood(
+        self, observation: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, u: torch.Tensor
+    ) -> torch.Tensor:
         """p(x | loc + scale·u) for prediction's K samples per pixel (observation, loc,
         scale: (N, 1); u: (N, K)); a kind may compute it in fewer passes, without gradients."""
         return self.likelihood(observation, torch.addcmul(loc, scale, u))

@@ -21,9 +21,9 @@ PERCENTILES = (0.5, 99.5)
 MIN_SPAN = 0.3
 
 
-def select_pairs(signals: np.ndarray, observations: np.ndarray,
-                 percentiles: tuple[float, float] = PERCENTILES
-                 ) -> tuple[np.ndarray, np.ndarray, str]:
+def select_pairs(
+    signals: np.ndarray, observations: np.ndarray, percentiles: tuple[float, float] = PERCENTILES
+) -> tuple[np.ndarray, np.ndarray, str]:
     """(signals, observations, a line for the user) with the signals within ``percentiles``;
     refuses predictions that span too little of the data to stand in for the signal."""
     low, high = np.percentile(signals, percentiles)
@@ -32,15 +32,22 @@ def select_pairs(signals: np.ndarray, observations: np.ndarray,
         raise PN2VError(
             f"the N2V predictions span only [{low:.4g}, {high:.4g}] of the data's "
             f"[{x_low:.4g}, {x_high:.4g}]: N2V has not learned the images yet, so it cannot "
-            "stand in for the signal; train it longer (more epochs or steps)")
+            "stand in for the signal; train it longer (more epochs or steps)"
+        )
     keep = (signals >= low) & (signals <= high)
-    return signals[keep], observations[keep], (
-        f"kept {keep.sum():,} (prediction, observation) pairs with predictions in "
-        f"[{low:.4g}, {high:.4g}] (the {percentiles[0]:g}–{percentiles[1]:g} percentiles)")
+    return (
+        signals[keep],
+        observations[keep],
+        (
+            f"kept {keep.sum():,} (prediction, observation) pairs with predictions in "
+            f"[{low:.4g}, {high:.4g}] (the {percentiles[0]:g}–{percentiles[1]:g} percentiles)"
+        ),
+    )
 
 
-def fit_noise_model(signals: np.ndarray, observations: np.ndarray, fit: str,
-                    bins: int = 256) -> NoiseModel:
+def fit_noise_model(
+    signals: np.ndarray, observations: np.ndarray, fit: str, bins: int = 256
+) -> NoiseModel:
     """A histogram or GMM noise model of paired signals and observations."""
     from .gmm import GaussianMixtureNoiseModel
     from .histogram import HistogramNoiseModel

@@ -51,22 +51,29 @@ def drift_note(signals: np.ndarray) -> str | None:
     gains = spread / spread.mean()
     if max(abs(gains.max() - 1), abs(gains.min() - 1)) <= DRIFT_NOTE:
         return None
-    return (f"the calibration frames' contrast drifts from {gains.min():.2f}× to "
-            f"{gains.max():.2f}× their mean (bleaching or illumination?); each frame is "
-            "compared with the mean fitted to its brightness, so the drift is not taken for "
-            "noise")
+    return (
+        f"the calibration frames' contrast drifts from {gains.min():.2f}× to "
+        f"{gains.max():.2f}× their mean (bleaching or illumination?); each frame is "
+        "compared with the mean fitted to its brightness, so the drift is not taken for "
+        "noise"
+    )
 
 
-def signal_per_observation(signal: np.ndarray,
-                           observations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def signal_per_observation(
+    signal: np.ndarray, observations: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(signals, observations) as float32 stacks of one shape, from one signal image (shared
     by every observation) or one signal per observation."""
     signal = as_stack(signal, name="signal")
     observations = as_stack(observations, name="observations")
     if signal.shape[1:] != observations.shape[1:] or signal.shape[0] not in (
-            1, observations.shape[0]):
-        raise PN2VError(f"signal ({signal.shape[0]} plane(s) of {signal.shape[1]}×"
-                        f"{signal.shape[2]}) and observations ({observations.shape[0]} of "
-                        f"{observations.shape[1]}×{observations.shape[2]}) do not match: give "
-                        "one signal image, or one per observation")
+        1,
+        observations.shape[0],
+    ):
+        raise PN2VError(
+            f"signal ({signal.shape[0]} plane(s) of {signal.shape[1]}×"
+            f"{signal.shape[2]}) and observations ({observations.shape[0]} of "
+            f"{observations.shape[1]}×{observations.shape[2]}) do not match: give "
+            "one signal image, or one per observation"
+        )
     return np.broadcast_to(signal, observations.shape), observations

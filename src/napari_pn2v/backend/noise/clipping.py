@@ -25,7 +25,8 @@ def clip_limits(data: np.ndarray) -> list[float]:
     if finite.size == 0:
         return sorted(limits)
     integer_valued = data.dtype.kind in "iu" or bool(
-        np.all(finite.ravel()[:10000] == np.round(finite.ravel()[:10000])))
+        np.all(finite.ravel()[:10000] == np.round(finite.ravel()[:10000]))
+    )
     for end, inward in ((float(finite.min()), 1), (float(finite.max()), -1)):
         count = np.count_nonzero(finite == end)
         if count <= PILE_UP_FRACTION * finite.size:
@@ -45,5 +46,6 @@ def clipped_mask(data: np.ndarray) -> tuple[np.ndarray, str | None]:
     if not count:
         return mask, None
     where = " and ".join(f"{v:g}" for v in limits)
-    return mask, (f"left out {count:,} clipped pixel(s) ({100 * count / mask.size:.2f}%) at "
-                  f"{where}")
+    return mask, (
+        f"left out {count:,} clipped pixel(s) ({100 * count / mask.size:.2f}%) at {where}"
+    )

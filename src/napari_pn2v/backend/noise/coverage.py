@@ -23,6 +23,8 @@ def check_coverage(noise_model: NoiseModel, data: np.ndarray, name: str) -> str 
             f"{where}; build a noise model that covers this data's intensities"
         )
     if fraction > WARN_FRACTION:
-        return (f"{name}: {100 * fraction:.2f}% of the pixels lie outside the noise model's "
-                f"range {where} and are treated as its edge values")
+        return (
+            f"{name}: {100 * fraction:.2f}% of the pixels lie outside the noise model's "
+            f"range {where} and are treated as its edge values"
+        )
     return None

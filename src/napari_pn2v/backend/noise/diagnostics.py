@@ -31,8 +31,9 @@ class NoiseLevelData:
     counts: np.ndarray
 
 
-def subsample_pairs(signals: np.ndarray, observations: np.ndarray,
-                    seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def subsample_pairs(
+    signals: np.ndarray, observations: np.ndarray, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """At most :data:`MAX_PAIRS` random (signal, observation) pairs, as flat float32."""
     s = np.broadcast_to(signals, np.shape(observations)).ravel()
     x = np.asarray(observations).ravel()
@@ -42,8 +43,9 @@ def subsample_pairs(signals: np.ndarray, observations: np.ndarray,
     return s.astype(np.float32), x.astype(np.float32)
 
 
-def measured_levels(signals: np.ndarray, observations: np.ndarray,
-                    levels: int = 40) -> NoiseLevelData:
+def measured_levels(
+    signals: np.ndarray, observations: np.ndarray, levels: int = 40
+) -> NoiseLevelData:
     """Observation std in ``levels`` evenly spaced signal bins (bins with < 20 pairs left out)."""
     s, x = np.asarray(signals).ravel(), np.asarray(observations).ravel()
     edges = np.linspace(np.percentile(s, 0.1), np.percentile(s, 99.9), levels + 1)
@@ -59,8 +61,9 @@ def measured_levels(signals: np.ndarray, observations: np.ndarray,
     return NoiseLevelData(a[:, 0], a[:, 1], a[:, 2].astype(int))
 
 
-def model_std(model: NoiseModel, signals: np.ndarray, x_range: tuple[float, float],
-              points: int = 2048) -> np.ndarray:
+def model_std(
+    model: NoiseModel, signals: np.ndarray, x_range: tuple[float, float], points: int = 2048
+) -> np.ndarray:
     """The noise standard deviation the model predicts at each signal (numerically)."""
     x = np.linspace(*x_range, points)
     stds = []
@@ -93,15 +96,19 @@ class NoiseCheck:
 
     def under_predicted(self) -> list[int]:
         """Bands where the images show :data:`UNDER` times the noise model's variance."""
-        return [b for b in range(len(self.shares))
-                if self.image_variance[b] > UNDER * self.model_variance[b]]
+        return [
+            b
+            for b in range(len(self.shares))
+            if self.image_variance[b] > UNDER * self.model_variance[b]
+        ]
 
     def overconfident(self) -> list[int]:
         """Bands where held-out pixels scatter around the prior mean :data:`UNDER` times more
         than the noise model and the prior's spread allow (a prior still learning, or a noise
         model that is too low)."""
-        return [b for b in range(len(self.shares))
-                if self.scatter[b] > UNDER * self.expected_scatter[b]]
+        return [
+            b for b in range(len(self.shares)) if self.scatter[b] > UNDER * self.expected_scatter[b]
+        ]
 
     def messages(self) -> list[str]:
         """What the user should know, one line each (none when all is well)."""
@@ -110,7 +117,8 @@ class NoiseCheck:
             out.append(
                 f"the noise model gives too little noise at signals {self._range(b)} "
                 f"({100 * self.shares[b]:.0f}% of the pixels): the images show a variance of "
-                f"{self.image_variance[b]:.3g}, the model {self.model_variance[b]:.3g}")
+                f"{self.image_variance[b]:.3g}, the model {self.model_variance[b]:.3g}"
+            )
         over = self.overconfident()
         if over:
             ratio = max(self.scatter[b] / self.expected_scatter[b] for b in over)
@@ -118,15 +126,21 @@ class NoiseCheck:
             out.append(
                 f"held-out pixels scatter around the prior up to {ratio:.1f}× more than the "
                 f"noise model and the prior's spread allow ({100 * share:.0f}% of the "
-                "pixels): train longer, or check the noise model")
+                "pixels): train longer, or check the noise model"
+            )
         if not all(self.trusted):
             untrusted = [b for b, t in enumerate(self.trusted) if not t]
             share = sum(self.shares[b] for b in untrusted)
-            where = ("everywhere" if len(untrusted) == len(self.trusted) else
-                     "at signals " + ", ".join(self._range(b) for b in untrusted))
-            out.append(f"the prior mean is predicted instead of the MMSE {where} "
-                       f"({100 * share:.0f}% of the pixels), where the noise model would "
-                       "make it worse")
+            where = (
+                "everywhere"
+                if len(untrusted) == len(self.trusted)
+                else "at signals " + ", ".join(self._range(b) for b in untrusted)
+            )
+            out.append(
+                f"the prior mean is predicted instead of the MMSE {where} "
+                f"({100 * share:.0f}% of the pixels), where the noise model would "
+                "make it worse"
+            )
         return out
 
     def _range(self, band: int) -> str:
@@ -137,7 +151,11 @@ class NoiseCheck:
 
     @classmethod
     def from_state(cls, state: dict) -> NoiseCheck:
-        check = cls(**{k: tuple(v) if isinstance(v, list | tuple) and k != "notes" else v
-                       for k, v in state.items()})
+        check = cls(
+            **{
+                k: tuple(v) if isinstance(v, list | tuple) and k != "notes" else v
+                for k, v in state.items()
+            }
+        )
         check.notes = list(check.notes)
         return check

@@ -77,8 +77,9 @@ def unclip(mean: float, variance: float, limit: float, upper: bool = False) -> t
     return (limit - k * std if upper else limit + k * std), std**2
 
 
-def noise_levels(images: np.ndarray, levels: int = 40, max_planes: int = 16,
-                 smooth_fraction: float = 0.5) -> NoiseLevels:
+def noise_levels(
+    images: np.ndarray, levels: int = 40, max_planes: int = 16, smooth_fraction: float = 0.5
+) -> NoiseLevels:
     """Noise variance against signal, over ``levels`` evenly spaced levels of the local mean.
 
     Within each level only the smoothest ``smooth_fraction`` of its pixels (lowest local
@@ -103,10 +104,18 @@ def noise_levels(images: np.ndarray, levels: int = 40, max_planes: int = 16,
         mean = ndimage.uniform_filter(plane, 5, mode="reflect")
         inner = (slice(2, -2), slice(2, -2))
         touched = ndimage.maximum_filter(mask, 5, mode="nearest")
-        for column, values in zip(columns, (
-                mean, ndimage.correlate(plane, RESIDUAL_KERNEL, mode="reflect"),
+        for column, values in zip(
+            columns,
+            (
+                mean,
+                ndimage.correlate(plane, RESIDUAL_KERNEL, mode="reflect"),
                 ndimage.correlate(plane, wide, mode="reflect"),
-                np.hypot(*np.gradient(mean)), touched, mask), strict=True):
+                np.hypot(*np.gradient(mean)),
+                touched,
+                mask,
+            ),
+            strict=True,
+        ):
             column.append(values[inner].ravel())
     mean, residual, wide_residual, gradient, touched, at_limit = map(np.concatenate, columns)
     if mean.size < 1000:
@@ -124,16 +133,19 @@ def noise_levels(images: np.ndarray, levels: int = 40, max_planes: int = 16,
             if at_limit[smooth].mean() > MAX_CLIPPED:
                 continue  # mostly piled up at the limit: the values say little of the noise
             limit = min(limits, key=lambda v: abs(v - level))
-            level, variance = unclip(level, float(residual[smooth].var()), limit,
-                                     upper=limit > level)
+            level, variance = unclip(
+                level, float(residual[smooth].var()), limit, upper=limit > level
+            )
         else:
             variance = _robust_variance(residual[smooth])
             if variance > 0:
                 ratios.append(_robust_variance(wide_residual[smooth]) / variance)
         rows.append((level, variance, smooth.size))
     if len(rows) < 2:
-        raise PN2VError("the images hold too few signal levels to estimate the noise; "
-                        "give the camera parameters instead")
+        raise PN2VError(
+            "the images hold too few signal levels to estimate the noise; "
+            "give the camera parameters instead"
+        )
     found = np.array(sorted(rows))
     correlation = float(np.median(ratios)) if ratios else 1.0
     messages = [message.replace("left out", "found")] if message else []
@@ -143,13 +155,14 @@ def noise_levels(images: np.ndarray, levels: int = 40, max_planes: int = 16,
             f"shows {correlation:.1f}× the variance of one a pixel wide; 1 for independent "
             "noise): Noise2Void and PN2V assume each pixel's noise is independent, so noise "
             "will be left in the result and a noise model estimated from single pixels is "
-            "too low")
-    return NoiseLevels(found[:, 0], found[:, 1], found[:, 2].astype(int), correlation,
-                       messages)
+            "too low"
+        )
+    return NoiseLevels(found[:, 0], found[:, 1], found[:, 2].astype(int), correlation, messages)
 
 
-def estimate_poisson_gaussian(images: np.ndarray, min_std: float = 0.5
-                              ) -> tuple[PoissonGaussianNoiseModel, NoiseLevels]:
+def estimate_poisson_gaussian(
+    images: np.ndarray, min_std: float = 0.5
+) -> tuple[PoissonGaussianNoiseModel, NoiseLevels]:
     """The measured variance curve of :func:`noise_levels`, made non-decreasing (weighted
     isotonic regression), with a straight line var = a·s + b (weighted least squares, a > 0)
     fitted for the gain beyond the brightest level and for the summary. Clipping limits of
@@ -171,8 +184,15 @@ def estimate_poisson_gaussian(images: np.ndarray, min_std: float = 0.5
     sample = data.ravel()[:10000]
     integer = data.dtype.kind in "iu" or bool(np.all(sample == np.round(sample)))
     model = PoissonGaussianNoiseModel(
-        float(a), float(b), min_std, low, high, origin="estimated",
+        float(a),
+        float(b),
+        min_std,
+        low,
+        high,
+        origin="estimated",
         curve=tuple(float(v) for v in curve),
-        clip_low=lower[0] if lower else None, clip_high=upper[0] if upper else None,
-        step=1.0 if integer else 0.0)
+        clip_low=lower[0] if lower else None,
+        clip_high=upper[0] if upper else None,
+        step=1.0 if integer else 0.0,
+    )
     return model, found

@@ -51,8 +51,7 @@ def _balanced_sampler(s: np.ndarray, low: float, high: float) -> Sampler:
     a denoised image's squared error (FMD: variance 40 % low at s ≈ 90). Each signal bin
     weighing the same is what a histogram's row-normalisation does, too.
     """
-    bins = np.minimum(((s - low) / (high - low) * BALANCE_BINS).astype(np.int64),
-                      BALANCE_BINS - 1)
+    bins = np.minimum(((s - low) / (high - low) * BALANCE_BINS).astype(np.int64), BALANCE_BINS - 1)
     counts = np.bincount(bins, minlength=BALANCE_BINS)
     cumulative = torch.from_numpy(np.cumsum(1.0 / counts[bins]))
     total = float(cumulative[-1])
@@ -88,8 +87,9 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         return cls.fit(signal, raw.reshape(frames.shape), **fit)
 
     @classmethod
-    def from_pairs(cls, signal: np.ndarray, observations: np.ndarray,
-                   **fit: object) -> GaussianMixtureNoiseModel:
+    def from_pairs(
+        cls, signal: np.ndarray, observations: np.ndarray, **fit: object
+    ) -> GaussianMixtureNoiseModel:
         """Fit to a signal image and one or more noisy observations of it — or one signal per
         observation."""
         raw = np.asarray(observations)
@@ -97,10 +97,20 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         return cls.fit(signal, raw.reshape(observations.shape), **fit)
 
     @classmethod
-    def fit(cls, signal: np.ndarray, observation: np.ndarray, components: int = 3,
-            degree: int = 1, min_std: float | None = None, steps: int = 1500,
-            batch: int = 16384, lr: float = 0.1, seed: int = 0, balance: bool = True,
-            progress: Callable[[int, int], None] | None = None) -> GaussianMixtureNoiseModel:
+    def fit(
+        cls,
+        signal: np.ndarray,
+        observation: np.ndarray,
+        components: int = 3,
+        degree: int = 1,
+        min_std: float | None = None,
+        steps: int = 1500,
+        batch: int = 16384,
+        lr: float = 0.1,
+        seed: int = 0,
+        balance: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> GaussianMixtureNoiseModel:
         """Fit on paired same-shape arrays of signals and observations.
 
         Clipped observations are left out (:attr:`note` says how many). ``min_std`` defaults
@@ -116,8 +126,10 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         keep = np.isfinite(s) & np.isfinite(x) & ~clipped.ravel()
         s, x = s[keep], x[keep]
         if s.size < 100:
-            raise PN2VError(f"a noise model needs at least 100 (signal, observation) pairs, "
-                            f"got {s.size}" + (f" ({note})" if note else ""))
+            raise PN2VError(
+                f"a noise model needs at least 100 (signal, observation) pairs, "
+                f"got {s.size}" + (f" ({note})" if note else "")
+            )
         if components < 1 or degree < 0:
             raise PN2VError("a GMM needs at least one component and a degree ≥ 0")
         low, high = float(s.min()), float(s.max())
@@ -129,8 +141,14 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         if not min_std > 0:
             raise PN2VError(f"the minimum standard deviation must be positive, got {min_std}")
         generator = torch.Generator().manual_seed(seed)
-        model = cls(cls._initial(s, x, components, degree, low, high), low, high,
-                    float(min_std), n_pairs=int(s.size), note=note)
+        model = cls(
+            cls._initial(s, x, components, degree, low, high),
+            low,
+            high,
+            float(min_std),
+            n_pairs=int(s.size),
+            note=note,
+        )
         params = torch.nn.Parameter(torch.as_tensor(model.coefficients))
         optimizer = torch.optim.Adam([params], lr=lr)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -152,8 +170,9 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         return model
 
     @staticmethod
-    def _initial(s: np.ndarray, x: np.ndarray, components: int, degree: int, low: float,
-                 high: float) -> np.ndarray:
+    def _initial(
+        s: np.ndarray, x: np.ndarray, components: int, degree: int, low: float, high: float
+    ) -> np.ndarray:
         """Equal weights, unbiased means, variances spread around a linear fit of the data's."""
         coefficients = np.zeros((3, components, degree + 1), np.float32)
         t = (s - low) / (high - low)
@@ -169,14 +188,16 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         return coefficients
 
     # ---------------------------------------------------------------- likelihood
-    def parameters(self, signal: torch.Tensor,
-                   coefficients: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    def parameters(
+        self, signal: torch.Tensor, coefficients: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
         """(weights α, means μ, standard deviations σ), each (..., components)."""
         log_alpha, means, log_std = self._terms(signal, coefficients)
         return log_alpha.exp(), means, log_std.exp()
 
-    def _terms(self, signal: torch.Tensor,
-               coefficients: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
+    def _terms(
+        self, signal: torch.Tensor, coefficients: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
         """(log α, μ, log σ): the likelihood works in logs, which spares exps and divisions
         on the (pixels × samples × components) tensors that dominate its time."""
         c = self._coefficients(signal) if coefficients is None else coefficients
@@ -191,12 +212,17 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         log_std = 0.5 * variance.clamp(min=self.min_std**2).log()  # σ = max(√v, min_std)
         return log_alpha, means, log_std
 
-    def _log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor,
-                        coefficients: torch.Tensor | None = None) -> torch.Tensor:
+    def _log_likelihood(
+        self,
+        observation: torch.Tensor,
+        signal: torch.Tensor,
+        coefficients: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         log_alpha, means, log_std = self._terms(signal, coefficients)
         z = (observation[..., None] - means) * (-log_std).exp()
-        return (torch.logsumexp(log_alpha - log_std - 0.5 * z**2, dim=-1)
-                - 0.5 * math.log(2 * math.pi))
+        return torch.logsumexp(log_alpha - log_std - 0.5 * z**2, dim=-1) - 0.5 * math.log(
+            2 * math.pi
+        )
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         """log p(x | s), broadcasting ``observation`` against ``signal``; differentiable in s."""
@@ -236,29 +262,47 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
 
     def summary(self) -> str:
         c = self.coefficients
-        return (f"GMM noise model: {c.shape[1]} Gaussians, polynomials of degree "
-                f"{c.shape[2] - 1}, minimum std {self.min_std:.3g}, fitted on "
-                f"{self.n_pairs:,} pairs with signals in [{self.low:.4g}, {self.high:.4g}], "
-                f"mean −log p {self.fit_loss:.3f}" + (f"; {self.note}" if self.note else ""))
+        return (
+            f"GMM noise model: {c.shape[1]} Gaussians, polynomials of degree "
+            f"{c.shape[2] - 1}, minimum std {self.min_std:.3g}, fitted on "
+            f"{self.n_pairs:,} pairs with signals in [{self.low:.4g}, {self.high:.4g}], "
+            f"mean −log p {self.fit_loss:.3f}" + (f"; {self.note}" if self.note else "")
+        )
 
     # ---------------------------------------------------------------- files
     def to_state(self) -> dict:
-        return {"kind": self.kind, "low": self.low, "high": self.high,
-                "min_std": self.min_std, "n_pairs": self.n_pairs, "fit_loss": self.fit_loss,
-                "note": self.note,
-                "coefficients": np.asarray(self.coefficients, np.float32)}
+        return {
+            "kind": self.kind,
+            "low": self.low,
+            "high": self.high,
+            "min_std": self.min_std,
+            "n_pairs": self.n_pairs,
+            "fit_loss": self.fit_loss,
+            "note": self.note,
+            "coefficients": np.asarray(self.coefficients, np.float32),
+        }
 
     @classmethod
     def from_state(cls, state: dict, source: str = "noise model") -> GaussianMixtureNoiseModel:
         check_state(state, "gmm", source)
         try:
             c = np.asarray(state["coefficients"], dtype=np.float32)
-            model = cls(c, float(state["low"]), float(state["high"]), float(state["min_std"]),
-                        int(state.get("n_pairs", 0)), float(state.get("fit_loss", "nan")),
-                        state.get("note"))
+            model = cls(
+                c,
+                float(state["low"]),
+                float(state["high"]),
+                float(state["min_std"]),
+                int(state.get("n_pairs", 0)),
+                float(state.get("fit_loss", "nan")),
+                state.get("note"),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise PN2VError(f"{source}: incomplete noise model ({error})") from error
-        if c.ndim != 3 or c.shape[0] != 3 or not np.isfinite(c).all() or not (
-                model.high > model.low and model.min_std > 0):
+        if (
+            c.ndim != 3
+            or c.shape[0] != 3
+            or not np.isfinite(c).all()
+            or not (model.high > model.low and model.min_std > 0)
+        ):
             raise PN2VError(f"{source}: damaged noise model (inconsistent arrays)")
         return model

@@ -52,8 +52,9 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
     _tensors: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_camera(cls, gain: float, offset: float = 0.0, read_noise: float = 0.0,
-                    min_std: float = 0.5) -> PoissonGaussianNoiseModel:
+    def from_camera(
+        cls, gain: float, offset: float = 0.0, read_noise: float = 0.0, min_std: float = 0.5
+    ) -> PoissonGaussianNoiseModel:
         """Camera parameters in the image's grey levels: ``gain`` grey levels per photon,
         ``offset`` the grey level of no light, ``read_noise`` its standard deviation."""
         if not gain > 0 or read_noise < 0 or not min_std > 0:
@@ -119,7 +120,7 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
         if self.clip_high is not None and low <= self.clip_high < high:
             k = int((self.clip_high - low) // (edges[1] - edges[0]))
             counts[:, k] += 1 - cdf[:, k + 1]
-            counts[:, k + 1:] = 0
+            counts[:, k + 1 :] = 0
         return HistogramNoiseModel._from_counts(counts, float(low), float(high))
 
     # ---------------------------------------------------------------- range
@@ -134,15 +135,20 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
         return "any signal"
 
     def summary(self) -> str:
-        how = ("estimated from the images" if self.origin == "estimated"
-               else "from camera parameters")
-        line = (f"{self.gain:.4g}·s {'+' if self.variance_offset >= 0 else '−'} "
-                f"{abs(self.variance_offset):.4g}")
+        how = (
+            "estimated from the images" if self.origin == "estimated" else "from camera parameters"
+        )
+        line = (
+            f"{self.gain:.4g}·s {'+' if self.variance_offset >= 0 else '−'} "
+            f"{abs(self.variance_offset):.4g}"
+        )
         text = f"Poisson–Gaussian noise model {how}: var(x | s) = {line}"
         if self.curve:
-            text = (f"Poisson–Gaussian noise model {how}: var(x | s) follows the measured "
-                    f"curve from {self.curve[0]:.4g} to {self.curve[-1]:.4g} (a line would "
-                    f"be {line})")
+            text = (
+                f"Poisson–Gaussian noise model {how}: var(x | s) follows the measured "
+                f"curve from {self.curve[0]:.4g} to {self.curve[-1]:.4g} (a line would "
+                f"be {line})"
+            )
         if np.isfinite(self.low):
             text += f", signals seen in [{self.low:.4g}, {self.high:.4g}]"
         limits = [f"{v:g}" for v in (self.clip_low, self.clip_high) if v is not None]
@@ -152,13 +158,24 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
 
     # ---------------------------------------------------------------- files
     def to_state(self) -> dict:
-        state = {"kind": self.kind, "gain": self.gain, "variance_offset": self.variance_offset,
-                 "min_std": self.min_std, "low": self.low, "high": self.high,
-                 "origin": self.origin}
+        state = {
+            "kind": self.kind,
+            "gain": self.gain,
+            "variance_offset": self.variance_offset,
+            "min_std": self.min_std,
+            "low": self.low,
+            "high": self.high,
+            "origin": self.origin,
+        }
         if self.curve or self.clip_low is not None or self.clip_high is not None:
             # older versions would read only the line: they must refuse such a file
-            state.update(version=2, curve=np.asarray(self.curve, np.float64),
-                         clip_low=self.clip_low, clip_high=self.clip_high, step=self.step)
+            state.update(
+                version=2,
+                curve=np.asarray(self.curve, np.float64),
+                clip_low=self.clip_low,
+                clip_high=self.clip_high,
+                step=self.step,
+            )
         return state
 
     @classmethod
@@ -166,16 +183,24 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
         check_state(state, "poisson-gaussian", source)
         try:
             optional = {k: state.get(k) for k in ("clip_low", "clip_high")}
-            model = cls(float(state["gain"]), float(state["variance_offset"]),
-                        float(state["min_std"]), float(state["low"]), float(state["high"]),
-                        str(state.get("origin", "camera")),
-                        tuple(float(v) for v in np.asarray(state.get("curve", ())).ravel()),
-                        *(None if v is None else float(v) for v in optional.values()),
-                        float(state.get("step", 0.0)))
+            model = cls(
+                float(state["gain"]),
+                float(state["variance_offset"]),
+                float(state["min_std"]),
+                float(state["low"]),
+                float(state["high"]),
+                str(state.get("origin", "camera")),
+                tuple(float(v) for v in np.asarray(state.get("curve", ())).ravel()),
+                *(None if v is None else float(v) for v in optional.values()),
+                float(state.get("step", 0.0)),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise PN2VError(f"{source}: incomplete noise model ({error})") from error
-        if not (math.isfinite(model.gain) and math.isfinite(model.variance_offset)
-                and model.min_std > 0 and np.isfinite(model.curve).all()) or (
-                model.curve and not (len(model.curve) >= 2 and model.high > model.low)):
+        if not (
+            math.isfinite(model.gain)
+            and math.isfinite(model.variance_offset)
+            and model.min_std > 0
+            and np.isfinite(model.curve).all()
+        ) or (model.curve and not (len(model.curve) >= 2 and model.high > model.low)):
             raise PN2VError(f"{source}: damaged noise model")
         return model

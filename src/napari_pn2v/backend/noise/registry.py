@@ -11,8 +11,11 @@ from .gmm import GaussianMixtureNoiseModel
 from .histogram import HistogramNoiseModel
 from .poisson_gaussian import PoissonGaussianNoiseModel
 
-CLASSES = {"histogram": HistogramNoiseModel, "gmm": GaussianMixtureNoiseModel,
-           "poisson-gaussian": PoissonGaussianNoiseModel}
+CLASSES = {
+    "histogram": HistogramNoiseModel,
+    "gmm": GaussianMixtureNoiseModel,
+    "poisson-gaussian": PoissonGaussianNoiseModel,
+}
 KINDS = tuple(CLASSES)
 
 

@@ -20,8 +20,16 @@ from ..network.model import PN2VModel
 from .tiled import OVERLAP, TiledPrediction
 
 
-def _task(model_path: str, image_path: str, axes: str | None, outputs: dict[str, str],
-          planes: range, tile: int | None, overlap: int, device: str) -> int:
+def _task(
+    model_path: str,
+    image_path: str,
+    axes: str | None,
+    outputs: dict[str, str],
+    planes: range,
+    tile: int | None,
+    overlap: int,
+    device: str,
+) -> int:
     """Denoise ``planes`` of one file into the zarr arrays at ``outputs``; runs on a worker."""
     import zarr
 
@@ -35,13 +43,20 @@ def _task(model_path: str, image_path: str, axes: str | None, outputs: dict[str,
     return len(planes)
 
 
-def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.PathLike],
-                       output: str | os.PathLike, keys: Sequence[str] = ("denoised",),
-                       axes: str | None = None,
-                       scheduler: str | None = None, workers: int | None = None,
-                       planes_per_task: int = 1, tile: int | None = None, overlap: int = OVERLAP,
-                       device: str = "auto",
-                       progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def predict_on_cluster(
+    model_path: str | os.PathLike,
+    files: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    keys: Sequence[str] = ("denoised",),
+    axes: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    planes_per_task: int = 1,
+    tile: int | None = None,
+    overlap: int = OVERLAP,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``
     (an address such as ``tcp://10.0.0.1:8786``), or on a local cluster of ``workers``
     processes; the paths written. Every input is opened and checked before any task runs.
@@ -49,29 +64,55 @@ def predict_on_cluster(model_path: str | os.PathLike, files: Sequence[str | os.P
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as error:
-        raise PN2VError("cluster prediction needs the 'distributed' package: "
-                        "pip install \"napari-pn2v[cluster]\"") from error
+        raise PN2VError(
+            "cluster prediction needs the 'distributed' package: "
+            'pip install "napari-pn2v[cluster]"'
+        ) from error
     model_path = str(Path(model_path).resolve())
     model = PN2VModel.load(model_path)
     opened = {Path(f).resolve(): open_stack(f, axes, model.config.dims) for f in files}
-    runs = {path: TiledPrediction(model, image, tile, overlap, device)  # checks every input
-            for path, (image, _) in opened.items()}  # (shape, type, noise-model range) first
+    runs = {
+        path: TiledPrediction(model, image, tile, overlap, device)  # checks every input
+        for path, (image, _) in opened.items()
+    }  # (shape, type, noise-model range) first
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+        )
     results: list[Path] = []
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
             for path, run in runs.items():
-                files_out = OutputFiles(output, result_stem(path), keys, run.image_shape, "zarr",
-                                        chunks=run.chunks, axes=opened[path][1])
+                files_out = OutputFiles(
+                    output,
+                    result_stem(path),
+                    keys,
+                    run.image_shape,
+                    "zarr",
+                    chunks=run.chunks,
+                    axes=opened[path][1],
+                )
                 targets = {name: str(files_out.temporary[name]) for name in keys}
                 n = run.n_units
-                tasks = [client.submit(_task, model_path, str(path), axes, targets,
-                                       range(start, min(start + planes_per_task, n)),
-                                       tile, overlap, device, pure=False)
-                         for start in range(0, n, planes_per_task)]
+                tasks = [
+                    client.submit(
+                        _task,
+                        model_path,
+                        str(path),
+                        axes,
+                        targets,
+                        range(start, min(start + planes_per_task, n)),
+                        tile,
+                        overlap,
+                        device,
+                        pure=False,
+                    )
+                    for start in range(0, n, planes_per_task)
+                ]
                 done = 0
                 try:
                     for future in as_completed(tasks):

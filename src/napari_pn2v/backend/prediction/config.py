@@ -24,11 +24,22 @@ class PredictionConfig:
     """Tiling and device of a prediction."""
 
     tile: int | None = option(
-        None, f"tile edge in pixels (default: {TILE[2]}; {TILE[3]} for a 3-D network); images "
+        None,
+        f"tile edge in pixels (default: {TILE[2]}; {TILE[3]} for a 3-D network); images "
         "are denoised in tiles of this size to bound memory: lower it if memory runs out",
-        label="Tile size", min=0, max=8192, step=32, none="auto")
+        label="Tile size",
+        min=0,
+        max=8192,
+        step=32,
+        none="auto",
+    )
     overlap: int = option(
-        OVERLAP, "overlap of neighbouring tiles in pixels, a multiple of 2^(depth-1); only "
-        "each tile's centre is kept, so no seams appear", label="Tile overlap", min=0,
-        max=1024, step=4)
+        OVERLAP,
+        "overlap of neighbouring tiles in pixels, a multiple of 2^(depth-1); only "
+        "each tile's centre is kept, so no seams appear",
+        label="Tile overlap",
+        min=0,
+        max=1024,
+        step=4,
+    )
     device: str = option("auto", "auto = CUDA, then Apple MPS, then CPU", choices=DEVICES)

@@ -43,25 +43,34 @@ class TiledPrediction:
     wanted; the others are made in memory.
     """
 
-    def __init__(self, model: PN2VModel, image, tile: int | None = None, overlap: int = OVERLAP,
-                 device: str = "auto", outputs: MutableMapping | None = None,
-                 planes: range | None = None) -> None:
+    def __init__(
+        self,
+        model: PN2VModel,
+        image,
+        tile: int | None = None,
+        overlap: int = OVERLAP,
+        device: str = "auto",
+        outputs: MutableMapping | None = None,
+        planes: range | None = None,
+    ) -> None:
         self.model = model
         self.dims = model.config.dims
         self.planes = PlaneSource(image, name="image")
         self.image_shape = self.planes.image_shape
         if len(self.image_shape) < self.dims:
-            raise PN2VError("a 3-D network denoises Z stacks (axes ZYX); this is a single "
-                            "2-D image")
+            raise PN2VError(
+                "a 3-D network denoises Z stacks (axes ZYX); this is a single 2-D image"
+            )
         #: the tiled axes' sizes, (Y, X) or (Z, Y, X); the axes before them are looped over
-        self.space = self.image_shape[-self.dims:]
-        self.units = self.image_shape[:-self.dims]
+        self.space = self.image_shape[-self.dims :]
+        self.units = self.image_shape[: -self.dims]
         #: how many planes (Z stacks, for a 3-D network) there are to denoise
         self.n_units = self.planes.count(self.dims)
         #: the planes (stacks) this run denoises (all by default; a part, for a cluster task)
         self.plane_range = range(self.n_units) if planes is None else planes
-        if self.plane_range and not (self.plane_range[0] >= 0 and
-                                     self.plane_range[-1] < self.n_units):
+        if self.plane_range and not (
+            self.plane_range[0] >= 0 and self.plane_range[-1] < self.n_units
+        ):
             raise PN2VError(f"planes {planes} are outside the image's {self.n_units}")
         tile = TILE[self.dims] if tile is None else tile
         multiple = model.net.multiple
@@ -89,11 +98,13 @@ class TiledPrediction:
         """Write the named results into these arrays (the image's shape) instead of memory."""
         for name, array in outputs.items():
             if name not in self.names:
-                raise PN2VError(f"no output {name!r} here; this model makes "
-                                f"{', '.join(self.names)}")
+                raise PN2VError(
+                    f"no output {name!r} here; this model makes {', '.join(self.names)}"
+                )
             if array is not None and tuple(array.shape) != self.image_shape:
-                raise PN2VError(f"output {name!r} has shape {tuple(array.shape)}, the image "
-                                f"{self.image_shape}")
+                raise PN2VError(
+                    f"output {name!r} has shape {tuple(array.shape)}, the image {self.image_shape}"
+                )
         self.outputs = dict(outputs)  # the caller's mapping is not extended
 
     def _axis_plan(self, length: int) -> tuple[int, int]:
@@ -106,13 +117,16 @@ class TiledPrediction:
     @property
     def chunks(self) -> tuple[int, ...]:
         """Output chunks that tiles fill whole: one plane (stack) of one tile's core."""
-        return (*(1,) * len(self.units),
-                *(min(core, n) for (_, core), n in zip(self._grid, self.space, strict=True)))
+        return (
+            *(1,) * len(self.units),
+            *(min(core, n) for (_, core), n in zip(self._grid, self.space, strict=True)),
+        )
 
     @property
     def n_tiles(self) -> int:
         return len(self.plane_range) * math.prod(
-            math.ceil(n / core) for (_, core), n in zip(self._grid, self.space, strict=True))
+            math.ceil(n / core) for (_, core), n in zip(self._grid, self.space, strict=True)
+        )
 
     def _window(self, unit: int, indices: list[np.ndarray]) -> np.ndarray:
         """float32 pixels of plane (stack) ``unit`` at the given indices along each tiled
@@ -120,8 +134,9 @@ class TiledPrediction:
         if self.dims == 2:
             return self.planes.window(unit, *indices)
         depth = self.space[0]
-        return np.stack([self.planes.window(unit * depth + int(z), *indices[1:])
-                         for z in indices[0]])
+        return np.stack(
+            [self.planes.window(unit * depth + int(z), *indices[1:]) for z in indices[0]]
+        )
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         for name in self.names:
@@ -136,11 +151,14 @@ class TiledPrediction:
             lead = self.planes.index(unit, self.dims)
             for corner in itertools.product(*starts):
                 # the tile and its margins, mirrored at the image edges (np.pad symmetric)
-                indices = [reflect(np.arange(c - margin, c - margin + t), n)
-                           for c, (t, _), n in zip(corner, self._grid, self.space, strict=True)]
+                indices = [
+                    reflect(np.arange(c - margin, c - margin + t), n)
+                    for c, (t, _), n in zip(corner, self._grid, self.space, strict=True)
+                ]
                 results = self._tile(net, self._window(unit, indices), margin, cores)
-                kept = tuple(min(core, n - c)
-                             for c, core, n in zip(corner, cores, self.space, strict=True))
+                kept = tuple(
+                    min(core, n - c) for c, core, n in zip(corner, cores, self.space, strict=True)
+                )
                 target = (*lead, *(slice(c, c + k) for c, k in zip(corner, kept, strict=True)))
                 for name, values in results.items():
                     if self.outputs[name] is not None:
@@ -149,8 +167,9 @@ class TiledPrediction:
                 yield done, total
 
     @torch.inference_mode()
-    def _tile(self, net: torch.nn.Module, window: np.ndarray, margin: int,
-              cores: tuple[int, ...]) -> dict[str, np.ndarray]:
+    def _tile(
+        self, net: torch.nn.Module, window: np.ndarray, margin: int, cores: tuple[int, ...]
+    ) -> dict[str, np.ndarray]:
         model = self.model
         x = torch.as_tensor(window, device=self.device)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
@@ -162,19 +181,25 @@ class TiledPrediction:
         chunk = max(1, CHUNK_VALUES // model.config.out_channels)
         parts: dict[str, list[torch.Tensor]] = {n: [] for n in self.outputs}
         for start in range(0, features.shape[0], chunk):
-            raw = net.head_at(features[start:start + chunk])
+            raw = net.head_at(features[start : start + chunk])
             if not model.is_probabilistic:
                 parts["denoised"].append(model.denormalise(raw[:, 0]))
                 continue
-            results = model.estimate(raw, observed[start:start + chunk])
+            results = model.estimate(raw, observed[start : start + chunk])
             for name in parts:
                 parts[name].append(results[name])
         return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
 
 
-def predict(model: PN2VModel, image, tile: int | None = None, overlap: int = OVERLAP,
-            device: str = "auto", progress: Callable[[int, int], None] | None = None,
-            outputs: MutableMapping | None = None) -> dict:
+def predict(
+    model: PN2VModel,
+    image,
+    tile: int | None = None,
+    overlap: int = OVERLAP,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    outputs: MutableMapping | None = None,
+) -> dict:
     """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in
     memory or lazy); see :class:`TiledPrediction`."""
     run = TiledPrediction(model, image, tile, overlap, device, outputs)

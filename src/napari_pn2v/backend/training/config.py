@@ -21,48 +21,98 @@ class TrainConfig:
     """How to train; the defaults are the paper's (Krull et al. 2020, section 5.3)."""
 
     epochs: int = option(200, "training epochs", label="Epochs", min=1, max=100_000)
-    steps_per_epoch: int = option(50, "optimiser steps per epoch", label="Steps per epoch",
-                                  min=1, max=100_000)
+    steps_per_epoch: int = option(
+        50, "optimiser steps per epoch", label="Steps per epoch", min=1, max=100_000
+    )
     batch_size: int = option(80, "patches per step", label="Batch size", min=1, max=4096)
-    patch_size: int = option(100, "patch edge in pixels (a multiple of 2^(depth-1))",
-                             label="Patch size", min=8, max=1024, step=8)
-    patch_depth: int = option(16, "3-D networks: planes per patch (a multiple of "
-                              "2^(depth-1))", label="Patch depth (3-D)", min=NEIGHBOURHOOD,
-                              max=256, step=4)
-    lr: float = option(1e-4, "initial Adam learning rate (halved on validation plateaus)",
-                       label="Learning rate", min=1e-6, max=1.0, step=1e-4)
-    val_fraction: float = option(0.1, "fraction of frames (or rows) held out for validation",
-                                 label="Validation fraction", min=0.0, max=0.9, step=0.05)
+    patch_size: int = option(
+        100,
+        "patch edge in pixels (a multiple of 2^(depth-1))",
+        label="Patch size",
+        min=8,
+        max=1024,
+        step=8,
+    )
+    patch_depth: int = option(
+        16,
+        "3-D networks: planes per patch (a multiple of 2^(depth-1))",
+        label="Patch depth (3-D)",
+        min=NEIGHBOURHOOD,
+        max=256,
+        step=4,
+    )
+    lr: float = option(
+        1e-4,
+        "initial Adam learning rate (halved on validation plateaus)",
+        label="Learning rate",
+        min=1e-6,
+        max=1.0,
+        step=1e-4,
+    )
+    val_fraction: float = option(
+        0.1,
+        "fraction of frames (or rows) held out for validation",
+        label="Validation fraction",
+        min=0.0,
+        max=0.9,
+        step=0.05,
+    )
     #: whole "frames" (when there are enough), or a "region" — a strip of rows at the bottom
     #: of every frame. Held-out frames of one static scene show the network content it trains
     #: on, so only a region measures memorisation.
-    holdout: str = option("frames", "hold out whole frames, or a strip of rows of every frame "
-                          "('region': use it for many frames of one static scene, whose "
-                          "held-out frames the network has seen)", choices=HOLDOUTS)
+    holdout: str = option(
+        "frames",
+        "hold out whole frames, or a strip of rows of every frame "
+        "('region': use it for many frames of one static scene, whose "
+        "held-out frames the network has seen)",
+        choices=HOLDOUTS,
+    )
     device: str = option("auto", "auto = CUDA, then Apple MPS, then CPU", choices=DEVICES)
-    seed: int | None = option(None, "random seed (reproducible on the CPU)", label="Seed",
-                              min=-1, max=1_000_000, none="random", advanced=True)
+    seed: int | None = option(
+        None,
+        "random seed (reproducible on the CPU)",
+        label="Seed",
+        min=-1,
+        max=1_000_000,
+        none="random",
+        advanced=True,
+    )
     #: run the K-sample head at the masked pixels only; False = dense head (for benchmarks)
     sparse_head: bool = True
     lr_patience: int = 10
     lr_factor: float = 0.5
     val_patches: int = 64
     location_weight: float = option(
-        1.0, "weight of N2V's squared error on the location-scale prior's location, which "
-        "makes PN2V learn as fast as N2V; 0 = PN2V loss alone", label="Location weight",
-        min=0.0, max=100.0, step=0.1, advanced=True)
+        1.0,
+        "weight of N2V's squared error on the location-scale prior's location, which "
+        "makes PN2V learn as fast as N2V; 0 = PN2V loss alone",
+        label="Location weight",
+        min=0.0,
+        max=100.0,
+        step=0.1,
+        advanced=True,
+    )
     initial_spread: float = option(
-        INITIAL_SPREAD, "spread of a new location-scale prior, a fraction of the data's "
-        "standard deviation", label="Initial spread", min=1e-3, max=10.0, step=0.05,
-        advanced=True)
+        INITIAL_SPREAD,
+        "spread of a new location-scale prior, a fraction of the data's standard deviation",
+        label="Initial spread",
+        min=1e-3,
+        max=10.0,
+        step=0.05,
+        advanced=True,
+    )
     #: optimiser steps during which a location-scale prior's K residuals keep their start (the
     #: samples stay normal quantiles around μ); 0 = they learn from the first step. An ablation:
     #: Adam moves every weight by ~lr per step however small its gradient.
     residual_delay: int = 0
     spread_calibration: bool = option(
-        True, "PN2V: choose the prior's spread for prediction on held-out patches without "
+        True,
+        "PN2V: choose the prior's spread for prediction on held-out patches without "
         "clean data, and where the noise model holds (the guard); off: predict with the spread "
-        "as trained (the published behaviour)", label="Calibrate spread", advanced=True)
+        "as trained (the published behaviour)",
+        label="Calibrate spread",
+        advanced=True,
+    )
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
@@ -71,8 +121,7 @@ class TrainConfig:
         if self.patch_size < 8:
             raise PN2VError(f"patch size must be at least 8, got {self.patch_size}")
         if self.patch_depth < NEIGHBOURHOOD:
-            raise PN2VError(f"patch depth must be at least {NEIGHBOURHOOD}, got "
-                            f"{self.patch_depth}")
+            raise PN2VError(f"patch depth must be at least {NEIGHBOURHOOD}, got {self.patch_depth}")
         if not 0 <= self.val_fraction < 1:
             raise PN2VError(f"val-fraction must be in [0, 1), got {self.val_fraction}")
         if not self.lr > 0:
@@ -108,8 +157,10 @@ def preset(name: str, **overrides: object) -> TrainConfig:
 def describe_preset(name: str) -> str:
     """E.g. "200 epochs × 50 steps × batch 80 of 100² patches, lr 0.0001"."""
     c = preset(name)
-    return (f"{c.epochs} epochs × {c.steps_per_epoch} steps × batch {c.batch_size} of "
-            f"{c.patch_size}² patches, lr {c.lr:g}")
+    return (
+        f"{c.epochs} epochs × {c.steps_per_epoch} steps × batch {c.batch_size} of "
+        f"{c.patch_size}² patches, lr {c.lr:g}"
+    )
 
 
 @dataclass

@@ -31,8 +31,9 @@ Frames = torch.Tensor | LazyFrames
 Span = tuple[range, range]  # (planes, rows) of a stack
 
 
-def holdout_spans(n: int, height: int, fraction: float, patch: int,
-                  holdout: str = "frames") -> tuple[Span, Span]:
+def holdout_spans(
+    n: int, height: int, fraction: float, patch: int, holdout: str = "frames"
+) -> tuple[Span, Span]:
     """(planes, rows) to train on and to validate on: the last whole frames when there are
     enough (and ``holdout`` is "frames"), else a strip of rows at the bottom of every frame, at
     least :data:`MIN_HOLDOUT_ROWS` high."""
@@ -52,12 +53,14 @@ def holdout_spans(n: int, height: int, fraction: float, patch: int,
     return (range(n), range(height - rows)), (range(n), range(height - rows, height))
 
 
-def split_validation(stack: np.ndarray, fraction: float, patch: int,
-                     holdout: str = "frames") -> tuple[np.ndarray, np.ndarray]:
+def split_validation(
+    stack: np.ndarray, fraction: float, patch: int, holdout: str = "frames"
+) -> tuple[np.ndarray, np.ndarray]:
     """(training, validation) parts of an (N, [C,] Y, X) stack; see :func:`holdout_spans`."""
     spans = holdout_spans(stack.shape[0], stack.shape[-2], fraction, patch, holdout)
-    return tuple(stack[planes.start:planes.stop, ..., rows.start:rows.stop, :]
-                 for planes, rows in spans)
+    return tuple(
+        stack[planes.start : planes.stop, ..., rows.start : rows.stop, :] for planes, rows in spans
+    )
 
 
 Images = np.ndarray | Sequence[np.ndarray]
@@ -71,14 +74,17 @@ def as_list(images: Images) -> list[np.ndarray]:
 def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
     """(N, 2, Y, X) of inputs and clean targets; one target plane serves every input plane."""
     if target.shape[1:] != stack.shape[1:] or target.shape[0] not in (1, stack.shape[0]):
-        raise PN2VError(f"{name}: the target ({target.shape[0]} plane(s) of "
-                        f"{target.shape[1]}×{target.shape[2]}) does not match the input "
-                        f"({stack.shape[0]} plane(s) of {stack.shape[1]}×{stack.shape[2]})")
+        raise PN2VError(
+            f"{name}: the target ({target.shape[0]} plane(s) of "
+            f"{target.shape[1]}×{target.shape[2]}) does not match the input "
+            f"({stack.shape[0]} plane(s) of {stack.shape[1]}×{stack.shape[2]})"
+        )
     return np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
 
 
-def group_by_shape(images: Images, patch: int, targets: Images | None,
-                    dims: int = 2) -> tuple[list[np.ndarray], list[PlaneSource]]:
+def group_by_shape(
+    images: Images, patch: int, targets: Images | None, dims: int = 2
+) -> tuple[list[np.ndarray], list[PlaneSource]]:
     """Checked float32 arrays (N, C, Y, X) — (N, C, Z, Y, X) for a 3-D network —, one per
     plane (volume) size (C = 2 holds (input, target)), and the lazy images (dask, zarr,
     memory-mapped), which stay where they are."""
@@ -100,12 +106,11 @@ def group_by_shape(images: Images, patch: int, targets: Images | None,
         if target_arrays is None:
             planes = stack[:, None]
         else:
-            planes = _pair(stack, as_stack(target_arrays[i], name=f"target of {name}",
-                                           dims=dims), name)
+            planes = _pair(
+                stack, as_stack(target_arrays[i], name=f"target of {name}", dims=dims), name
+            )
         groups.setdefault(stack.shape[1:], []).append(planes)
     return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()], lazy
-
-
 
 
 class TrainingData:
@@ -117,16 +122,26 @@ class TrainingData:
     multiple, which patch sizes must respect.
     """
 
-    def __init__(self, images: Images, config: TrainConfig, dims: int = 2, multiple: int = 1,
-                 targets: Images | None = None, validation: Images | None = None) -> None:
+    def __init__(
+        self,
+        images: Images,
+        config: TrainConfig,
+        dims: int = 2,
+        multiple: int = 1,
+        targets: Images | None = None,
+        validation: Images | None = None,
+    ) -> None:
         if validation is not None and targets is not None:
-            raise PN2VError("separate validation images are for N2V and PN2V; the supervised "
-                            "mode holds out part of its (input, target) pairs")
+            raise PN2VError(
+                "separate validation images are for N2V and PN2V; the supervised "
+                "mode holds out part of its (input, target) pairs"
+            )
         self.config, self.dims, self.supervised = config, dims, targets is not None
         self.groups, self.lazy = group_by_shape(images, config.patch_size, targets, dims)
         #: planes (Z stacks, for a 3-D network) to train on
-        self.n_planes = (sum(g.shape[0] for g in self.groups)
-                         + sum(self._extent(s)[0] for s in self.lazy))
+        self.n_planes = sum(g.shape[0] for g in self.groups) + sum(
+            self._extent(s)[0] for s in self.lazy
+        )
         #: pixels of the inputs: for normalisation and the noise model's range
         self.samples = [g[:, 0] for g in self.groups] + [s.sample() for s in self.lazy]
         #: the training patches' shape: (Y, X), or (Z, Y, X) for a 3-D network
@@ -136,23 +151,33 @@ class TrainingData:
             depths = [g.shape[2] for g in self.groups] + [s.image_shape[-3] for s in self.lazy]
             shallow = [d for d in depths if d < config.patch_depth]
             if shallow:
-                raise PN2VError(f"Z stacks of {min(shallow)} planes are thinner than the patch "
-                                f"depth {config.patch_depth}; lower the patch depth")
+                raise PN2VError(
+                    f"Z stacks of {min(shallow)} planes are thinner than the patch "
+                    f"depth {config.patch_depth}; lower the patch depth"
+                )
         depth = int(math.log2(multiple)) + 1
         for name, size in (("size", config.patch_size), ("depth", self.patch_shape[0])):
             if size % multiple:
-                raise PN2VError(f"patch {name} {size} must be a multiple of {multiple} for a "
-                                f"depth-{depth} network")
+                raise PN2VError(
+                    f"patch {name} {size} must be a multiple of {multiple} for a "
+                    f"depth-{depth} network"
+                )
         self.multiple = multiple
         self._validation = None if validation is None else as_list(validation)
         #: pixels of the separate validation images (for the noise model's range)
         self.validation_samples: list[np.ndarray] = []
         self._held_out: list[np.ndarray | PlaneSource] = []
         if self._validation is None:
-            self._splits = [split_validation(g, config.val_fraction, config.patch_size,
-                                             config.holdout) for g in self.groups]
-            self._spans = [holdout_spans(*self._extent(s), config.val_fraction,
-                                         config.patch_size, config.holdout) for s in self.lazy]
+            self._splits = [
+                split_validation(g, config.val_fraction, config.patch_size, config.holdout)
+                for g in self.groups
+            ]
+            self._spans = [
+                holdout_spans(
+                    *self._extent(s), config.val_fraction, config.patch_size, config.holdout
+                )
+                for s in self.lazy
+            ]
             return
         self._splits = [(g, None) for g in self.groups]
         self._spans = [(self._whole(s), None) for s in self.lazy]
@@ -175,33 +200,43 @@ class TrainingData:
         frames, rows = self._extent(source)
         return range(frames), range(rows)
 
-    def _lazy(self, source: PlaneSource, span: Span, normalise: Normalise,
-              device: torch.device) -> LazyFrames:
+    def _lazy(
+        self, source: PlaneSource, span: Span, normalise: Normalise, device: torch.device
+    ) -> LazyFrames:
         depth = source.image_shape[-3] if self.dims == 3 else None
         return LazyFrames(source, *span, normalise, device, depth)
 
-    def frames(self, normalise: Normalise, device: torch.device
-               ) -> tuple[list[Frames], list[Frames]]:
+    def frames(
+        self, normalise: Normalise, device: torch.device
+    ) -> tuple[list[Frames], list[Frames]]:
         """(frames to train on, held-out frames), normalised, on ``device`` (lazy ones read
         patch by patch)."""
-        train: list[Frames] = [torch.as_tensor(normalise(t)).to(device)
-                               for t, _ in self._splits]
+        train: list[Frames] = [torch.as_tensor(normalise(t)).to(device) for t, _ in self._splits]
         held_out: list[Frames] = []
         if self._validation is None:
-            held_out = [torch.as_tensor(normalise(v)).to(device)
-                        for _, v in self._splits if v.shape[0]]
+            held_out = [
+                torch.as_tensor(normalise(v)).to(device) for _, v in self._splits if v.shape[0]
+            ]
         else:
-            held_out = [self._lazy(p, self._whole(p), normalise, device)
-                        if isinstance(p, PlaneSource) else torch.as_tensor(normalise(p)).to(device)
-                        for p in self._held_out]
+            held_out = [
+                self._lazy(p, self._whole(p), normalise, device)
+                if isinstance(p, PlaneSource)
+                else torch.as_tensor(normalise(p)).to(device)
+                for p in self._held_out
+            ]
         for source, (span, val) in zip(self.lazy, self._spans, strict=True):
             train.append(self._lazy(source, span, normalise, device))
             if val is not None and len(val[0]) and len(val[1]):
                 held_out.append(self._lazy(source, val, normalise, device))
         return train, held_out
 
-    def batch(self, frames: Frames, size: int, generator: torch.Generator,
-              patch: tuple[int, ...] | None = None) -> Batch:
+    def batch(
+        self,
+        frames: Frames,
+        size: int,
+        generator: torch.Generator,
+        patch: tuple[int, ...] | None = None,
+    ) -> Batch:
         """A masked batch (N2V, PN2V) or an (input, target) batch (supervised)."""
         make = paired_batch if self.supervised else masked_batch
         return make(frames, size, patch or self.patch_shape, generator)
@@ -218,16 +253,18 @@ class TrainingData:
             side = min(self.config.patch_size, *part.shape[-2:]) // multiple * multiple
             size = (side, side)
             if self.dims == 3:
-                size = (min(self.config.patch_depth, part.shape[-3]) // multiple * multiple,
-                        *size)
+                size = (min(self.config.patch_depth, part.shape[-3]) // multiple * multiple, *size)
             if min(size) < NEIGHBOURHOOD:
                 depth = int(math.log2(multiple)) + 1
                 raise PN2VError(
-                    f"validation data of {'×'.join(map(str, part.shape[-self.dims:]))} pixels "
+                    f"validation data of {'×'.join(map(str, part.shape[-self.dims :]))} pixels "
                     f"is too small for a depth-{depth} network; hold out more "
-                    "(val-fraction) or give larger validation images")
-            batches += [self.batch(part, min(batch, count - i), generator, size)
-                        for i in range(0, count, batch)]
+                    "(val-fraction) or give larger validation images"
+                )
+            batches += [
+                self.batch(part, min(batch, count - i), generator, size)
+                for i in range(0, count, batch)
+            ]
         return batches
 
     def spread_patches(self, validation: list[Batch], train: list[Frames]) -> torch.Tensor:
@@ -238,13 +275,15 @@ class TrainingData:
         shape = validation[0].patches.shape[1:] if validation else self.patch_shape
         count = -(-SPREAD_PIXELS // math.prod(shape))
         if validation:
-            return torch.cat([b.patches for b in validation
-                              if b.patches.shape[1:] == shape])[:count]
+            return torch.cat([b.patches for b in validation if b.patches.shape[1:] == shape])[
+                :count
+            ]
         generator = torch.Generator().manual_seed(54321)
         patches = sample_patches(train[0], count, self.patch_shape, generator)
         return patches[:, 0] if patches.dim() == self.dims + 2 else patches  # (B, *space)
 
     def noise_planes(self) -> list[np.ndarray]:
         """Whole planes of the inputs, for measuring the noise they show (:mod:`.guard`)."""
-        return ([g[:, 0] for g in self.groups]
-                + [some_planes(s.data, NOISE_PIXELS) for s in self.lazy])
+        return [g[:, 0] for g in self.groups] + [
+            some_planes(s.data, NOISE_PIXELS) for s in self.lazy
+        ]

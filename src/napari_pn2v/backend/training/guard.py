@@ -46,15 +46,18 @@ class ImageNoise:
     levels: NoiseLevels
 
     def __post_init__(self) -> None:
-        self._variances = isotonic_regression(self.levels.variances,
-                                              weights=self.levels.counts).x
+        self._variances = isotonic_regression(self.levels.variances, weights=self.levels.counts).x
 
     @classmethod
     def measure(cls, images: list[np.ndarray]) -> ImageNoise | None:
         """From whole planes of the training images; None where they hold too few smooth
         regions or signal levels to tell."""
-        planes = [p for image in images for p in np.asarray(image).reshape(
-            -1, *np.shape(image)[-2:]) if min(p.shape) >= 16]
+        planes = [
+            p
+            for image in images
+            for p in np.asarray(image).reshape(-1, *np.shape(image)[-2:])
+            if min(p.shape) >= 16
+        ]
         if not planes or len({p.shape for p in planes}) > 1:
             planes = planes[:1]
         try:
@@ -72,8 +75,9 @@ class ImageNoise:
         s = signal.float().clamp(float(means[0]), float(means[-1]))
         index = torch.searchsorted(means, s.contiguous()).clamp(1, len(means) - 1)
         low, high = means[index - 1], means[index]
-        return torch.lerp(values[index - 1], values[index],
-                          (s - low) / (high - low).clamp(min=1e-12))
+        return torch.lerp(
+            values[index - 1], values[index], (s - low) / (high - low).clamp(min=1e-12)
+        )
 
 
 def checked_variance(noise_model: NoiseModel, image_noise: ImageNoise | None) -> Variance:
@@ -88,20 +92,26 @@ def checked_variance(noise_model: NoiseModel, image_noise: ImageNoise | None) ->
     return variance
 
 
-def guarded_spread(model, patches: torch.Tensor, generator: torch.Generator,
-                   image_noise: ImageNoise | None) -> SpreadChoice:
+def guarded_spread(
+    model, patches: torch.Tensor, generator: torch.Generator, image_noise: ImageNoise | None
+) -> SpreadChoice:
     """:func:`.spread.choose_spread` with Stein's noise variance checked against the images'
     (:func:`checked_variance`); no band keeps the MMSE when the noise is correlated."""
-    choice = choose_spread(model, patches, generator,
-                           checked_variance(model.noise_model, image_noise))
+    choice = choose_spread(
+        model, patches, generator, checked_variance(model.noise_model, image_noise)
+    )
     if image_noise is not None and image_noise.correlated:
         choice = replace(choice, trusted=(False,) * len(choice.trusted))
     return choice
 
 
 @torch.no_grad()
-def check_noise(model, choice: SpreadChoice, image_noise: ImageNoise | None,
-                held_out: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> NoiseCheck:
+def check_noise(
+    model,
+    choice: SpreadChoice,
+    image_noise: ImageNoise | None,
+    held_out: Iterable[tuple[torch.Tensor, torch.Tensor]],
+) -> NoiseCheck:
     """The check of a trained PN2V ``model`` whose spread was chosen as ``choice``.
     ``held_out``: (head outputs, observations) at masked pixels of held-out patches."""
     noise_model = model.noise_model
@@ -109,8 +119,9 @@ def check_noise(model, choice: SpreadChoice, image_noise: ImageNoise | None,
     bands = len(choice.trusted)
     centres = torch.tensor([0.5 * (a + b) for a, b in itertools.pairwise(edges)])
     model_variance = noise_model.variance(centres)
-    image_variance = (image_noise.variance(centres) if image_noise is not None
-                      else torch.full((bands,), math.nan))
+    image_variance = (
+        image_noise.variance(centres) if image_noise is not None else torch.full((bands,), math.nan)
+    )
     sums = torch.zeros(3, bands, dtype=torch.float64)
     inner = torch.tensor(choice.edges, dtype=torch.float32)
     for raw, observed in held_out:
@@ -118,8 +129,9 @@ def check_noise(model, choice: SpreadChoice, image_noise: ImageNoise | None,
         mean = torch.addcmul(prior.loc, prior.scale, prior.u.mean(1, keepdim=True))[:, 0]
         spread = (prior.scale[:, 0] * prior.u.std(1)) ** 2
         band = torch.bucketize(mean.cpu(), inner, right=True)
-        for row, values in enumerate((torch.ones_like(mean), (observed - mean) ** 2,
-                                      noise_model.variance(mean) + spread)):
+        for row, values in enumerate(
+            (torch.ones_like(mean), (observed - mean) ** 2, noise_model.variance(mean) + spread)
+        ):
             sums[row].index_add_(0, band, values.double().cpu())
     counts = sums[0].clamp(min=1)
     scatter = torch.where(sums[0] > 0, sums[1] / counts, math.nan)
@@ -129,6 +141,14 @@ def check_noise(model, choice: SpreadChoice, image_noise: ImageNoise | None,
     if image_noise is not None:
         correlation = image_noise.levels.correlation
         notes = [m for m in image_noise.levels.messages if "correlated" in m]
-    return NoiseCheck(tuple(float(e) for e in edges), choice.shares, choice.trusted,
-                      tuple(model_variance.tolist()), tuple(image_variance.tolist()),
-                      tuple(scatter.tolist()), tuple(expected.tolist()), correlation, notes)
+    return NoiseCheck(
+        tuple(float(e) for e in edges),
+        choice.shares,
+        choice.trusted,
+        tuple(model_variance.tolist()),
+        tuple(image_variance.tolist()),
+        tuple(scatter.tolist()),
+        tuple(expected.tolist()),
+        correlation,
+        notes,
+    )

@@ -10,8 +10,9 @@ from torch import nn
 from ..noise.base import NoiseModel
 
 
-def pn2v_loss(samples: torch.Tensor, observed: torch.Tensor,
-              noise_model: NoiseModel) -> torch.Tensor:
+def pn2v_loss(
+    samples: torch.Tensor, observed: torch.Tensor, noise_model: NoiseModel
+) -> torch.Tensor:
     """−mean log((1/K) Σ_k p(x | s_k)): samples (N, K) and observations (N,) in intensity units.
 
     Computed as a logsumexp of log-likelihoods, so a pixel whose samples all miss its
@@ -36,8 +37,9 @@ class HeadOutputs(nn.Module):
         super().__init__()
         self.net, self.supervised, self.amp = net, supervised, amp
 
-    def forward(self, inputs: torch.Tensor, index: torch.Tensor,
-                sparse: bool = True) -> torch.Tensor:
+    def forward(
+        self, inputs: torch.Tensor, index: torch.Tensor, sparse: bool = True
+    ) -> torch.Tensor:
         net = self.net
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             features = net.body(inputs)

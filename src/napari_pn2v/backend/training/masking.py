@@ -47,8 +47,12 @@ def n_masked(size: int | Shape) -> int:
     return max(1, round(MASKED_PER_10K * math.prod(patch_shape(size)) / 100**2))
 
 
-def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int | Shape,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_patches(
+    frames: torch.Tensor | LazyFrames,
+    batch: int,
+    size: int | Shape,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Random crops of (N, *space) or (N, C, *space) ``frames``: (B, [C,] *shape), where
     ``size`` gives the crop's ``shape`` over the last 2 or 3 (spatial) axes.
 
@@ -57,12 +61,14 @@ def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int | Sh
     crop by crop.
     """
     shape = patch_shape(size)
-    space = frames.shape[-len(shape):]
+    space = frames.shape[-len(shape) :]
     channels = frames.dim() == len(shape) + 2
     dev = frames.device
     f = torch.randint(frames.shape[0], (batch,), generator=generator)
-    starts = [torch.randint(n - p + 1, (batch,), generator=generator)
-              for n, p in zip(space, shape, strict=True)]
+    starts = [
+        torch.randint(n - p + 1, (batch,), generator=generator)
+        for n, p in zip(space, shape, strict=True)
+    ]
     if isinstance(frames, LazyFrames):
         patches = frames.crops(f, *starts, shape=shape)[:, None]
     else:
@@ -71,8 +77,9 @@ def sample_patches(frames: torch.Tensor | LazyFrames, batch: int, size: int | Sh
         for axis, (start, p) in enumerate(zip(starts, shape, strict=True)):
             view = [-1] + [1] * len(shape)
             view[axis + 1] = p
-            index.append(start.to(dev).view(-1, *[1] * len(shape))
-                          + torch.arange(p, device=dev).view(view))
+            index.append(
+                start.to(dev).view(-1, *[1] * len(shape)) + torch.arange(p, device=dev).view(view)
+            )
         planes = frames if channels else frames[:, None]
         patches = planes[(index[0], slice(None), *index[1:])].movedim(-1, 1)  # (B, C, *shape)
     patches = augment(patches, torch.randint(8, (batch,), generator=generator))
@@ -91,8 +98,9 @@ def augment(patches: torch.Tensor, transform: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def mask_positions(batch: int, size: int | Shape, count: int,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def mask_positions(
+    batch: int, size: int | Shape, count: int, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Stratified random pixels: one per cell of a grid, ``count`` cells chosen at random.
 
     The grid has about as many cells per unit length along every axis. Returns (B, count) flat
@@ -116,8 +124,9 @@ def mask_positions(batch: int, size: int | Shape, count: int,
     return flat
 
 
-def neighbour_positions(index: torch.Tensor, size: int | Shape,
-                        generator: torch.Generator | None = None) -> torch.Tensor:
+def neighbour_positions(
+    index: torch.Tensor, size: int | Shape, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """For each flat index, a random other pixel of its 5×5 (or 5×5×5) window, inside the
     patch.
 
@@ -126,8 +135,9 @@ def neighbour_positions(index: torch.Tensor, size: int | Shape,
     """
     shape = patch_shape(size)
     half = NEIGHBOURHOOD // 2
-    offsets = torch.tensor([o for o in itertools.product(range(-half, half + 1),
-                                                         repeat=len(shape)) if any(o)])
+    offsets = torch.tensor(
+        [o for o in itertools.product(range(-half, half + 1), repeat=len(shape)) if any(o)]
+    )
     pick = torch.randint(len(offsets), index.shape, generator=generator)
     chosen = offsets[pick].to(index.device)  # (..., dims)
     position = torch.unravel_index(index, shape)
@@ -139,14 +149,18 @@ def neighbour_positions(index: torch.Tensor, size: int | Shape,
     return flat
 
 
-def masked_batch(frames: torch.Tensor | LazyFrames, batch: int, size: int | Shape,
-                 generator: torch.Generator | None = None) -> Batch:
+def masked_batch(
+    frames: torch.Tensor | LazyFrames,
+    batch: int,
+    size: int | Shape,
+    generator: torch.Generator | None = None,
+) -> Batch:
     """Sample, augment and mask one batch from (N, *space) or (N, 1, *space) ``frames``."""
     shape = patch_shape(size)
     if min(shape) < NEIGHBOURHOOD:
         raise ValueError(f"patch size must be at least {NEIGHBOURHOOD}, got {shape}")
     if not isinstance(frames, LazyFrames):
-        frames = frames.reshape(-1, *frames.shape[-len(shape):])
+        frames = frames.reshape(-1, *frames.shape[-len(shape) :])
     patches = sample_patches(frames, batch, shape, generator)
     index = mask_positions(batch, shape, n_masked(shape), generator).to(frames.device)
     source = neighbour_positions(index, shape, generator)
@@ -157,10 +171,12 @@ def masked_batch(frames: torch.Tensor | LazyFrames, batch: int, size: int | Shap
     return Batch(inputs.view(batch, 1, *shape), index, targets, patches)
 
 
-def paired_batch(frames: torch.Tensor, batch: int, size: int | Shape,
-                 generator: torch.Generator | None = None) -> Batch:
+def paired_batch(
+    frames: torch.Tensor, batch: int, size: int | Shape, generator: torch.Generator | None = None
+) -> Batch:
     """An unmasked batch of (input, target) crops from (N, 2, *space) ``frames``, for the
     supervised baseline: the loss covers every pixel, so ``index`` is empty."""
     patches = sample_patches(frames, batch, size, generator)
-    return Batch(patches[:, :1], torch.empty(batch, 0, dtype=torch.long), patches[:, 1],
-                 patches[:, 0])
+    return Batch(
+        patches[:, :1], torch.empty(batch, 0, dtype=torch.long), patches[:, 1], patches[:, 0]
+    )

@@ -83,9 +83,12 @@ def features(model: PN2VModel, images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generator,
-               variance: Variance | None = None
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sure_terms(
+    model: PN2VModel,
+    patches: torch.Tensor,
+    generator: torch.Generator,
+    variance: Variance | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(prior mean, SURE terms, posterior variances): for each pixel of ``patches`` (B,
     *space, normalised units, unmasked), its prior mean, its contribution to SURE of the prior
     mean (column 0) and of the MMSE at each factor of :data:`SCALES` on the prior's spread
@@ -110,19 +113,21 @@ def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generat
     chunk = max(1, CHUNK_VALUES // model.config.out_channels)
     for start in range(0, len(probe), chunk):
         part = slice(start, start + chunk)
-        priors = [model.prior(net.head_at(f[part]), calibrated=False)
-                  for f in (plain, probed)]
+        priors = [model.prior(net.head_at(f[part]), calibrated=False) for f in (plain, probed)]
         mean, probed_mean = (p.scaled(0.0).loc[:, 0] for p in priors)  # same for every factor
         x_part = observed[part, 0]
         v_model, v = noise_model.variance(mean), variance(mean)
         columns = [(mean - x_part) ** 2 - v + 2 * v * probe[part] * (probed_mean - mean) / step]
         spreads = []
         for c in SCALES:
-            plain_post, probed_post = (posterior(noise_model, prior.scaled(c), observed[part])
-                                       for prior in priors)
+            plain_post, probed_post = (
+                posterior(noise_model, prior.scaled(c), observed[part]) for prior in priors
+            )
             estimate = plain_post["denoised"]
-            divergence = (plain_post["std"] ** 2 / v_model  # through the likelihood
-                          + probe[part] * (probed_post["denoised"] - estimate) / step)
+            divergence = (
+                plain_post["std"] ** 2 / v_model  # through the likelihood
+                + probe[part] * (probed_post["denoised"] - estimate) / step
+            )
             columns.append((estimate - x_part) ** 2 - v + 2 * v * divergence)
             spreads.append(plain_post["std"] ** 2)
         means.append(mean)
@@ -131,15 +136,24 @@ def sure_terms(model: PN2VModel, patches: torch.Tensor, generator: torch.Generat
     return torch.cat(means), torch.cat(terms), torch.cat(variances)
 
 
-def sure_by_scale(model: PN2VModel, patches: torch.Tensor, generator: torch.Generator,
-                  variance: Variance | None = None) -> dict[float, float]:
+def sure_by_scale(
+    model: PN2VModel,
+    patches: torch.Tensor,
+    generator: torch.Generator,
+    variance: Variance | None = None,
+) -> dict[float, float]:
     """SURE of the MMSE estimate's mean squared error for each factor of :data:`SCALES`."""
     totals = sure_terms(model, patches, generator, variance)[1].mean(0)
     return {c: float(totals[i + 1]) for i, c in enumerate(SCALES)}
 
 
-def choose_spread(model: PN2VModel, patches: torch.Tensor, generator: torch.Generator,
-                  variance: Variance | None = None, bands: int = BANDS) -> SpreadChoice:
+def choose_spread(
+    model: PN2VModel,
+    patches: torch.Tensor,
+    generator: torch.Generator,
+    variance: Variance | None = None,
+    bands: int = BANDS,
+) -> SpreadChoice:
     """The factor with the lowest SURE over all pixels, and per band of the prior mean (equal
     shares of the pixels) whether its MMSE at that factor is kept: not where SURE of the prior
     mean is clearly lower (by :data:`SIGNIFICANCE` standard errors of the difference)."""
@@ -157,7 +171,14 @@ def choose_spread(model: PN2VModel, patches: torch.Tensor, generator: torch.Gene
         trusted.append(bool(gain.size == 0 or gain.mean() >= -SIGNIFICANCE * error))
         shares.append(float(gain.size / mean.size))
         spread = variances[chosen, best - 1].mean() if chosen.any() else 0.0
-        std_factors.append(float(np.sqrt(variances[chosen, as_trained].mean() / spread))
-                           if spread > 0 else 1.0)
-    return SpreadChoice(SCALES[best - 1], edges, tuple(trusted), tuple(shares),
-                        (float(mean.min()), float(mean.max())), tuple(std_factors))
+        std_factors.append(
+            float(np.sqrt(variances[chosen, as_trained].mean() / spread)) if spread > 0 else 1.0
+        )
+    return SpreadChoice(
+        SCALES[best - 1],
+        edges,
+        tuple(trusted),
+        tuple(shares),
+        (float(mean.min()), float(mean.max())),
+        tuple(std_factors),
+    )

@@ -45,13 +45,16 @@ class Trainer:
     loaded: each batch reads its patches, so the data may be larger than memory.
     """
 
-    def __init__(self, images: Images,
-                 config: TrainConfig | None = None,
-                 model_config: ModelConfig | None = None,
-                 noise_model: NoiseModel | None = None,
-                 model: PN2VModel | None = None,
-                 targets: Images | None = None,
-                 validation: Images | None = None) -> None:
+    def __init__(
+        self,
+        images: Images,
+        config: TrainConfig | None = None,
+        model_config: ModelConfig | None = None,
+        noise_model: NoiseModel | None = None,
+        model: PN2VModel | None = None,
+        targets: Images | None = None,
+        validation: Images | None = None,
+    ) -> None:
         self.config = config or TrainConfig()
         cfg = self.config
         self.device = choose_device(cfg.device)
@@ -60,15 +63,15 @@ class Trainer:
         if (model_config.mode == "supervised") != (targets is not None):
             raise PN2VError("clean targets are needed by, and only by, the supervised mode")
         self.dims = model_config.dims
-        self.data = data = TrainingData(images, cfg, self.dims, model_config.multiple,
-                                        targets, validation)
+        self.data = data = TrainingData(
+            images, cfg, self.dims, model_config.multiple, targets, validation
+        )
         self.n_planes = data.n_planes
         if model is None:
             pixels = np.concatenate([sample.ravel() for sample in data.samples])
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
-            model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()),
-                              noise_model)
+            model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()), noise_model)
             model.start_spread(cfg.initial_spread)
         self.model = model
         self.patch_shape = data.patch_shape
@@ -101,14 +104,21 @@ class Trainer:
         )
         self.best_val_loss: float | None = None
         self._best_state: dict | None = None
-        outputs = HeadOutputs(model.net, model.config.mode == "supervised",
-                              amp=self.device.type == "cuda")
+        outputs = HeadOutputs(
+            model.net, model.config.mode == "supervised", amp=self.device.type == "cuda"
+        )
         self._outputs: ForOneProcess | DistributedDataParallel = ForOneProcess(outputs)
         if self.world_size > 1:  # gradients averaged over the processes at every step
             self._outputs = DistributedDataParallel(
-                outputs, device_ids=[self.device.index if self.device.index is not None
-                                     else torch.cuda.current_device()]
-                if self.device.type == "cuda" else None)
+                outputs,
+                device_ids=[
+                    self.device.index
+                    if self.device.index is not None
+                    else torch.cuda.current_device()
+                ]
+                if self.device.type == "cuda"
+                else None,
+            )
 
     def _check_coverage(self, samples: list[np.ndarray], what: str) -> None:
         """Refuse data mostly outside the noise model's range; keep warnings for the rest."""
@@ -152,8 +162,9 @@ class Trainer:
         with torch.no_grad():
             losses = [self.loss(b, training=False).item() * b.targets.numel() for b in self._val]
         self.model.net.train()
-        return mean_over_processes(float(sum(losses) / sum(b.targets.numel() for b in self._val)),
-                                   self.device)
+        return mean_over_processes(
+            float(sum(losses) / sum(b.targets.numel() for b in self._val)), self.device
+        )
 
     # ---------------------------------------------------------------- loop
     def __iter__(self) -> Iterator[Progress]:
@@ -180,8 +191,14 @@ class Trainer:
                 if step == cfg.steps_per_epoch:
                     val_loss = self._end_epoch(total / step)
                 yield Progress(
-                    epoch, cfg.epochs, step, cfg.steps_per_epoch, total / step, val_loss,
-                    self.best_val_loss, self.optimizer.param_groups[0]["lr"],
+                    epoch,
+                    cfg.epochs,
+                    step,
+                    cfg.steps_per_epoch,
+                    total / step,
+                    val_loss,
+                    self.best_val_loss,
+                    self.optimizer.param_groups[0]["lr"],
                     time.monotonic() - start,
                 )
 
@@ -201,12 +218,17 @@ class Trainer:
         self.scheduler.step(monitored)
         if self.best_val_loss is None or monitored < self.best_val_loss:
             self.best_val_loss = monitored
-            self._best_state = {k: v.detach().cpu().clone()
-                                for k, v in self.model.net.state_dict().items()}
+            self._best_state = {
+                k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
+            }
             self._best_epochs = self.model.epochs_trained
             if self._spread_patches is not None:
-                self.spread = guarded_spread(self.model, self._spread_patches,
-                                             torch.Generator().manual_seed(0), self.image_noise)
+                self.spread = guarded_spread(
+                    self.model,
+                    self._spread_patches,
+                    torch.Generator().manual_seed(0),
+                    self.image_noise,
+                )
         return val_loss
 
     def run(self) -> PN2VModel:
@@ -235,13 +257,18 @@ class Trainer:
         model.net.load_state_dict(self._best_state)
         model.epochs_trained = self._best_epochs
         choice = self.spread
-        model.spread_scale, model.trust_edges, model.trusted = (choice.scale, choice.edges,
-                                                                 choice.trusted)
+        model.spread_scale, model.trust_edges, model.trusted = (
+            choice.scale,
+            choice.edges,
+            choice.trusted,
+        )
         model.std_factors = choice.std_factors
         if self._spread_patches is not None:
             if self._check is None or self._check[0] != self._best_epochs:
-                self._check = (self._best_epochs, check_noise(
-                    model, choice, self.image_noise, self._held_out_outputs(model.net)))
+                self._check = (
+                    self._best_epochs,
+                    check_noise(model, choice, self.image_noise, self._held_out_outputs(model.net)),
+                )
             model.noise_check = self._check[1]
         return model
 
@@ -250,5 +277,7 @@ class Trainer:
         outputs = HeadOutputs(net, supervised=False, amp=False)
         with torch.no_grad():
             for batch in self._val:
-                yield (outputs(batch.inputs.cpu(), batch.index.cpu()),
-                       self.model.denormalise(batch.targets.reshape(-1).cpu()))
+                yield (
+                    outputs(batch.inputs.cpu(), batch.index.cpu()),
+                    self.model.denormalise(batch.targets.reshape(-1).cpu()),
+                )
