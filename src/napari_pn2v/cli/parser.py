@@ -5,13 +5,14 @@ and argument errors answer at once."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import fields
 
 from ..backend.data.stores import FORMATS
-from ..backend.network.config import DIMS, MODES, PRIORS, ModelConfig
+from ..backend.network.config import ModelConfig
 from ..backend.noise.bootstrap import FITS
 from ..backend.options import default_of, help_of
 from ..backend.prediction.config import PredictionConfig
-from ..backend.training.config import DEVICES, HOLDOUTS, PRESETS, TrainConfig, describe_preset
+from ..backend.training.config import PRESETS, TrainConfig, describe_preset
 from ..jobs.noise_model import KINDS
 
 AXES_HELP = (
@@ -51,6 +52,19 @@ class _Parser(argparse.ArgumentParser):
 
 def _with_default(config: type, name: str) -> str:
     return f"{help_of(config, name)} (default: {default_of(config, name)})"
+
+
+def _setting(parser, config: type, name: str, kind=None, **extra) -> None:
+    """An option for a configuration's field: its flag, default and help come from there."""
+    choices = next(f.metadata.get("choices") for f in fields(config) if f.name == name)
+    parser.add_argument(
+        f"--{name.replace('_', '-')}",
+        type=kind,
+        choices=choices,
+        default=default_of(config, name),
+        help=_with_default(config, name),
+        **extra,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -195,9 +209,7 @@ def _train_parser(sub) -> None:
         help="no calibration data: first train N2V with the same settings, fit "
         "this kind of noise model to its predictions, then train PN2V with it",
     )
-    tr.add_argument(
-        "--mode", choices=MODES, default="pn2v", help=_with_default(ModelConfig, "mode")
-    )
+    _setting(tr, ModelConfig, "mode")
     tr.add_argument(
         "--target",
         nargs="+",
@@ -232,9 +244,7 @@ def _train_parser(sub) -> None:
             help=f"{help_of(TrainConfig, name)} (default: from --preset)",
         )
     tr.add_argument("--axes", type=str.upper, metavar="AXES", help=AXES_HELP)
-    tr.add_argument(
-        "--holdout", choices=HOLDOUTS, default="frames", help=_with_default(TrainConfig, "holdout")
-    )
+    _setting(tr, TrainConfig, "holdout")
     tr.add_argument(
         "--validation",
         nargs="+",
@@ -243,33 +253,11 @@ def _train_parser(sub) -> None:
         "nothing of FILE is held out",
     )
     for name in ("samples", "depth", "features"):
-        tr.add_argument(
-            f"--{name}",
-            type=_positive_int,
-            default=default_of(ModelConfig, name),
-            help=_with_default(ModelConfig, name),
-        )
-    tr.add_argument(
-        "--dims", type=int, choices=DIMS, default=2, help=_with_default(ModelConfig, "dims")
-    )
-    tr.add_argument(
-        "--prior",
-        choices=PRIORS,
-        default="location-scale",
-        help=_with_default(ModelConfig, "prior"),
-    )
-    tr.add_argument(
-        "--location-weight",
-        type=_non_negative_float,
-        default=default_of(TrainConfig, "location_weight"),
-        help=_with_default(TrainConfig, "location_weight"),
-    )
-    tr.add_argument(
-        "--initial-spread",
-        type=_positive_float,
-        default=default_of(TrainConfig, "initial_spread"),
-        help=_with_default(TrainConfig, "initial_spread"),
-    )
+        _setting(tr, ModelConfig, name, _positive_int)
+    _setting(tr, ModelConfig, "dims", int)
+    _setting(tr, ModelConfig, "prior")
+    _setting(tr, TrainConfig, "location_weight", _non_negative_float)
+    _setting(tr, TrainConfig, "initial_spread", _positive_float)
     tr.add_argument(
         "--no-spread-calibration",
         dest="spread_calibration",
@@ -278,9 +266,7 @@ def _train_parser(sub) -> None:
         "behaviour) instead of a spread chosen on held-out patches without clean "
         "data, and without the guard against a wrong noise model (PN2V)",
     )
-    tr.add_argument(
-        "--device", choices=DEVICES, default="auto", help=_with_default(TrainConfig, "device")
-    )
+    _setting(tr, TrainConfig, "device")
     tr.add_argument("--seed", type=int, help=help_of(TrainConfig, "seed"))
 
 
@@ -300,12 +286,7 @@ def _predict_parser(sub) -> None:
     )
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     pr.add_argument("--tile", type=_positive_int, help=help_of(PredictionConfig, "tile"))
-    pr.add_argument(
-        "--overlap",
-        type=int,
-        default=default_of(PredictionConfig, "overlap"),
-        help=_with_default(PredictionConfig, "overlap"),
-    )
+    _setting(pr, PredictionConfig, "overlap", int)
     pr.add_argument(
         "--save",
         default="",
@@ -342,6 +323,4 @@ def _predict_parser(sub) -> None:
         default=1,
         help="--cluster: planes each task denoises (default: 1)",
     )
-    pr.add_argument(
-        "--device", choices=DEVICES, default="auto", help=_with_default(PredictionConfig, "device")
-    )
+    _setting(pr, PredictionConfig, "device")
