@@ -26,6 +26,10 @@ class Session:
     def __init__(self) -> None:
         self._noise_model: NoiseModel | None = None
         self._model: PN2VModel | None = None
+        #: the image layers the model was trained on (set before the model is published)
+        self.trained_on: list[str] = []
+        #: the layer the noise model was built from, which is not for training
+        self.noise_source: str | None = None
 
     @property
     def noise_model(self) -> NoiseModel | None:

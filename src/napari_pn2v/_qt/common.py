@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_warning
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QThreadPool
 from qtpy.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -25,14 +30,99 @@ NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
 MODEL_FILTER = "PN2V model (*.pt)"
 
 
+#: how long closing napari (or the interpreter) waits for running workers to stop (ms)
+STOP_WAIT_MS = 15_000
+
+
+@dataclass(eq=False)
+class Running:
+    """A worker a dock widget runs, and how to ask it to stop."""
+
+    worker: object
+    stop: Callable[[], None]
+
+    def halt(self) -> None:
+        """Ask it to stop (it stops at its next check, within about a second)."""
+        with contextlib.suppress(RuntimeError):  # its Qt objects may be gone already
+            self.stop()
+
+
+#: every worker running now, in any viewer: stopped and waited for when napari or the
+#: interpreter goes (a worker thread left running then crashed the process at exit)
+_RUNNING: set[Running] = set()
+
+
+def halt_all(wait_ms: int = STOP_WAIT_MS) -> None:
+    """Stop every running worker and wait for their threads."""
+    for running in list(_RUNNING):
+        running.halt()
+    QThreadPool.globalInstance().waitForDone(wait_ms)
+
+
+@functools.cache
+def _stop_workers_at_exit() -> None:
+    atexit.register(halt_all)
+    app = QApplication.instance()
+    if app is not None:
+        app.aboutToQuit.connect(halt_all)
+
+
 class DockWidget(QWidget):
-    """Base of the three dock widgets: the viewer, the session it shares, the running worker."""
+    """Base of the three dock widgets: the viewer, the session it shares, the running worker.
+
+    A widget's worker is stopped and waited for when the widget goes (its dock or the viewer
+    closed), napari quits or the interpreter exits; session signals reach it only while it is
+    alive.
+    """
 
     def __init__(self, napari_viewer) -> None:
         super().__init__()
         self.viewer = napari_viewer
         self.session = session_for(napari_viewer)
         self.worker = None
+        self._current: list[Running] = []  # no reference to self: used after it is deleted
+        self.destroyed.connect(functools.partial(_halt_and_wait, self._current))
+
+    def start_worker(self, worker, stop: Callable[[], None] | None = None) -> None:
+        """Start ``worker``; ``stop`` asks it to stop (default: at its next yield)."""
+        running = Running(worker, stop or worker.quit)
+        _RUNNING.add(running)
+        self._current[:] = [running]
+        worker.finished.connect(functools.partial(_RUNNING.discard, running))
+        _stop_workers_at_exit()
+        self.worker = worker
+        worker.start()
+
+    def stop_worker(self) -> None:
+        for running in self._current:
+            running.halt()
+
+    def listen(self, signal, slot: Callable) -> None:
+        """Connect a session signal to ``slot`` while this widget is alive (a deleted widget's
+        Qt objects raise when touched)."""
+
+        def call(*args: object) -> None:
+            if alive(self):
+                slot(*args)
+            else:
+                signal.disconnect(call)
+
+        signal.connect(call)
+
+
+def alive(widget: QWidget) -> bool:
+    try:
+        widget.objectName()
+    except RuntimeError:  # wrapped C/C++ object has been deleted
+        return False
+    return True
+
+
+def _halt_and_wait(current: list[Running], *_: object) -> None:
+    if any(running in _RUNNING for running in current):
+        for running in current:
+            running.halt()
+        QThreadPool.globalInstance().waitForDone(STOP_WAIT_MS)
 
 
 class _FollowsLayers:

@@ -21,7 +21,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..backend.errors import PN2VError
+from ..backend.errors import PN2VError, Stopped
 from ..backend.network.config import ModelConfig
 from ..backend.noise.bootstrap import FITS
 from ..backend.noise.registry import load_noise_model
@@ -173,8 +173,8 @@ class NoiseModelWidget(DockWidget):
         self.load_button.clicked.connect(
             file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_from)
         )
-        self.session.noise_model_changed.connect(self._show)
-        self.session.model_changed.connect(self._show_check)
+        self.listen(self.session.noise_model_changed, self._show)
+        self.listen(self.session.model_changed, self._show_check)
         self._update_enabled()
         if self.session.noise_model is not None:
             self._show(self.session.noise_model)
@@ -232,12 +232,15 @@ class NoiseModelWidget(DockWidget):
         )
         if kind == "histogram" and not self.auto_range.isChecked():
             job.value_range = (self.range_min.value(), self.range_max.value())
+        self._source_layer = None
         if kind in ("histogram", "gmm"):
             if self.from_calibration.isChecked():
                 job.calibration = image_data(self.calibration.layer(), "calibration stack")
+                self._source_layer = self.calibration.currentText()
             else:
                 job.signal = image_data(self.signal.layer(), "signal")
                 job.observations = image_data(self.observations.layer(), "observations")
+                self._source_layer = self.observations.currentText()
         elif kind == "poisson-gaussian" and self.use_camera.isChecked():
             job.camera = (self.gain.value(), self.offset.value(), self.read_noise.value())
             if self.images.layer() is not None:  # optional: shown against the model
@@ -253,7 +256,7 @@ class NoiseModelWidget(DockWidget):
         self.summary.setText("Building…")
         self.progress.setValue(0)
         self.progress.setMaximum(job.training.epochs * job.training.steps_per_epoch)
-        self.worker = _build(
+        worker = _build(
             job,
             _start_thread=False,
             _connect={
@@ -265,12 +268,11 @@ class NoiseModelWidget(DockWidget):
             },
         )
         self._steps = 0
+        self.start_worker(worker, lambda: (job.request_stop(), worker.quit()))
         self._update_enabled()
-        self.worker.start()
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.quit()
+        self.stop_worker()
 
     def _step(self, _: Progress) -> None:
         self._steps += 1
@@ -280,12 +282,16 @@ class NoiseModelWidget(DockWidget):
         for message in [*built.notes, *built.warnings]:
             warn(message)
         self.built = built
+        self.session.noise_source = self._source_layer  # calibration data is not for training
         self.session.noise_model = built.model
 
     def _stopped(self) -> None:
         self.summary.setText("Stopped; no noise model was made.")
 
     def _failed(self, error: Exception) -> None:
+        if isinstance(error, Stopped):
+            self._stopped()
+            return
         self.summary.setText(f"Failed: {error}")
         report(error)
 

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from napari.layers import Image
 from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -28,6 +29,7 @@ from .common import (
     MODEL_FILTER,
     DockWidget,
     LayerCombo,
+    alive,
     describe_stack,
     file_action,
     guarded,
@@ -115,9 +117,9 @@ class PredictionWidget(DockWidget):
 
         self.image.currentTextChanged.connect(self._show_stack)
         self.model_source.currentIndexChanged.connect(self._update)
-        self.session.model_changed.connect(self._update)
+        self.listen(self.session.model_changed, self._new_model)
         self.model_source.currentIndexChanged.connect(self._show_stack)
-        self.session.model_changed.connect(self._show_stack)
+        napari_viewer.layers.selection.events.active.connect(self._follow_selection)
         self.load_button.clicked.connect(
             file_action(self, "Load model", MODEL_FILTER, False, self.load_from)
         )
@@ -125,6 +127,22 @@ class PredictionWidget(DockWidget):
         self.stop_button.clicked.connect(self.stop)
         self._update()
         self._show_stack()
+
+    def _new_model(self, model: PN2VModel | None) -> None:
+        """A model from the training widget: denoise what it was trained on."""
+        trained_on = [n for n in self.session.trained_on if n in self.viewer.layers]
+        if model is not None and trained_on and self.model_source.currentIndex() == 0:
+            self.image.setCurrentText(trained_on[0])
+        self._update()
+        self._show_stack()
+
+    def _follow_selection(self, event) -> None:
+        """The layer the user selects becomes the image to denoise."""
+        if not alive(self):
+            return
+        layer = event.value
+        if isinstance(layer, Image) and not layer.rgb and self.worker is None:
+            self.image.setCurrentText(layer.name)
 
     def _dims(self) -> int:
         """The chosen model's network dimensionality (2 before there is a model)."""
@@ -194,7 +212,7 @@ class PredictionWidget(DockWidget):
         settings = self.form.values(PredictionConfig)
         job = PredictionJob(model, image, tuple(sorted(self._wanted)), **settings)
         job.check()
-        self.worker = _predict(
+        worker = _predict(
             job,
             folder,
             _unique_stem(folder, layer.name),
@@ -209,12 +227,12 @@ class PredictionWidget(DockWidget):
         )
         self.progress.setValue(0)
         self.status.setText(f"denoising {layer.name}…")
+        self.start_worker(worker)
         self._update()
-        self.worker.start()
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.quit()
+        """Stop after the tile under way; no layer is added."""
+        self.stop_worker()
 
     def _on_yield(self, item) -> None:
         if isinstance(item, PredictionRun):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from napari.layers import Image
 from napari.qt.threading import thread_worker
+from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QFormLayout,
     QGridLayout,
@@ -28,6 +30,7 @@ from .common import (
     NOISE_MODEL_FILTER,
     DockWidget,
     LayerChecklist,
+    alive,
     file_action,
     guarded,
     image_data,
@@ -53,11 +56,13 @@ class State(Enum):
 
 @thread_worker
 def _train(job: TrainingJob):
-    """Yields the run first (so the widget can take its best model), then each step. Lazy
-    layers too big to load are read patch by patch."""
+    """Yields the run first (so the widget can ask it to stop), then each step; returns the
+    best model, made here (its guard's check takes a validation pass) and not on the GUI
+    thread. Lazy layers too big to load are read patch by patch."""
     run = job.start()
     yield run
     yield from run
+    return run.best_model()
 
 
 def _clock(seconds: float) -> str:
@@ -134,7 +139,11 @@ class TrainingWidget(DockWidget):
         self.load_noise_button.clicked.connect(
             file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_noise)
         )
-        self.session.noise_model_changed.connect(self._show_noise_model)
+        self.listen(self.session.noise_model_changed, self._show_noise_model)
+        events = napari_viewer.layers.events
+        for event in (events.inserted, events.removed):  # after napari selects the new layer
+            event.connect(lambda *_: QTimer.singleShot(0, self._tick_default))
+        napari_viewer.layers.selection.events.active.connect(self._tick_default)
         self._show_noise_model(self.session.noise_model)
         self._update_enabled()
 
@@ -145,12 +154,31 @@ class TrainingWidget(DockWidget):
     def model_config(self) -> ModelConfig:
         return self.panel.model_config()
 
+    def _tick_default(self, *_: object) -> None:
+        """With nothing ticked, tick the selected image layer, or the one visible image layer
+        that is not the noise model's calibration data: a first Train needs no other click."""
+        if not alive(self) or self.layers.checked_names() or self.state is State.TRAINING:
+            return
+        candidates = [
+            layer
+            for layer in self.viewer.layers
+            if isinstance(layer, Image)
+            and not layer.rgb
+            and layer.visible
+            and layer.name != self.session.noise_source
+        ]
+        active = self.viewer.layers.selection.active
+        picked = [active] if active in candidates else candidates
+        if len(picked) == 1:
+            self.layers.set_checked([picked[0].name])
+
     def _show_noise_model(self, model: NoiseModel | None) -> None:
         if model is None:
             self.noise_label.setText("none: build one in '1. Noise model' or load a file")
         else:
             lo, hi = model.signal_range
             self.noise_label.setText(f"{model.kind}, signals {lo:.4g}–{hi:.4g}")
+        self._tick_default()
         self._update_enabled()
 
     # ---------------------------------------------------------------- state
@@ -190,8 +218,16 @@ class TrainingWidget(DockWidget):
         self._start(model=self.model.copy())
 
     def stop(self) -> None:
+        """Stop within about a second, keeping the best model so far."""
         if self.worker is not None:
-            self.status.setText("stopping after this step…")
+            self.status.setText("stopping…")
+            self._outcome = State.STOPPED
+            self.stop_worker()
+
+    def _request_stop(self) -> None:
+        if self.run is not None:  # the run returns its best model
+            self.run.request_stop()
+        elif self.worker is not None:  # still reading the data: nothing to keep
             self.worker.quit()
 
     def reset(self) -> None:
@@ -233,19 +269,21 @@ class TrainingWidget(DockWidget):
         self.step_bar.setRange(0, config.steps_per_epoch)
         self.step_bar.setValue(0)
         self.run = None
-        self.worker = _train(
+        worker = _train(
             job,
             _start_thread=False,
             _connect={
                 "yielded": self._on_yield,
+                "returned": self._on_trained,
                 "errored": self._on_error,
                 "aborted": self._on_stopped,
                 "finished": self._on_finished,
             },
         )
         self._outcome = State.DONE
+        self._trained: PN2VModel | None = None
         self._set_state(State.TRAINING)
-        self.worker.start()
+        self.start_worker(worker, self._request_stop)
 
     def _on_yield(self, item: TrainingRun | Progress) -> None:
         if isinstance(item, TrainingRun):
@@ -272,13 +310,17 @@ class TrainingWidget(DockWidget):
     def _on_stopped(self) -> None:
         self._outcome = State.STOPPED
 
+    def _on_trained(self, model: PN2VModel) -> None:
+        self._trained = model
+
     def _on_finished(self) -> None:
         self.worker = None
         detail = ""
         if self._outcome is State.FAILED:
             detail = self._error
-        elif self.run is not None:
-            self.model = self.run.best_model()
+        elif self._trained is not None:
+            self.model = self._trained
+            self.session.trained_on = list(self._layers_used)
             self.session.model = self.model
             for message in TrainingRun.messages(self.model):
                 warn(message)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend.errors import PN2VError
+from ..backend.errors import PN2VError, Stopped
 from ..backend.network.config import ModelConfig
 from ..backend.training.config import Progress, TrainConfig, preset
 
@@ -124,6 +124,13 @@ class NoiseModelJob:
             return self._poisson_gaussian()
         return (yield from self._bootstrap())
 
+    def request_stop(self) -> None:
+        """From any thread: a bootstrap's N2V training stops within about a second, and no
+        noise model is made."""
+        trainer = getattr(self, "_trainer", None)
+        if trainer is not None:
+            trainer.request_stop()
+
     def run(self) -> NoiseModelResult:
         """Build it without showing progress."""
         steps = self.steps()
@@ -200,8 +207,10 @@ class NoiseModelJob:
             raise PN2VError(f"bootstrap fits one of {FITS}, not {self.fit!r}")
         images = [load_if_small(image) for image in self.images]
         network = ModelConfig(mode="n2v", depth=self.network.depth, features=self.network.features)
-        trainer = Trainer(images, self.training, network)
+        self._trainer = trainer = Trainer(images, self.training, network)
         yield from trainer
+        if trainer.stopping:
+            raise Stopped
         n2v = trainer.best_model()
         signals, observations, warnings = [], [], []
         for image in images:  # a lazy image gives evenly spaced planes

@@ -144,6 +144,10 @@ class TrainingRun:
             f"{units} with {describe_device(trainer.device)}{processes}"
         )
 
+    def request_stop(self) -> None:
+        """From any thread: stop within about a second, keeping the best model so far."""
+        self.trainer.request_stop()
+
     def best_model(self):
         """The best model so far, with its spread and guard chosen for prediction."""
         return self.trainer.best_model()

@@ -292,3 +292,37 @@ def test_lazy_validation_images_and_bad_lazy_pixels(noisy, noise_model):
     broken[1] = np.nan
     with pytest.raises(PN2VError, match="NaN"):  # found in the range-check sample
         make_trainer(da.from_array(broken), noise_model)
+
+
+def test_a_stop_request_ends_training_before_the_next_step(noisy, noise_model):
+    trainer = make_trainer(noisy, noise_model, epochs=5)
+    events = iter(trainer)
+    next(events)
+    trainer.request_stop()  # as a GUI thread would, between two steps
+    assert list(events) == []
+    assert trainer.best_val_loss is None  # no epoch ended: the current weights are the best
+
+
+def test_a_stop_during_validation_or_the_spread_choice_keeps_the_previous_best(
+    noisy, noise_model, monkeypatch
+):
+    """The epoch end (validation, SURE over every spread) takes seconds: a stop there drops
+    that epoch's work at once, and the best model so far stays as it was."""
+    from napari_pn2v.backend.training import trainer as module
+
+    trainer = make_trainer(noisy, noise_model, epochs=5)
+    events = iter(trainer)
+    first = list(itertools.islice(events, 3))  # the first epoch, with its spread chosen
+    best, spread = trainer.best_val_loss, trainer.spread
+    assert first[-1].val_loss is not None and best is not None
+    original = module.guarded_spread
+
+    def stopped_midway(*args, **kwargs):
+        trainer.request_stop()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(module, "guarded_spread", stopped_midway)
+    trainer.best_val_loss = float("inf")  # the next epoch's validation loss is the best
+    rest = list(events)  # its first two steps; its last ends at the stop, without an event
+    assert [e.step for e in rest] == [1, 2]
+    assert trainer.spread is spread and trainer.best_model().epochs_trained == 1

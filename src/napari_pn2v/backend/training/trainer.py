@@ -9,6 +9,7 @@ leaves a usable model, with its spread and guard (:mod:`.guard`) chosen for pred
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 
@@ -18,7 +19,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..devices import choose_device
-from ..errors import PN2VError
+from ..errors import PN2VError, Stopped
 from ..network.config import ModelConfig
 from ..network.model import PN2VModel
 from ..noise.base import NoiseModel
@@ -104,6 +105,7 @@ class Trainer:
         )
         self.best_val_loss: float | None = None
         self._best_state: dict | None = None
+        self._stop = threading.Event()
         outputs = HeadOutputs(
             model.net, model.config.mode == "supervised", amp=self.device.type == "cuda"
         )
@@ -155,13 +157,28 @@ class Trainer:
             loss = loss + weight * mse_loss(raw[:, 0], target)
         return loss
 
+    def request_stop(self) -> None:
+        """Stop soon, from any thread: before the next step, or within the validation or the
+        spread's choice under way (which is then dropped); the best model so far stays."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def validate(self) -> float | None:
         if not self._val:
             return None
         self.model.net.eval()
-        with torch.no_grad():
-            losses = [self.loss(b, training=False).item() * b.targets.numel() for b in self._val]
-        self.model.net.train()
+        losses = []
+        try:
+            with torch.no_grad():
+                for batch in self._val:
+                    if self.stopping:
+                        raise Stopped
+                    losses.append(self.loss(batch, training=False).item() * batch.targets.numel())
+        finally:
+            self.model.net.train()
         return mean_over_processes(
             float(sum(losses) / sum(b.targets.numel() for b in self._val)), self.device
         )
@@ -174,6 +191,8 @@ class Trainer:
         for epoch in range(1, cfg.epochs + 1):
             total = 0.0
             for step in range(1, cfg.steps_per_epoch + 1):
+                if self.stopping:
+                    return
                 group = int(torch.multinomial(self._weights, 1, generator=self._generator))
                 batch = self.data.batch(self._train[group], cfg.batch_size, self._generator)
                 loss = self.loss(batch)
@@ -189,7 +208,10 @@ class Trainer:
                 total += loss.item()
                 val_loss = None
                 if step == cfg.steps_per_epoch:
-                    val_loss = self._end_epoch(total / step)
+                    try:
+                        val_loss = self._end_epoch(total / step)
+                    except Stopped:  # the epoch's validation is dropped; its best stays
+                        return
                 yield Progress(
                     epoch,
                     cfg.epochs,
@@ -217,18 +239,20 @@ class Trainer:
         monitored = train_loss if val_loss is None else val_loss
         self.scheduler.step(monitored)
         if self.best_val_loss is None or monitored < self.best_val_loss:
-            self.best_val_loss = monitored
-            self._best_state = {
-                k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
-            }
-            self._best_epochs = self.model.epochs_trained
+            spread = self.spread  # chosen first: a stop during the choice keeps the old best
             if self._spread_patches is not None:
-                self.spread = guarded_spread(
+                spread = guarded_spread(
                     self.model,
                     self._spread_patches,
                     torch.Generator().manual_seed(0),
                     self.image_noise,
+                    stop=lambda: self.stopping,
                 )
+            self.best_val_loss, self.spread = monitored, spread
+            self._best_state = {
+                k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
+            }
+            self._best_epochs = self.model.epochs_trained
         return val_loss
 
     def run(self) -> PN2VModel:
