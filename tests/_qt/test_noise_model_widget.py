@@ -33,6 +33,27 @@ def test_build_from_the_calibration_layer_and_show_it(qtbot, viewer, errors):
         assert len(x) > 0 and np.isfinite(y).all() and y.max() > 0
 
 
+def test_the_noise_plot_shows_what_was_measured_and_marks_the_rest(qtbot, viewer, errors):
+    """No fake axes before there is a model; the model's noise std is drawn solid over the
+    calibration's signals (where it follows the measured points) and dashed beyond them,
+    where it once seemed to collapse to 0."""
+    widget = NoiseModelWidget(viewer)
+    assert not widget.plot.isVisibleTo(widget) and "build one" in widget.summary.text()
+    widget.calibration.setCurrentText("calibration")
+    build(qtbot, widget)
+    assert widget.plot.isVisibleTo(widget)
+    model = widget.session.noise_model
+    low, high = model.signal_range
+    x, y = widget.plot.std_line.getData()
+    assert x.min() >= low and x.max() <= high and (y > 0).all()
+    signals, stds = widget.plot.std_points.getData()
+    inside = (signals > low) & (signals < high)
+    np.testing.assert_allclose(np.interp(signals[inside], x, y), stds[inside], rtol=0.3)
+    ex, ey = widget.plot.std_extrapolated.getData()
+    assert np.isfinite(ey).sum() > 0 and (ex[np.isfinite(ey)] > high).any()
+    assert errors == []
+
+
 def test_a_drifting_calibration_stack_is_noted(qtbot, viewer, errors, calibration, monkeypatch):
     from napari_pn2v._qt import noise_model_widget
 

@@ -29,6 +29,8 @@ class LossPlot(pg.PlotWidget):
         self.clear_points()
 
     def clear_points(self) -> None:
+        """Empty, and hidden: an empty plot's axes say nothing."""
+        self.setVisible(False)
         self.train_x: list[float] = []
         self.train_y: list[float] = []
         self.val_x: list[float] = []
@@ -42,6 +44,7 @@ class LossPlot(pg.PlotWidget):
         self._epoch_offset = self.val_x[-1] if self.val_x else 0.0
 
     def add(self, event: Progress) -> None:
+        self.setVisible(True)
         x = self._epoch_offset + event.epoch - 1 + event.step / event.steps
         self.train_x.append(x)
         self.train_y.append(event.train_loss)

@@ -128,7 +128,7 @@ class NoiseModelWidget(DockWidget):
         self.progress.setFormat("N2V %v / %m steps")
         self.save_button = QPushButton("Save…")
         self.load_button = QPushButton("Load…")
-        self.summary = QLabel("No noise model yet.")
+        self.summary = QLabel("No noise model yet: build one above, or load a file.")
         self.summary.setWordWrap(True)
         self.plot = NoiseModelPlot()
 
@@ -176,8 +176,7 @@ class NoiseModelWidget(DockWidget):
         self.listen(self.session.noise_model_changed, self._show)
         self.listen(self.session.model_changed, self._show_check)
         self._update_enabled()
-        if self.session.noise_model is not None:
-            self._show(self.session.noise_model)
+        self._show(self.session.noise_model)
 
     @property
     def kind_key(self) -> str:
@@ -300,8 +299,9 @@ class NoiseModelWidget(DockWidget):
         self._update_enabled()
 
     def _show(self, model: NoiseModel | None) -> None:
+        self.plot.setVisible(model is not None)  # no axes without something on them
         if model is None:
-            self.summary.setText("No noise model yet.")
+            self.summary.setText("No noise model yet: build one above, or load a file.")
         else:
             self.summary.setText(model.summary())
             built = self.built if self.built is not None and self.built.model is model else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from qtpy.QtCore import Qt
 
 from ..backend.noise.base import NoiseModel
 from ..backend.noise.diagnostics import NoiseCheck, model_std
@@ -26,6 +27,15 @@ def _display_range(model: NoiseModel, built: NoiseModelResult | None) -> tuple[f
         return float(built.levels.signals.min()), float(built.levels.signals.max())
     low, high = model.signal_range
     return (low, high) if np.isfinite([low, high]).all() else (0.0, 1000.0)
+
+
+def _measured(model: NoiseModel, signals: np.ndarray) -> np.ndarray:
+    """Where the model rests on data (calibration, pairs, measured levels); camera
+    parameters hold everywhere."""
+    low, high = model.signal_range
+    if not np.isfinite([low, high]).all():
+        return np.ones(signals.shape, bool)
+    return (signals >= low) & (signals <= high)
 
 
 class NoiseModelPlot(pg.GraphicsLayoutWidget):
@@ -50,7 +60,10 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         self.std_plot.setLabel("left", "std of x")
         self.curves: list[pg.PlotDataItem] = []
         self.data_points: list[pg.PlotDataItem] = []
-        self.std_line = self.std_plot.plot(pen=pg.mkPen("w", width=2))
+        self.std_line = self.std_plot.plot(pen=pg.mkPen("w", width=2), name="model")
+        self.std_extrapolated = self.std_plot.plot(
+            pen=pg.mkPen("w", width=1, style=Qt.PenStyle.DashLine), name="extrapolated"
+        )
         self.std_points = self.std_plot.plot(
             pen=None, symbol="o", symbolSize=5, symbolBrush="#f0a030"
         )
@@ -112,8 +125,12 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
                             symbolBrush=colour,
                         )
                     )
-        signals = np.linspace(lo, hi, 60)
-        self.std_line.setData(signals, model_std(model, signals, (x_lo, x_hi)))
+        signals = np.linspace(lo, hi, 120)
+        std = model_std(model, signals)
+        measured = _measured(model, signals)
+        # solid where the model was measured, dashed where it extrapolates
+        self.std_line.setData(signals[measured], std[measured])
+        self.std_extrapolated.setData(signals, np.where(measured, np.nan, std), connect="finite")
         levels = built.levels if built is not None else None
         if levels is not None and levels.signals.size:
             self.std_points.setData(levels.signals, levels.stds)
@@ -124,7 +141,7 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
     def _x_range(model: NoiseModel, lo: float, hi: float) -> tuple[float, float]:
         if isinstance(model, HistogramNoiseModel):
             return model.low, model.high
-        spread = model_std(model, np.array([lo, hi]), (lo - (hi - lo), hi + (hi - lo)))
+        spread = model_std(model, np.array([lo, hi]))
         return lo - 4 * spread[0], hi + 4 * spread[1]
 
     def _show_image(

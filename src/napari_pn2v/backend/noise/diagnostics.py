@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import torch
 
 from .base import NoiseModel
 
@@ -61,18 +62,12 @@ def measured_levels(
     return NoiseLevelData(a[:, 0], a[:, 1], a[:, 2].astype(int))
 
 
-def model_std(
-    model: NoiseModel, signals: np.ndarray, x_range: tuple[float, float], points: int = 2048
-) -> np.ndarray:
-    """The noise standard deviation the model predicts at each signal (numerically)."""
-    x = np.linspace(*x_range, points)
-    stds = []
-    for s in np.asarray(signals, dtype=np.float64):
-        p = model.likelihood_curve(float(s), x).astype(np.float64)
-        p /= max(p.sum(), 1e-300)
-        mean = (p * x).sum()
-        stds.append(np.sqrt(max((p * (x - mean) ** 2).sum(), 0.0)))
-    return np.array(stds)
+def model_std(model: NoiseModel, signals: np.ndarray) -> np.ndarray:
+    """The noise standard deviation the model gives at each signal (every kind knows its
+    variance)."""
+    with torch.no_grad():
+        variance = model.variance(torch.as_tensor(np.asarray(signals), dtype=torch.float32))
+    return variance.clamp(min=0).sqrt().numpy()
 
 
 @dataclass
