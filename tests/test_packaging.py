@@ -57,6 +57,7 @@ def test_declared_dependencies_are_what_the_code_imports():
                 imported |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and not node.level:
                 imported.add(node.module.split(".")[0])
-    third_party = {name for name in imported
-                   if name not in sys.stdlib_module_names and name != "napari_pn2v"}
+    third_party = {
+        name for name in imported if name not in sys.stdlib_module_names and name != "napari_pn2v"
+    }
     assert third_party - IN_EXTRAS == declared

@@ -27,6 +27,7 @@ def viewer(make_napari_viewer, calibration, noisy):
 
 def tiny_training(widget, epochs=2, steps=3) -> None:
     """Settings that train in about a second on a CPU."""
+    widget.time_budget.value = 0  # no time budget: the epochs decide
     widget.epochs.value = epochs
     widget.steps_per_epoch.value = steps
     widget.batch_size.value = 4

@@ -97,8 +97,9 @@ def test_leaving_napari_while_training_neither_crashes_nor_complains(tmp_path, h
     touched deleted Qt objects; now it is stopped and waited for."""
     script = tmp_path / "leave.py"
     script.write_text(textwrap.dedent(EXIT_SCRIPT))
-    done = subprocess.run([sys.executable, str(script), how.split()[0]], capture_output=True,
-                          text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, str(script), how.split()[0]], capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "training True" in done.stdout
     assert "Error" not in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]

@@ -321,7 +321,14 @@ def test_help_describes_every_option(command, capsys):
 
 
 @pytest.mark.parametrize(
-    "flag, value", [("--epochs", "0"), ("--location-weight", "-1"), ("--location-weight", "nan")]
+    "flag, value",
+    [
+        ("--epochs", "0"),
+        ("--location-weight", "-1"),
+        ("--location-weight", "nan"),
+        ("--time-limit", "soon"),
+        ("--time-limit", "-5m"),
+    ],
 )
 def test_usage_errors_are_one_line(capsys, flag, value):
     with pytest.raises(SystemExit) as exit_info:
@@ -725,3 +732,23 @@ def test_train_and_predict_a_3d_network_on_z_stacks(files, capsys):
     )
     one_line_error(code, err)
     assert "no Z" in err and not (files / "p").exists()
+
+
+def test_train_for_a_time_budget(files, capsys):
+    code, out, err = run(
+        [
+            "train",
+            files / "noisy.tif",
+            "-o",
+            files / "timed.pt",
+            "--mode",
+            "n2v",
+            *TRAIN_FLAGS,
+            "--time-limit",
+            "3s",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "left=" in err and "wrote" in out
+    assert PN2VModel.load(files / "timed.pt").epochs_trained >= 1

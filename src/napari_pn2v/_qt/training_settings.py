@@ -14,13 +14,18 @@ from ..backend.training.config import DEVICES, TrainConfig, describe_preset, pre
 from .common import LayerCombo, hbox
 from .forms import ConfigForm
 
-#: the presets by the names the widget shows
-PRESET_NAMES = {"Quick (CPU, minutes)": "quick", "Paper (GPU)": "paper"}
+#: the presets by the names the widget shows, with what the widget sets on top: on a CPU a
+#: time budget gives a good model in the minutes the user gives (with a schedule over them)
+PRESET_NAMES = {
+    "Quick (CPU, 5 minutes)": ("quick", {"time_budget": 5.0}),
+    "Paper (GPU)": ("paper", {}),
+}
 #: the settings under "Settings", and (after them) under "Advanced"
 SETTINGS = (
     (
         TrainConfig,
         (
+            "time_budget",
             "epochs",
             "steps_per_epoch",
             "batch_size",
@@ -76,7 +81,7 @@ class TrainingSettings(QWidget):
         self.network.setToolTip(NETWORK_HELP)
         self.preset = QComboBox()
         self.preset.addItems(list(PRESET_NAMES))
-        for i, name in enumerate(PRESET_NAMES.values()):
+        for i, (name, _) in enumerate(PRESET_NAMES.values()):
             self.preset.setItemData(i, describe_preset(name), Qt.ItemDataRole.ToolTipRole)
         self.device = QComboBox()
         self.device.addItems(list(DEVICES))
@@ -121,7 +126,8 @@ class TrainingSettings(QWidget):
         self.set_training(False)
 
     def apply_preset(self, name: str) -> None:
-        self.form.set_values(vars(preset(PRESET_NAMES[name])))
+        chosen, extra = PRESET_NAMES[name]
+        self.form.set_values(vars(preset(chosen, **extra)))
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(

@@ -292,6 +292,7 @@ class TrainingWidget(DockWidget):
                 warn(message)
             return
         self.plot.add(item)
+        self.epoch_bar.setMaximum(item.epochs)  # under a time budget: as the pace allows
         self.epoch_bar.setValue(item.epoch - (item.step < item.steps))
         self.step_bar.setValue(item.step)
         losses = f"loss {item.train_loss:.4g}"

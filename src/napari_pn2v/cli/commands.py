@@ -24,10 +24,14 @@ def _bar(total: int):
 
 
 def _show(bar, event) -> None:
-    """One training step on a tqdm bar: epoch, loss, best validation loss."""
+    """One training step on a tqdm bar: epoch, loss, best validation loss (and the time left
+    of a time budget)."""
     losses = {"loss": f"{event.train_loss:.4g}"}
     if event.best_val_loss is not None:
         losses["best val"] = f"{event.best_val_loss:.4g}"
+    if event.time_limit is not None:
+        minutes, seconds = divmod(round(event.remaining), 60)
+        losses["left"] = f"{minutes}:{seconds:02d}"
     bar.set_description(f"epoch {event.epoch}/{event.epochs}")
     bar.set_postfix(losses, refresh=False)
     bar.update(1)
@@ -144,6 +148,8 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         )
         if getattr(args, name) is not None
     }
+    if args.time_limit is not None:
+        overrides["time_budget"] = args.time_limit
     config = preset(
         args.preset,
         **overrides,

@@ -36,6 +36,19 @@ def _non_negative_float(text: str) -> float:
     return value
 
 
+def _minutes(text: str) -> float:
+    """A duration in minutes from e.g. "90s", "10m", "1.5h" or "10" (minutes)."""
+    units = {"s": 1 / 60, "m": 1.0, "h": 60.0}
+    scale = units.get(text[-1:].lower())
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 10m, 1h)") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:  # also refuses nan
@@ -243,6 +256,12 @@ def _train_parser(sub) -> None:
             type=kind,
             help=f"{help_of(TrainConfig, name)} (default: from --preset)",
         )
+    tr.add_argument(
+        "--time-limit",
+        type=_minutes,
+        metavar="TIME",
+        help=f"{help_of(TrainConfig, 'time_budget')}; e.g. 10m, 1h, 90s",
+    )
     tr.add_argument("--axes", type=str.upper, metavar="AXES", help=AXES_HELP)
     _setting(tr, TrainConfig, "holdout")
     tr.add_argument(

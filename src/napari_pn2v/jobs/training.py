@@ -124,8 +124,10 @@ class TrainingRun:
         return iter(self.trainer)
 
     @property
-    def steps(self) -> int:
-        return self.trainer.config.epochs * self.trainer.config.steps_per_epoch
+    def steps(self) -> int | None:
+        """Steps to train, or None under a time budget."""
+        config = self.trainer.config
+        return None if config.time_budget else config.epochs * config.steps_per_epoch
 
     @property
     def warnings(self) -> list[str]:

@@ -326,3 +326,18 @@ def test_a_stop_during_validation_or_the_spread_choice_keeps_the_previous_best(
     rest = list(events)  # its first two steps; its last ends at the stop, without an event
     assert [e.step for e in rest] == [1, 2]
     assert trainer.spread is spread and trainer.best_model().epochs_trained == 1
+
+
+def test_a_time_budget_plans_the_learning_rate_over_the_time(noisy, noise_model):
+    """Users think in minutes: the rate decays by a cosine over the budget, training ends when
+    it is spent (after an epoch end that keeps the best model), and the time left is known."""
+    trainer = make_trainer(noisy, noise_model, epochs=1, time_budget=0.05)  # 3 s
+    events = list(trainer)
+    assert events[-1].elapsed >= 3.0 and events[-1].val_loss is not None
+    assert len(events) > 3  # the budget, not the one epoch, ended it
+    assert all(e.time_limit == 3.0 for e in events)
+    assert events[0].lr == pytest.approx(TINY_TRAINING["lr"], rel=0.05)
+    assert events[-1].lr < 0.1 * TINY_TRAINING["lr"]
+    assert [e.remaining for e in events] == sorted((e.remaining for e in events), reverse=True)
+    assert events[-1].fraction == 1.0 and events[-1].epochs == events[-1].epoch
+    assert trainer.best_model().epochs_trained >= 1

@@ -21,6 +21,17 @@ class TrainConfig:
     """How to train; the defaults are the paper's (Krull et al. 2020, section 5.3)."""
 
     epochs: int = option(200, "training epochs", label="Epochs", min=1, max=100_000)
+    time_budget: float | None = option(
+        None,
+        "train for this many minutes instead of a number of epochs: the learning rate "
+        "decays over the time (a cosine), epochs only pace validation, and the best model "
+        "is kept",
+        label="Train for (minutes)",
+        min=0.0,
+        max=10_000.0,
+        step=1.0,
+        none="epochs",
+    )
     steps_per_epoch: int = option(
         50, "optimiser steps per epoch", label="Steps per epoch", min=1, max=100_000
     )
@@ -132,6 +143,8 @@ class TrainConfig:
             raise PN2VError(f"device must be one of {DEVICES}, got {self.device!r}")
         if not self.location_weight >= 0:
             raise PN2VError(f"location weight must be ≥ 0, got {self.location_weight}")
+        if self.time_budget is not None and not self.time_budget > 0:
+            raise PN2VError(f"time budget must be positive, got {self.time_budget} minutes")
         if self.residual_delay < 0:
             raise PN2VError(f"residual delay must be ≥ 0, got {self.residual_delay}")
         if not self.initial_spread > 0:
@@ -176,12 +189,18 @@ class Progress:
     best_val_loss: float | None
     lr: float
     elapsed: float
+    #: seconds the training may take (a time budget), or None: the epochs decide
+    time_limit: float | None = None
 
     @property
     def fraction(self) -> float:
+        if self.time_limit is not None:
+            return min(self.elapsed / self.time_limit, 1.0)
         return ((self.epoch - 1) * self.steps + self.step) / (self.epochs * self.steps)
 
     @property
     def remaining(self) -> float:
-        """Seconds left at the pace so far."""
+        """Seconds left: of the time budget, or at the pace so far."""
+        if self.time_limit is not None:
+            return max(self.time_limit - self.elapsed, 0.0)
         return self.elapsed * (1 - self.fraction) / max(self.fraction, 1e-9)

@@ -8,6 +8,8 @@ leaves a usable model, with its spread and guard (:mod:`.guard`) chosen for pred
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 import threading
 import time
@@ -188,11 +190,14 @@ class Trainer:
         cfg, net = self.config, self.model.net
         net.train()
         start = time.monotonic()
-        for epoch in range(1, cfg.epochs + 1):
+        budget = None if cfg.time_budget is None else 60.0 * cfg.time_budget
+        for epoch in itertools.count(1) if budget else range(1, cfg.epochs + 1):
             total = 0.0
             for step in range(1, cfg.steps_per_epoch + 1):
                 if self.stopping:
                     return
+                if budget:
+                    self._follow_clock((time.monotonic() - start) / budget)
                 group = int(torch.multinomial(self._weights, 1, generator=self._generator))
                 batch = self.data.batch(self._train[group], cfg.batch_size, self._generator)
                 loss = self.loss(batch)
@@ -206,23 +211,42 @@ class Trainer:
                     self._hold_residuals()
                 self.optimizer.step()
                 total += loss.item()
+                done = budget is not None and time.monotonic() - start >= budget
                 val_loss = None
-                if step == cfg.steps_per_epoch:
+                if step == cfg.steps_per_epoch or done:
                     try:
                         val_loss = self._end_epoch(total / step)
                     except Stopped:  # the epoch's validation is dropped; its best stays
                         return
+                elapsed = time.monotonic() - start
                 yield Progress(
                     epoch,
-                    cfg.epochs,
+                    self._planned_epochs(epoch, step, elapsed, budget),
                     step,
                     cfg.steps_per_epoch,
                     total / step,
                     val_loss,
                     self.best_val_loss,
                     self.optimizer.param_groups[0]["lr"],
-                    time.monotonic() - start,
+                    elapsed,
+                    budget,
                 )
+                if done:
+                    return
+
+    def _follow_clock(self, fraction: float) -> None:
+        """A time budget's learning rate: a cosine from the configured rate to 0 over the
+        time (planned over the budget, so a run that ends on time has also cooled down)."""
+        rate = 0.5 * self.config.lr * (1 + math.cos(math.pi * min(fraction, 1.0)))
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
+
+    def _planned_epochs(self, epoch: int, step: int, elapsed: float, budget: float | None) -> int:
+        """The epochs to train: configured, or those the time budget allows at this pace."""
+        if budget is None:
+            return self.config.epochs
+        done = (epoch - 1) + step / self.config.steps_per_epoch
+        return max(epoch, math.ceil(done * budget / max(elapsed, 1e-9)))
 
     def _hold_residuals(self) -> None:
         """Zero the gradients of the prior's residual outputs: with zero moments Adam leaves
@@ -237,7 +261,8 @@ class Trainer:
         self.model.epochs_trained += 1
         val_loss = self.validate()
         monitored = train_loss if val_loss is None else val_loss
-        self.scheduler.step(monitored)
+        if self.config.time_budget is None:  # a time budget's rate follows the clock
+            self.scheduler.step(monitored)
         if self.best_val_loss is None or monitored < self.best_val_loss:
             spread = self.spread  # chosen first: a stop during the choice keeps the old best
             if self._spread_patches is not None:
