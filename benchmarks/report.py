@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .report_sections import lowsnr_section, responsiveness_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -682,6 +684,8 @@ def main() -> None:
         lines += _quality_section(preset)
     lines += _budget_section()
     lines += _ceiling_section()
+    lines += lowsnr_section()
+    lines += responsiveness_section()
     lines += _speed_section()
     lines += _scaling_section()
     lines += _three_d_section()
