@@ -48,6 +48,22 @@ def test_the_denoise_widget_follows_the_selected_layer(make_napari_viewer, noisy
     assert widget.image.currentText() == "second"
 
 
+def test_a_denoise_widget_docked_after_training_takes_the_trained_layer(
+    make_napari_viewer, noisy, n2v_model
+):
+    from napari_pn2v._qt.prediction_widget import PredictionWidget
+    from napari_pn2v.session import session_for
+
+    viewer = make_napari_viewer()
+    viewer.add_image(noisy[0], name="first")
+    viewer.add_image(noisy[1], name="second")
+    viewer.layers.selection.active = viewer.layers["second"]
+    assert PredictionWidget(viewer).image.currentText() == "second"  # the selected one
+    session = session_for(viewer)
+    session.trained_on, session.model = ["first"], n2v_model
+    assert PredictionWidget(viewer).image.currentText() == "first"
+
+
 def test_the_selected_layer_is_ticked_for_training(make_napari_viewer, noisy):
     from napari_pn2v._qt.training_widget import TrainingWidget
 

@@ -125,8 +125,10 @@ class PredictionWidget(DockWidget):
         )
         self.run_button.clicked.connect(guarded(self.run))
         self.stop_button.clicked.connect(self.stop)
-        self._update()
-        self._show_stack()
+        active = napari_viewer.layers.selection.active
+        if isinstance(active, Image) and not active.rgb:
+            self.image.setCurrentText(active.name)
+        self._new_model(self.session.model)  # the layers it was trained on, if any
 
     def _new_model(self, model: PN2VModel | None) -> None:
         """A model from the training widget: denoise what it was trained on."""
