@@ -18,11 +18,13 @@ import argparse
 import json
 import platform
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from napari_pn2v.backend import PRESETS as ENGINE_PRESETS
 from napari_pn2v.backend import (
     GaussianMixtureNoiseModel,
     HistogramNoiseModel,
@@ -51,27 +53,12 @@ NOISE_VARIANTS = {
 }
 PRESETS = {
     # ~15 minutes per learned method on 2 CPU cores
-    "cpu": dict(
-        epochs=30,
-        steps_per_epoch=50,
-        batch_size=4,
-        patch_size=96,
-        lr=5e-4,
-        val_fraction=0.1,
-        seed=0,
-    ),
-    # the paper's settings (Krull et al. 2020, section 5.3)
-    "gpu": dict(
-        epochs=200,
-        steps_per_epoch=50,
-        batch_size=80,
-        patch_size=100,
-        lr=1e-4,
-        val_fraction=0.1,
-        seed=0,
-    ),
+    "cpu": dict(epochs=30, steps_per_epoch=50, batch_size=4, patch_size=96, lr=5e-4, seed=0),
+    # the paper's settings (Krull et al. 2020, section 5.3): the engine's "paper" preset
+    "gpu": dict(ENGINE_PRESETS["paper"], seed=0),
 }
-NETWORK = dict(depth=3, features=64, samples=800)
+#: the paper's network: the engine's defaults
+NETWORK = {name: getattr(ModelConfig(), name) for name in ("depth", "features", "samples")}
 
 
 def load_fov(data: Path, fov: str) -> tuple[np.ndarray, np.ndarray]:
@@ -194,9 +181,8 @@ def run(
     model = trainer.best_model()
     result["train_seconds"] = time.perf_counter() - start
     result["training"] = {
-        **PRESETS[preset],
+        **asdict(config),
         **NETWORK,
-        "spread_calibration": config.spread_calibration,
         "patches_seen": config.epochs * config.steps_per_epoch * config.batch_size,
     }
     if model.is_probabilistic:
