@@ -10,7 +10,13 @@ from superqt import QCollapsible
 from ..backend.devices import choose_device, describe_device
 from ..backend.errors import PN2VError
 from ..backend.network.config import ModelConfig
-from ..backend.training.config import DEVICES, TrainConfig, describe_preset, preset
+from ..backend.training.config import (
+    DEVICES,
+    PRESET_FIELDS,
+    TrainConfig,
+    describe_preset,
+    preset,
+)
 from .common import LayerCombo, hbox
 from .forms import ConfigForm
 
@@ -22,19 +28,7 @@ PRESET_NAMES = {
 }
 #: the settings under "Settings", and (after them) under "Advanced"
 SETTINGS = (
-    (
-        TrainConfig,
-        (
-            "time_budget",
-            "epochs",
-            "steps_per_epoch",
-            "batch_size",
-            "patch_size",
-            "patch_depth",
-            "lr",
-            "val_fraction",
-        ),
-    ),
+    (TrainConfig, ("time_budget", *PRESET_FIELDS)),
     (ModelConfig, ("samples", "depth", "features")),
 )
 ADVANCED = (

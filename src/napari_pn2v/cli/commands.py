@@ -132,21 +132,11 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     from ..backend.network.config import ModelConfig
     from ..backend.network.model import PN2VModel
     from ..backend.noise.registry import load_noise_model
-    from ..backend.training.config import preset
+    from ..backend.training.config import PRESET_FIELDS, preset
     from ..jobs.training import TrainingJob, TrainingRun
 
     overrides = {
-        name: getattr(args, name)
-        for name in (
-            "epochs",
-            "steps_per_epoch",
-            "batch_size",
-            "patch_size",
-            "patch_depth",
-            "lr",
-            "val_fraction",
-        )
-        if getattr(args, name) is not None
+        name: getattr(args, name) for name in PRESET_FIELDS if getattr(args, name) is not None
     }
     if args.time_limit is not None:
         overrides["time_budget"] = args.time_limit

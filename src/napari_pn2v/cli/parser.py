@@ -12,7 +12,7 @@ from ..backend.network.config import ModelConfig
 from ..backend.noise.bootstrap import FITS
 from ..backend.options import default_of, help_of
 from ..backend.prediction.config import PredictionConfig
-from ..backend.training.config import PRESETS, TrainConfig, describe_preset
+from ..backend.training.config import PRESET_FIELDS, PRESETS, TrainConfig, describe_preset
 from ..jobs.noise_model import KINDS
 
 AXES_HELP = (
@@ -242,15 +242,8 @@ def _train_parser(sub) -> None:
         metavar="MODEL",
         help="continue training this model file (its network settings are kept)",
     )
-    for name, kind in (
-        ("epochs", _positive_int),
-        ("steps_per_epoch", _positive_int),
-        ("batch_size", _positive_int),
-        ("patch_size", _positive_int),
-        ("patch_depth", _positive_int),
-        ("lr", float),
-        ("val_fraction", float),
-    ):
+    for name in PRESET_FIELDS:  # counts are positive, rates and fractions checked later
+        kind = _positive_int if isinstance(default_of(TrainConfig, name), int) else float
         tr.add_argument(
             f"--{name.replace('_', '-')}",
             type=kind,

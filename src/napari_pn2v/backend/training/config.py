@@ -158,6 +158,16 @@ PRESETS: dict[str, dict] = {
     "quick": dict(epochs=20, steps_per_epoch=25, batch_size=8, patch_size=64, lr=5e-4),
 }
 QUICK = PRESETS["quick"]
+#: the settings a preset decides, which options given on top may override
+PRESET_FIELDS = (
+    "epochs",
+    "steps_per_epoch",
+    "batch_size",
+    "patch_size",
+    "patch_depth",
+    "lr",
+    "val_fraction",
+)
 
 
 def preset(name: str, **overrides: object) -> TrainConfig:
