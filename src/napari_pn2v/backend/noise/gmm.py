@@ -81,10 +81,8 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
     @classmethod
     def from_calibration(cls, stack: np.ndarray, **fit: object) -> GaussianMixtureNoiseModel:
         """Fit to frames of a static scene; each frame's signal is the per-pixel mean over
-        frames fitted to that frame (:func:`.images.calibration_pairs`)."""
-        raw = np.asarray(stack)
-        signal, frames = calibration_pairs(stack)
-        return cls.fit(signal, raw.reshape(frames.shape), **fit)
+        frames fitted to that frame (:func:`.calibration.calibration_pairs`)."""
+        return cls.fit(*calibration_pairs(stack), **fit)
 
     @classmethod
     def from_pairs(

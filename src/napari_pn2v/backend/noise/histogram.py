@@ -57,7 +57,7 @@ class HistogramNoiseModel(NoiseModelFiles):
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
         """Build from a signal image and one or more noisy observations of it — or one signal
-        per observation (:func:`.images.calibration_pairs`)."""
+        per observation (:func:`.calibration.calibration_pairs`)."""
         signal, observations = signal_per_observation(signal, observations)
         model = cls.from_samples(signal, observations, bins=bins, value_range=value_range)
         model.n_frames = int(observations.shape[0])
