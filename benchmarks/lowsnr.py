@@ -7,7 +7,8 @@ one core), denoise them, compare with their 50-frame average fitted to each fram
 an offset (the frames drift; range 255). Methods: ``n2v``; ``pn2v-pg`` (Poisson–Gaussian
 estimated from the frames, ``pn2v noise-model --kind poisson-gaussian --images``);
 ``pn2v-gmm`` and ``pn2v-histogram`` (bootstrapped: N2V first, then a fit to its predictions,
-``pn2v train --bootstrap``).
+``pn2v train --bootstrap``); ``pn2v-frames`` (a histogram of the 4 frames taken as a
+calibration stack: what a user with a few frames of a still scene can do).
 
 Each row also gives the **Wiener bound**: what a per-pixel combination of the prior mean and
 the pixel could gain at most if it knew the prior mean's error variance τ² and the noise
@@ -48,7 +49,7 @@ from .quality import RESULTS, summary
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd-lowsnr"
 TYPES = ("Confocal_MICE", "TwoPhoton_BPAE_B", "WideField_BPAE_R")
-METHODS = ("n2v", "pn2v-pg", "pn2v-gmm", "pn2v-histogram")
+METHODS = ("n2v", "pn2v-pg", "pn2v-gmm", "pn2v-histogram", "pn2v-frames")
 #: signal bands (equal shares of the reference's pixels) of the Wiener bound
 BANDS = 16
 
@@ -87,6 +88,8 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
     if method == "pn2v-pg":
         noise_model, levels = estimate_poisson_gaussian(raw)
         info["noise_correlation"] = levels.correlation
+    elif method == "pn2v-frames":
+        noise_model = NoiseModelJob("histogram", calibration=raw).run().model
     elif method in ("pn2v-gmm", "pn2v-histogram"):
         noise_model = (
             NoiseModelJob("bootstrap", images=[images], fit=method.split("-")[1], training=config)

@@ -13,6 +13,7 @@ LOWSNR_METHODS = {
     "pn2v-pg": "PN2V, Poisson–Gaussian estimated from the frames",
     "pn2v-gmm": "PN2V, bootstrapped GMM",
     "pn2v-histogram": "PN2V, bootstrapped histogram",
+    "pn2v-frames": "PN2V, histogram of the 4 frames as a calibration stack",
 }
 
 
