@@ -39,8 +39,8 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path):
 
 
 #: imported by the code, declared in an extra rather than as a runtime dependency: napari runs
-#: the plugin (whoever opens it has napari)
-IN_EXTRAS = {"napari"}
+#: the plugin (whoever opens it has napari); bioimage.io export is optional ([bioimageio])
+IN_EXTRAS = {"napari", "bioimageio"}
 
 
 def test_declared_dependencies_are_what_the_code_imports():
@@ -61,3 +61,9 @@ def test_declared_dependencies_are_what_the_code_imports():
         name for name in imported if name not in sys.stdlib_module_names and name != "napari_pn2v"
     }
     assert third_party - IN_EXTRAS == declared
+    extras = {
+        re.split(r"[\[<>=!~ .]", d)[0].lower()
+        for group in project["optional-dependencies"].values()
+        for d in group
+    }
+    assert third_party >= IN_EXTRAS and extras >= IN_EXTRAS

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
 from napari_pn2v._qt.training_widget import State, TrainingWidget
-from napari_pn2v.backend import PN2VModel
+from napari_pn2v.backend import PN2VModel, predict
 from tests._qt.conftest import tiny_training
 
 
@@ -66,6 +67,24 @@ def test_n2v_needs_no_noise_model_and_saves(qtbot, viewer, tmp_path, errors):
     assert errors == [] and widget.state is State.DONE
     widget.save_to(str(tmp_path / "m.pt"))
     assert PN2VModel.load(tmp_path / "m.pt").config.mode == "n2v"
+
+
+def test_export_for_bioimageio_runs_in_a_worker_and_reads_back(qtbot, viewer, tmp_path, errors):
+    pytest.importorskip("bioimageio.spec")
+    widget = TrainingWidget(viewer)
+    widget.mode.setCurrentText("N2V")
+    tiny_training(widget)
+    start(widget)
+    wait_idle(qtbot, widget)
+    widget.export_to(str(tmp_path / "package"))  # .zip is added
+    assert not widget.export_button.isEnabled() and not widget.train_button.isEnabled()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert errors == [] and widget.export_button.isEnabled()
+    exported = PN2VModel.load(tmp_path / "package.zip")
+    image = viewer.layers["noisy"].data
+    np.testing.assert_array_equal(
+        predict(exported, image)["denoised"], predict(widget.model, image)["denoised"]
+    )
 
 
 def test_bad_requests_become_notifications(qtbot, viewer, noise_model, errors):

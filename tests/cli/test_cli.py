@@ -752,3 +752,33 @@ def test_train_for_a_time_budget(files, capsys):
     assert code == 0, err
     assert "left=" in err and "wrote" in out
     assert PN2VModel.load(files / "timed.pt").epochs_trained >= 1
+
+
+def test_export_writes_a_package_that_predict_reads_back(files, capsys, pn2v_model):
+    pytest.importorskip("bioimageio.spec")
+    pn2v_model.save(files / "model.pt")
+    code, out, err = run(
+        ["export", files / "model.pt", "-o", files / "model.zip", "--image", files / "noisy.tif"],
+        capsys,
+    )
+    assert code == 0 and "model.zip" in out, err
+    code, _, err = run(["predict", files / "model.zip", files / "single.tif", "-o", files], capsys)
+    assert code == 0, err
+    packaged = tifffile.imread(files / "single_denoised.tif")
+    code, _, _ = run(["predict", files / "model.pt", files / "single.tif", "-o", files], capsys)
+    np.testing.assert_array_equal(packaged, tifffile.imread(files / "single_denoised.tif"))
+
+
+@pytest.mark.parametrize(
+    "target, extra, message",
+    [
+        ("model.txt", [], "is a .zip file"),
+        ("model.zip", ["--result", "prior-mean"], "no prior mean"),
+        ("missing/model.zip", [], "no such folder"),
+    ],
+)
+def test_export_refuses_what_it_cannot_write(files, capsys, n2v_model, target, extra, message):
+    n2v_model.save(files / "n2v.pt")
+    argv = ["export", files / "n2v.pt", "--image", files / "noisy.tif", "-o", files / target]
+    code, out, err = run(argv + extra, capsys)
+    assert code == 1 and message in err and err.count("\n") == 1 and not out

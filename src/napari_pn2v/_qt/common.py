@@ -28,6 +28,7 @@ from ..session import session_for
 
 NOISE_MODEL_FILTER = "PN2V noise model (*.npz)"
 MODEL_FILTER = "PN2V model (*.pt)"
+PACKAGE_FILTER = "bioimage.io package (*.zip)"
 
 
 #: how long closing napari (or the interpreter) waits for running workers to stop (ms)

@@ -27,6 +27,7 @@ from ..backend.prediction.config import PredictionConfig
 from ..jobs.prediction import PredictionJob, PredictionRun
 from .common import (
     MODEL_FILTER,
+    PACKAGE_FILTER,
     DockWidget,
     LayerCombo,
     alive,
@@ -121,7 +122,9 @@ class PredictionWidget(DockWidget):
         self.model_source.currentIndexChanged.connect(self._show_stack)
         napari_viewer.layers.selection.events.active.connect(self._follow_selection)
         self.load_button.clicked.connect(
-            file_action(self, "Load model", MODEL_FILTER, False, self.load_from)
+            file_action(
+                self, "Load model", f"{MODEL_FILTER};;{PACKAGE_FILTER}", False, self.load_from
+            )
         )
         self.run_button.clicked.connect(guarded(self.run))
         self.stop_button.clicked.connect(self.stop)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from napari.layers import Image
 from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import (
     QFormLayout,
@@ -24,10 +27,12 @@ from ..backend.training.config import (
     Progress,
     TrainConfig,
 )
+from ..jobs.export import ExportJob
 from ..jobs.training import TrainingJob, TrainingRun
 from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
+    PACKAGE_FILTER,
     DockWidget,
     LayerChecklist,
     alive,
@@ -63,6 +68,12 @@ def _train(job: TrainingJob):
     yield run
     yield from run
     return run.best_model()
+
+
+@thread_worker
+def _export(job: ExportJob) -> Path:
+    """Tracing the model and running the test data take seconds: not on the GUI thread."""
+    return job.run()
 
 
 def _clock(seconds: float) -> str:
@@ -102,6 +113,11 @@ class TrainingWidget(DockWidget):
         self.continue_button = QPushButton("Continue training")
         self.reset_button = QPushButton("Reset")
         self.save_button = QPushButton("Save model…")
+        self.export_button = QPushButton("Export for bioimage.io…")
+        self.export_button.setToolTip(
+            "a .zip for deepImageJ (Fiji), bioimageio.core and other bioimage.io tools; "
+            "for PN2V it gives the MMSE. Needs napari-pn2v[bioimageio]"
+        )
         self.epoch_bar = QProgressBar(format="epoch %v/%m")
         self.step_bar = QProgressBar(format="step %v/%m")
         self.status = QLabel(State.IDLE.value)
@@ -119,6 +135,7 @@ class TrainingWidget(DockWidget):
         buttons.addWidget(self.continue_button, 0, 1)
         buttons.addWidget(self.reset_button, 1, 0)
         buttons.addWidget(self.save_button, 1, 1)
+        buttons.addWidget(self.export_button, 2, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.panel)
@@ -135,6 +152,9 @@ class TrainingWidget(DockWidget):
         self.reset_button.clicked.connect(guarded(self.reset))
         self.save_button.clicked.connect(
             file_action(self, "Save model", MODEL_FILTER, True, self.save_to)
+        )
+        self.export_button.clicked.connect(
+            file_action(self, "Export for bioimage.io", PACKAGE_FILTER, True, self.export_to)
         )
         self.load_noise_button.clicked.connect(
             file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_noise)
@@ -189,11 +209,16 @@ class TrainingWidget(DockWidget):
 
     def _update_enabled(self, *_: object) -> None:
         training = self.state is State.TRAINING
+        exporting = self.worker is not None and not training
         has_model = self.model is not None
         self.train_button.setText("Stop" if training else "Train")
-        self.continue_button.setEnabled(has_model and not training)
-        self.reset_button.setEnabled(not training and (has_model or self.state is State.FAILED))
+        self.train_button.setEnabled(not exporting)
+        self.continue_button.setEnabled(has_model and not training and not exporting)
+        self.reset_button.setEnabled(
+            not training and not exporting and (has_model or self.state is State.FAILED)
+        )
         self.save_button.setEnabled(has_model and not training)
+        self.export_button.setEnabled(has_model and self.worker is None)
         for widget in (self.layers, self.load_noise_button):
             widget.setEnabled(not training)
         self.panel.set_training(training)
@@ -333,6 +358,41 @@ class TrainingWidget(DockWidget):
         if self.model is None:
             raise PN2VError("train a model first")
         self.model.save(path)
+
+    def export_to(self, path: str) -> None:
+        """Write the model as a bioimage.io package; its test data come from the layer it
+        was trained on (or the first ticked one)."""
+        if self.model is None:
+            raise PN2VError("train a model first")
+        names = [*self.session.trained_on, *self.layers.checked_names()]
+        layer = next((self.viewer.layers[n] for n in names if n in self.viewer.layers), None)
+        if layer is None:
+            raise PN2VError("add the image the model denoises: it makes the package's test data")
+        if not path.lower().endswith(".zip"):
+            path += ".zip"
+        job = ExportJob(
+            self.model.copy(),
+            image_data(layer, "image for the package's test data"),
+            path,
+            training=asdict(self.train_config()),
+        )
+        job.check()
+        worker = _export(
+            job,
+            _start_thread=False,
+            _connect={
+                "returned": lambda written: show_info(f"wrote {written}"),
+                "errored": report,
+                "finished": self._on_exported,
+            },
+        )
+        self.start_worker(worker)
+        self._update_enabled()
+
+    def _on_exported(self) -> None:
+        self.worker = None
+        if alive(self):
+            self._update_enabled()
 
     def load_noise(self, path: str) -> None:
         """Load a noise-model file into the viewer's session (the Noise model widget shows it)."""

@@ -17,6 +17,7 @@ COMMANDS = {
     "noise-model": commands.noise_model,
     "train": commands.train,
     "predict": commands.predict,
+    "export": commands.export,
     "demo": commands.demo,
 }
 OUT_OF_MEMORY = "out of memory; use a smaller --batch-size, --patch-size or --tile"

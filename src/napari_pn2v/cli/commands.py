@@ -291,6 +291,27 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- export
+def export(args: argparse.Namespace) -> int:
+    from ..backend.data.stores import open_stack
+    from ..backend.network.model import PN2VModel
+    from ..jobs.export import ExportJob
+
+    model = PN2VModel.load(args.model)
+    image, _ = open_stack(args.image, None, model.config.dims)
+    job = ExportJob(
+        model,
+        image,
+        args.output,
+        name=args.name,
+        authors=tuple(args.author),
+        output=args.result.replace("-", "_"),
+        license=args.license,
+    )
+    print(f"wrote {job.run()}")
+    return 0
+
+
 # ---------------------------------------------------------------- demo
 def demo(args: argparse.Namespace) -> int:
     from ..jobs.demo import run_demo

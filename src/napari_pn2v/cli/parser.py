@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     _noise_model_parser(sub)
     _train_parser(sub)
     _predict_parser(sub)
+    _export_parser(sub)
     demo = sub.add_parser(
         "demo",
         help="run the whole pipeline on synthetic data (a few minutes on a CPU)",
@@ -105,6 +106,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder for the results (default: ./pn2v-demo)",
     )
     return parser
+
+
+def _export_parser(sub) -> None:
+    ex = sub.add_parser(
+        "export",
+        help="write a model as a bioimage.io package (Fiji/deepImageJ, bioimageio.core, ...)",
+        description="Write MODEL as a bioimage.io model package (.zip, spec 0.5): TorchScript "
+        "that gives the PN2V MMSE (network, samples and noise model in one module; N2V: its "
+        "prediction), test data cut from --image, a cover, a README with the training "
+        "settings and the citations, and the model file itself (pn2v predict reads the "
+        "package back). Needs the extra: pip install 'napari-pn2v[bioimageio]'.",
+    )
+    ex.add_argument("model", metavar="MODEL", help="model file from 'pn2v train'")
+    ex.add_argument("-o", "--output", required=True, metavar="ZIP", help="package to write")
+    ex.add_argument(
+        "--image",
+        required=True,
+        metavar="FILE",
+        help="an image the model denoises (its first plane's centre, up to 256², becomes "
+        "the package's test input and cover)",
+    )
+    ex.add_argument("--name", help="the model's name (default: napari-pn2v PN2V denoiser)")
+    ex.add_argument(
+        "--author",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an author (repeat for several; default: your user name)",
+    )
+    ex.add_argument(
+        "--result",
+        choices=("denoised", "prior-mean"),
+        default="denoised",
+        help="what the package gives: denoised (PN2V: the MMSE) or the PN2V prior mean "
+        "(default: denoised)",
+    )
+    ex.add_argument("--license", default="CC-BY-4.0", help="SPDX licence id (default: CC-BY-4.0)")
 
 
 def _noise_model_parser(sub) -> None:

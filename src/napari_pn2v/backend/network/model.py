@@ -6,8 +6,10 @@ read back with ``torch.load(weights_only=True)``: loading never executes code.
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from .unet import UNet
 
 FORMAT = "napari-pn2v-model"
 FORMAT_VERSION = 1
+#: the model file's name inside a bioimage.io package written by ``pn2v export``
+PACKAGE_MEMBER = "napari-pn2v-model.pt"
 
 
 class PN2VModel:
@@ -185,7 +189,7 @@ class PN2VModel:
         if not path.is_file():
             raise PN2VError(f"{path}: no such file")
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(_model_file(path), map_location="cpu", weights_only=True)
         except Exception as error:  # unpickling refuses anything but plain data
             raise PN2VError(f"{path}: not a napari-pn2v model file ({error})") from error
         if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -224,3 +228,20 @@ class PN2VModel:
         except Exception as error:  # missing keys, wrong shapes: a damaged file
             raise PN2VError(f"{path}: damaged napari-pn2v model file ({error})") from error
         return model
+
+
+def _model_file(path: Path) -> Path | io.BytesIO:
+    """The model file itself, or the one a bioimage.io package from ``pn2v export`` carries
+    (a model file is a zip archive too, but without ``rdf.yaml``)."""
+    if not zipfile.is_zipfile(path):
+        return path
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        if "rdf.yaml" not in names:
+            return path
+        if PACKAGE_MEMBER not in names:
+            raise PN2VError(
+                f"{path}: a bioimage.io package without a napari-pn2v model; "
+                "run it with bioimageio.core or the tool it was made for"
+            )
+        return io.BytesIO(archive.read(PACKAGE_MEMBER))

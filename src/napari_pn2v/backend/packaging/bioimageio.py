@@ -1,0 +1,201 @@
+"""bioimage.io model packages (spec 0.5) of a trained model, written with bioimageio.spec.
+
+The package holds the model as TorchScript (:mod:`.denoiser`: for PN2V the whole MMSE), test
+input and output cut from the user's own image, a cover, a README with the training settings
+and the citations, and the napari-pn2v model file itself as an attachment, so that ``pn2v
+predict`` reads a package back with the engine and gives the same values.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import PN2VError
+from ..network.model import PACKAGE_MEMBER, PN2VModel
+from .denoiser import Denoiser, to_torchscript
+
+#: edge of the test tensor cut from the user's image (smaller images are used whole)
+TEST_EDGE = 256
+CITATIONS = {
+    "pn2v": (
+        "Krull, A., Vičar, T., Prakash, M., Lalit, M., Jug, F. Probabilistic Noise2Void: "
+        "Unsupervised Content-Aware Denoising. Frontiers in Computer Science 2, 5 (2020).",
+        "10.3389/fcomp.2020.00005",
+    ),
+    "n2v": (
+        "Krull, A., Buchholz, T.-O., Jug, F. Noise2Void - Learning Denoising From Single Noisy "
+        "Images. CVPR 2019.",
+        "10.1109/CVPR.2019.00223",
+    ),
+}
+INSTALL = "bioimage.io export needs bioimageio.core: pip install 'napari-pn2v[bioimageio]'"
+
+
+def _spec():
+    try:
+        from bioimageio.spec import model
+    except ImportError as error:
+        raise PN2VError(INSTALL) from error
+    return model.v0_5
+
+
+def input_tensor(model: PN2VModel, image: np.ndarray) -> np.ndarray:
+    """A (1, 1, Y, X) float32 cut of ``image``'s first plane, at most TEST_EDGE² from its
+    centre, its sides multiples of the network's pooling."""
+    plane = image  # a lazy stack is read one plane
+    while np.ndim(plane) > 2:
+        plane = plane[0]
+    plane = np.asarray(plane, dtype=np.float32)
+    if plane.ndim != 2:
+        raise PN2VError("the test image must be 2-D (or a stack of 2-D planes)")
+    multiple, minimum = model.net.multiple, Denoiser(model).margin
+    sides = [min(TEST_EDGE, n) // multiple * multiple for n in plane.shape]
+    if min(sides) < minimum:
+        raise PN2VError(f"the test image must be at least {minimum}² pixels, got {plane.shape}")
+    starts = [(n - s) // 2 for n, s in zip(plane.shape, sides, strict=True)]
+    cut = plane[starts[0] : starts[0] + sides[0], starts[1] : starts[1] + sides[1]]
+    if not np.isfinite(cut).all():
+        raise PN2VError("the test image holds NaN or inf")
+    return np.array(cut[None, None], dtype=np.float32)  # a copy: torch wants it writable
+
+
+def _cover(before: np.ndarray, after: np.ndarray, path: Path) -> None:
+    """Input | output side by side, both scaled by the input's 0.5–99.5 percentiles."""
+    import imageio.v3 as iio
+
+    low, high = np.percentile(before, [0.5, 99.5])
+    pair = np.concatenate([before, np.full((before.shape[0], 4), high), after], axis=1)
+    scaled = np.clip((pair - low) / max(high - low, 1e-6), 0, 1)
+    iio.imwrite(path, (scaled * 255).astype(np.uint8))
+
+
+def _readme(model: PN2VModel, output: str, name: str, training: dict | None) -> str:
+    mode = "PN2V" if model.is_probabilistic else "N2V"
+    what = {
+        ("PN2V", "denoised"): "the PN2V MMSE estimate: network, prior samples and noise model "
+        "in one TorchScript module",
+        ("PN2V", "prior_mean"): "the PN2V prior mean (the network alone, no noise model)",
+    }.get((mode, output), "the N2V prediction")
+    lines = [
+        f"# {name}",
+        "",
+        f"A {mode} denoiser trained with napari-pn2v; this package gives {what}.",
+        "",
+        "Input: one float32 image (batch, channel 1, y, x) in the units it was trained on "
+        "(raw intensities: no normalisation needed, the module normalises itself). Sides must "
+        "be multiples of the network's pooling; edges are mirrored.",
+        "",
+        "## Training",
+        "",
+        f"- network: {json.dumps(asdict(model.config))}",
+        f"- normalisation: mean {model.mean:.6g}, std {model.std:.6g}",
+        f"- epochs trained: {model.epochs_trained}",
+    ]
+    if model.noise_model is not None:
+        lines.append(f"- noise model: {model.noise_model.summary()}")
+    if training:
+        lines.append(f"- training settings: {json.dumps(training)}")
+    lines += [
+        "",
+        "## Use",
+        "",
+        "- bioimageio.core: `bioimageio predict --inputs image.tif model.zip` or, in Python, "
+        "`bioimageio.core.predict(model='model.zip', inputs=image)`.",
+        "- Fiji: install deepImageJ and open this .zip with *DeepImageJ Install Model*.",
+        "- napari-pn2v: `pn2v predict model.zip image.tif` reads the attached model file.",
+        "",
+        "## Cite",
+        "",
+    ]
+    lines += [f"- {text} doi:{doi}" for text, doi in (CITATIONS[m] for m in ("pn2v", "n2v"))]
+    return "\n".join(lines) + "\n"
+
+
+def write_package(
+    model: PN2VModel,
+    image,
+    path: str | Path,
+    name: str | None = None,
+    authors: tuple[str, ...] = (),
+    output: str = "denoised",
+    license: str = "CC-BY-4.0",
+    training: dict | None = None,
+) -> Path:
+    """Write ``model`` as a bioimage.io package (.zip) to ``path``; ``image`` gives the test
+    tensors and the cover (only its first plane is read). Returns the path written."""
+    v = _spec()
+    from bioimageio.spec import save_bioimageio_package
+
+    path = Path(path)
+    mode = "pn2v" if model.is_probabilistic else "n2v"
+    name = name or f"napari-pn2v {mode.upper()} denoiser"
+    x = input_tensor(model, image)
+    scripted = to_torchscript(model, torch.as_tensor(x), output)
+    with torch.no_grad():
+        y = scripted(torch.as_tensor(x)).numpy()
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        files = {n: folder / n for n in ("input.npy", "output.npy", "cover.png", "README.md")}
+        np.save(files["input.npy"], x)
+        np.save(files["output.npy"], y)
+        _cover(x[0, 0], y[0, 0], files["cover.png"])
+        files["README.md"].write_text(_readme(model, output, name, training), encoding="utf-8")
+        weights = folder / "weights.torchscript.pt"
+        scripted.save(str(weights))
+        native = folder / PACKAGE_MEMBER
+        model.save(native)
+        size = v.ParameterizedSize(min=Denoiser(model).margin, step=model.net.multiple)
+        space_in = [v.SpaceInputAxis(id=v.AxisId(a), size=size) for a in "yx"]
+        space_out = [
+            v.SpaceOutputAxis(id=v.AxisId(a), size=v.SizeReference(tensor_id="raw", axis_id=a))
+            for a in "yx"
+        ]
+        channel = v.ChannelAxis(channel_names=[v.Identifier("channel0")])
+        try:
+            descr = v.ModelDescr(
+                name=name,
+                description=f"{mode.upper()} denoiser trained with napari-pn2v "
+                f"(output: {output}).",
+                authors=[v.Author(name=a) for a in authors or (getpass.getuser(),)],
+                cite=[
+                    v.CiteEntry(text=text, doi=v.Doi(doi))
+                    for text, doi in (CITATIONS[m] for m in dict.fromkeys((mode, "n2v")))
+                ],
+                license=v.LicenseId(license),
+                documentation=v.FileDescr(source=files["README.md"]),
+                covers=[v.FileDescr(source=files["cover.png"])],
+                attachments=[v.FileDescr(source=native)],
+                tags=["denoising", "noise2void", mode, "napari-pn2v", "2d", "unsupervised"],
+                inputs=[
+                    v.InputTensorDescr(
+                        id=v.TensorId("raw"),
+                        axes=[v.BatchAxis(), channel, *space_in],
+                        test_tensor=v.FileDescr(source=files["input.npy"]),
+                        data=v.IntervalOrRatioDataDescr(type="float32"),
+                    )
+                ],
+                outputs=[
+                    v.OutputTensorDescr(
+                        id=v.TensorId(output),
+                        axes=[v.BatchAxis(), channel, *space_out],
+                        test_tensor=v.FileDescr(source=files["output.npy"]),
+                        data=v.IntervalOrRatioDataDescr(type="float32"),
+                    )
+                ],
+                weights=v.WeightsDescr(
+                    torchscript=v.TorchscriptWeightsDescr(
+                        source=weights, pytorch_version=v.Version(torch.__version__.split("+")[0])
+                    )
+                ),
+                config={"napari-pn2v": {"mode": mode, "output": output}},
+            )
+        except ValueError as error:  # pydantic's validation errors
+            raise PN2VError(f"the package's description is not valid: {error}") from error
+        return Path(save_bioimageio_package(descr, output_path=path))

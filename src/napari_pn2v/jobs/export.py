@@ -1,0 +1,63 @@
+"""Export, from a model and plain data: the one place that checks what a package can hold,
+for ``pn2v export`` and the training widget's *Export for bioimage.io…*."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..backend.errors import PN2VError
+
+#: what the package's TorchScript module gives
+EXPORT_OUTPUTS = ("denoised", "prior_mean")
+
+
+@dataclass
+class ExportJob:
+    """A trained model, an image of the kind it denoises (for the test tensors and the
+    cover), and where and how to write its bioimage.io package."""
+
+    model: object
+    image: object
+    path: str | Path
+    name: str | None = None
+    authors: tuple[str, ...] = ()
+    #: "denoised" (PN2V: the MMSE) or, for PN2V, "prior_mean"
+    output: str = "denoised"
+    license: str = "CC-BY-4.0"
+    #: the training settings, for the package's README
+    training: dict = field(default_factory=dict)
+
+    def check(self) -> None:
+        """Everything that can be checked before any work."""
+        if self.output not in EXPORT_OUTPUTS:
+            raise PN2VError(f"a package gives denoised or prior_mean, not {self.output!r}")
+        if self.output == "prior_mean" and not self.model.is_probabilistic:
+            raise PN2VError("an N2V model has no prior mean; export its denoised image")
+        if self.model.config.dims != 2:
+            raise PN2VError("only 2-D models can be exported to bioimage.io so far")
+        path = Path(self.path)
+        if path.suffix.lower() != ".zip":
+            raise PN2VError(f"{path}: a bioimage.io package is a .zip file")
+        if not path.parent.is_dir():
+            raise PN2VError(f"{path.parent}: no such folder")
+        if self.image is None or np.ndim(self.image) < 2:
+            raise PN2VError("give an image the model denoises: it makes the package's test data")
+
+    def run(self) -> Path:
+        """Write the package (a few seconds; the test data go through the network once)."""
+        from ..backend.packaging.bioimageio import write_package
+
+        self.check()
+        return write_package(
+            self.model,
+            self.image,
+            self.path,
+            name=self.name,
+            authors=self.authors,
+            output=self.output,
+            license=self.license,
+            training=self.training,
+        )

@@ -1,0 +1,62 @@
+"""The model as one TorchScript module (backend/packaging/denoiser.py): the values of
+``predict``, for every kind of noise model and output, at sizes it was not traced at."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pn2v.backend import (
+    GaussianMixtureNoiseModel,
+    ModelConfig,
+    PN2VError,
+    PN2VModel,
+    PoissonGaussianNoiseModel,
+    predict,
+)
+from napari_pn2v.backend.packaging.denoiser import mirror, to_torchscript
+from tests.conftest import TINY_NET
+
+
+def test_mirroring_is_numpys_symmetric_padding():
+    x = torch.arange(24.0).reshape(1, 1, 4, 6)
+    expected = np.pad(x.numpy(), ((0, 0), (0, 0), (3, 3), (3, 3)), mode="symmetric")
+    np.testing.assert_array_equal(mirror(x, 3).numpy(), expected)
+
+
+def _trace_and_compare(model, noisy, output="denoised"):
+    traced = to_torchscript(model, torch.as_tensor(noisy[0, :64, :64])[None, None], output)
+    other = noisy[1, :96, :128]  # another size than traced at
+    with torch.no_grad():
+        got = traced(torch.as_tensor(other)[None, None])[0, 0].numpy()
+    want = predict(model, other)[output]
+    assert got.shape == other.shape
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-3)
+    return got
+
+
+@pytest.mark.parametrize("output", ["denoised", "prior_mean"])
+def test_a_traced_pn2v_model_gives_what_predict_gives(pn2v_model, noisy, output):
+    got = _trace_and_compare(pn2v_model, noisy, output)
+    assert np.std(got) < np.std(noisy[1, :96, :128])  # it denoises
+
+
+def test_a_traced_n2v_model_gives_what_predict_gives(n2v_model, noisy):
+    _trace_and_compare(n2v_model, noisy)
+
+
+@pytest.mark.parametrize("kind", ["gmm", "poisson-gaussian"])
+def test_other_noise_models_and_the_guard_are_traced_too(pn2v_model, noisy, calibration, kind):
+    """The guard's untrusted band (prior mean above 300) is fixed into the module too."""
+    model = pn2v_model.copy()
+    if kind == "gmm":
+        model.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=50)
+    else:
+        model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+    model.trust_edges, model.trusted, model.std_factors = (300.0,), (True, False), (1.0, 1.0)
+    _trace_and_compare(model, noisy)
+
+
+def test_3d_models_are_refused():
+    model = PN2VModel(ModelConfig(mode="n2v", dims=3, **TINY_NET), 0.0, 1.0)
+    with pytest.raises(PN2VError, match="2-D"):
+        to_torchscript(model, torch.zeros(1, 1, 8, 16, 16))
