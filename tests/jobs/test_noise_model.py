@@ -139,3 +139,10 @@ def test_each_kind_is_built_from_its_own_data(calibration, noisy):
 def test_wrong_sources_are_refused_before_any_work(job, message):
     with pytest.raises(PN2VError, match=re.escape(message)):
         NoiseModelJob(**job).source()
+
+
+def test_a_calibration_stack_of_few_frames_is_warned_about(calibration):
+    """10 frames pass; 4 noisy frames taken as a calibration stack are named."""
+    assert NoiseModelJob("histogram", calibration=calibration, bins=64).run().warnings == []
+    few = NoiseModelJob("histogram", calibration=calibration[:4], bins=64).run()
+    assert len(few.warnings) == 1 and "only 4 calibration frames" in few.warnings[0]

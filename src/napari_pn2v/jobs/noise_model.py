@@ -143,16 +143,19 @@ class NoiseModelJob:
     # ---------------------------------------------------------------- kinds
     def _calibrated(self, source: str) -> NoiseModelResult:
         from ..backend.data.images import as_stack
-        from ..backend.noise.calibration import calibration_pairs, drift_note
+        from ..backend.noise.calibration import calibration_pairs, drift_note, few_frames_warning
         from ..backend.noise.gmm import GaussianMixtureNoiseModel
         from ..backend.noise.histogram import HistogramNoiseModel
 
-        notes = []
+        notes, warnings = [], []
         if source == "calibration":  # once, for the model, the plot and the note
             signal, observations = calibration_pairs(self.calibration)
             note = drift_note(signal)
             if note:
                 notes.append(note)
+            few = few_frames_warning(len(signal))
+            if few:
+                warnings.append(few)
         else:
             signal, observations = self.signal, self.observations
         if self.kind == "histogram":
@@ -167,7 +170,7 @@ class NoiseModelJob:
                 degree=self.degree,
                 min_std=self.min_std,
             )
-        warnings = [model.note] if getattr(model, "note", None) else []
+        warnings += [model.note] if getattr(model, "note", None) else []
         result = NoiseModelResult(model, notes, warnings)
         if self.plot_data:
             self._plot_pairs(result, signal, as_stack(observations, name="observations"))

@@ -51,6 +51,23 @@ def frame_signals(mean: np.ndarray, frames: np.ndarray) -> np.ndarray:
     return out
 
 
+#: calibration stacks with fewer frames get a warning (:func:`few_frames_warning`)
+FEW_FRAMES = 10
+
+
+def few_frames_warning(frames: int) -> str | None:
+    """A warning for a stack too short to calibrate with: the per-pixel mean that serves as
+    each frame's signal keeps 1/n of the noise and holds the frame itself (a histogram of FMD's
+    4 mouse frames cost 1.7 dB against the prior mean, unseen by the guard)."""
+    if frames >= FEW_FRAMES:
+        return None
+    return (
+        f"only {frames} calibration frames: their mean is too noisy to serve as the signal "
+        f"({FEW_FRAMES}+ frames, ideally 20 or more); without a longer stack, estimate a "
+        "Poisson–Gaussian model from the images or bootstrap one instead"
+    )
+
+
 #: frame-to-frame contrast changes below this fraction go unmentioned
 DRIFT_NOTE = 0.02
 
