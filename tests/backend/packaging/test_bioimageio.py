@@ -30,7 +30,7 @@ def test_a_package_passes_bioimageio_cores_model_test(which, request, noisy, tmp
     rdf = yaml.safe_load(_member(path, "rdf.yaml"))
     assert rdf["format_version"].startswith("0.5")
     assert "torchscript" in rdf["weights"] and rdf["authors"][0]["name"] == "A. Tester"
-    assert any("10.3389/fcomp.2020.00005" == c.get("doi") for c in rdf["cite"]) == (
+    assert any(c.get("doi") == "10.3389/fcomp.2020.00005" for c in rdf["cite"]) == (
         model.is_probabilistic
     )
     readme = _member(path, "README.md").decode()

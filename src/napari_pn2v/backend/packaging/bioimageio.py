@@ -161,8 +161,7 @@ def write_package(
         try:
             descr = v.ModelDescr(
                 name=name,
-                description=f"{mode.upper()} denoiser trained with napari-pn2v "
-                f"(output: {output}).",
+                description=f"{mode.upper()} denoiser trained with napari-pn2v (output: {output}).",
                 authors=[v.Author(name=a) for a in authors or (getpass.getuser(),)],
                 cite=[
                     v.CiteEntry(text=text, doi=v.Doi(doi))
