@@ -125,7 +125,8 @@ def responsiveness_section() -> list[str]:
             f"- {data['condition']}: before any work the viewer alone stalls up to "
             f"{idle['longest_stall_ms']:.0f} ms (no worker running; napari under Xvfb's "
             "software OpenGL); training's longest stall is "
-            f"{train['longest_stall_ms']:.0f} ms, its 99th percentile {train['p99_stall_ms']:.0f} ms: the goal of {goal} ms is "
+            f"{train['longest_stall_ms']:.0f} ms, its 99th percentile "
+            f"{train['p99_stall_ms']:.0f} ms: the goal of {goal} ms is "
             + ("met." if train["longest_stall_ms"] <= goal else "not met.")
         )
     return [*lines, ""]
