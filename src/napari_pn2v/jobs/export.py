@@ -10,9 +10,6 @@ import numpy as np
 
 from ..backend.errors import PN2VError
 
-#: what the package's TorchScript module gives
-EXPORT_OUTPUTS = ("denoised", "prior_mean")
-
 
 @dataclass
 class ExportJob:
@@ -32,12 +29,9 @@ class ExportJob:
 
     def check(self) -> None:
         """Everything that can be checked before any work."""
-        if self.output not in EXPORT_OUTPUTS:
-            raise PN2VError(f"a package gives denoised or prior_mean, not {self.output!r}")
-        if self.output == "prior_mean" and not self.model.is_probabilistic:
-            raise PN2VError("an N2V model has no prior mean; export its denoised image")
-        if self.model.config.dims != 2:
-            raise PN2VError("only 2-D models can be exported to bioimage.io so far")
+        from ..backend.packaging.denoiser import check_exportable
+
+        check_exportable(self.model, self.output)
         path = Path(self.path)
         if path.suffix.lower() != ".zip":
             raise PN2VError(f"{path}: a bioimage.io package is a .zip file")

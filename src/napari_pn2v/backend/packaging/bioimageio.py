@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..data.images import check_finite, check_layout
 from ..errors import PN2VError
 from ..network.model import PACKAGE_MEMBER, PN2VModel
-from .denoiser import Denoiser, to_torchscript
+from .denoiser import MARGIN, to_torchscript
 
 #: edge of the test tensor cut from the user's image (smaller images are used whole)
 TEST_EDGE = 256
@@ -49,20 +50,18 @@ def _spec():
 def input_tensor(model: PN2VModel, image: np.ndarray) -> np.ndarray:
     """A (1, 1, Y, X) float32 cut of ``image``'s first plane, at most TEST_EDGE² from its
     centre, its sides multiples of the network's pooling."""
+    check_layout(np.shape(image), image.dtype, "test image")
     plane = image  # a lazy stack is read one plane
     while np.ndim(plane) > 2:
         plane = plane[0]
     plane = np.asarray(plane, dtype=np.float32)
-    if plane.ndim != 2:
-        raise PN2VError("the test image must be 2-D (or a stack of 2-D planes)")
-    multiple, minimum = model.net.multiple, Denoiser(model).margin
+    multiple = model.net.multiple
     sides = [min(TEST_EDGE, n) // multiple * multiple for n in plane.shape]
-    if min(sides) < minimum:
-        raise PN2VError(f"the test image must be at least {minimum}² pixels, got {plane.shape}")
+    if min(sides) < MARGIN:
+        raise PN2VError(f"the test image must be at least {MARGIN}² pixels, got {plane.shape}")
     starts = [(n - s) // 2 for n, s in zip(plane.shape, sides, strict=True)]
     cut = plane[starts[0] : starts[0] + sides[0], starts[1] : starts[1] + sides[1]]
-    if not np.isfinite(cut).all():
-        raise PN2VError("the test image holds NaN or inf")
+    check_finite(cut, "test image")
     return np.array(cut[None, None], dtype=np.float32)  # a copy: torch wants it writable
 
 
@@ -74,6 +73,11 @@ def _cover(before: np.ndarray, after: np.ndarray, path: Path) -> None:
     pair = np.concatenate([before, np.full((before.shape[0], 4), high), after], axis=1)
     scaled = np.clip((pair - low) / max(high - low, 1e-6), 0, 1)
     iio.imwrite(path, (scaled * 255).astype(np.uint8))
+
+
+def _citations(model: PN2VModel) -> list[tuple[str, str]]:
+    """(text, doi) of the papers a package cites: PN2V's for PN2V, and N2V's."""
+    return [CITATIONS[m] for m in dict.fromkeys((model.config.mode, "n2v")) if m in CITATIONS]
 
 
 def _readme(model: PN2VModel, output: str, name: str, training: dict | None) -> str:
@@ -114,7 +118,7 @@ def _readme(model: PN2VModel, output: str, name: str, training: dict | None) -> 
         "## Cite",
         "",
     ]
-    lines += [f"- {text} doi:{doi}" for text, doi in (CITATIONS[m] for m in ("pn2v", "n2v"))]
+    lines += [f"- {text} doi:{doi}" for text, doi in _citations(model)]
     return "\n".join(lines) + "\n"
 
 
@@ -151,7 +155,7 @@ def write_package(
         scripted.save(str(weights))
         native = folder / PACKAGE_MEMBER
         model.save(native)
-        size = v.ParameterizedSize(min=Denoiser(model).margin, step=model.net.multiple)
+        size = v.ParameterizedSize(min=MARGIN, step=model.net.multiple)
         space_in = [v.SpaceInputAxis(id=v.AxisId(a), size=size) for a in "yx"]
         space_out = [
             v.SpaceOutputAxis(id=v.AxisId(a), size=v.SizeReference(tensor_id="raw", axis_id=a))
@@ -163,10 +167,7 @@ def write_package(
                 name=name,
                 description=f"{mode.upper()} denoiser trained with napari-pn2v (output: {output}).",
                 authors=[v.Author(name=a) for a in authors or (getpass.getuser(),)],
-                cite=[
-                    v.CiteEntry(text=text, doi=v.Doi(doi))
-                    for text, doi in (CITATIONS[m] for m in dict.fromkeys((mode, "n2v")))
-                ],
+                cite=[v.CiteEntry(text=text, doi=v.Doi(doi)) for text, doi in _citations(model)],
                 license=v.LicenseId(license),
                 documentation=v.FileDescr(source=files["README.md"]),
                 covers=[v.FileDescr(source=files["cover.png"])],

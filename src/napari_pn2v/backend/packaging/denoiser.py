@@ -20,6 +20,18 @@ from ..prediction.config import OVERLAP
 
 #: what a package can give: the MMSE (N2V: its prediction) or, for PN2V, the prior mean
 OUTPUTS = ("denoised", "prior_mean")
+#: pixels mirrored on each side, as many as tiled prediction's tiles see beyond their core
+MARGIN = OVERLAP // 2
+
+
+def check_exportable(model: PN2VModel, output: str) -> None:
+    """What a package cannot hold, named before any work (the export job asks too)."""
+    if output not in OUTPUTS:
+        raise PN2VError(f"a package gives {' or '.join(OUTPUTS)}, not {output!r}")
+    if output == "prior_mean" and not model.is_probabilistic:
+        raise PN2VError("an N2V model has no prior mean; export its denoised image")
+    if model.config.dims != 2:
+        raise PN2VError("only 2-D models can be exported so far; this one is 3-D")
 
 
 def mirror(x: torch.Tensor, margin: int) -> torch.Tensor:
@@ -33,24 +45,17 @@ def mirror(x: torch.Tensor, margin: int) -> torch.Tensor:
 
 class Denoiser(nn.Module):
     """A 2-D model's ``output`` for (B, 1, Y, X) float32 intensities; Y and X multiples of
-    :attr:`multiple` and at least :attr:`margin` (mirroring needs that many pixels)."""
+    the network's pooling and at least :data:`MARGIN` (mirroring needs that many pixels)."""
 
     def __init__(self, model: PN2VModel, output: str = "denoised") -> None:
         super().__init__()
-        if model.config.dims != 2:
-            raise PN2VError("only 2-D models can be exported so far; this one is 3-D")
-        if output not in OUTPUTS:
-            raise PN2VError(f"no output {output!r}; choose one of {', '.join(OUTPUTS)}")
-        if output == "prior_mean" and not model.is_probabilistic:
-            raise PN2VError("an N2V model has no prior mean; export its prediction")
+        check_exportable(model, output)
         self.model, self.output = model, output
         self.net = model.net.cpu().eval()
-        self.multiple = self.net.multiple
-        self.margin = OVERLAP // 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch, _, height, width = x.shape
-        model, m = self.model, self.margin
+        model, m = self.model, MARGIN
         raw = self.net(model.normalise(mirror(x, m)))[:, :, m : m + height, m : m + width]
         if not model.is_probabilistic:
             return model.denormalise(raw[:, :1])
