@@ -109,16 +109,15 @@ def responsiveness_section() -> list[str]:
         "| condition | phase | ticks | longest (ms) | p99 (ms) |",
         "|---|---|---|---|---|",
     ]
-    for path in found:
-        data = json.loads(path.read_text())
+    runs = [json.loads(path.read_text()) for path in found]
+    for data in runs:
         for phase, row in data["phases"].items():
             lines.append(
                 f"| {data['condition']} ({data['date']}) | {phase} | {row['ticks']} | "
                 f"{row['longest_stall_ms']:.0f} | {row['p99_stall_ms']:.0f} |"
             )
     lines.append("")
-    for path in found:
-        data = json.loads(path.read_text())
+    for data in runs:
         phases, goal = data["phases"], 100 if data["condition"] == "quiet" else 250
         idle, train = phases["idle"], phases["train"]
         lines.append(
