@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pn2v.backend import HistogramNoiseModel, ModelConfig, TrainConfig, Trainer, synthetic
+from napari_pn2v.backend import (
+    GaussianMixtureNoiseModel,
+    HistogramNoiseModel,
+    ModelConfig,
+    PN2VModel,
+    PoissonGaussianNoiseModel,
+    TrainConfig,
+    Trainer,
+    synthetic,
+)
 
 torch.set_num_threads(2)
 
@@ -48,3 +57,14 @@ def pn2v_model(noisy, noise_model):
 def n2v_model(noisy):
     config = ModelConfig(mode="n2v", **TINY_NET)
     return Trainer(noisy, TrainConfig(**TINY_TRAINING), config).run()
+
+
+def with_noise_model(model: PN2VModel, calibration: np.ndarray, kind: str) -> PN2VModel:
+    """A copy of ``model`` with a noise model of another kind: a GMM fitted briefly to the
+    calibration stack, or the synthetic camera's Poisson–Gaussian model."""
+    model = model.copy()
+    if kind == "gmm":
+        model.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=50)
+    else:
+        model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+    return model

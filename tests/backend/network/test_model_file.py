@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from napari_pn2v.backend import PN2VError, PN2VModel, predict
+from tests.conftest import with_noise_model
 
 
 @pytest.mark.parametrize("name", ["pn2v_model", "n2v_model"])
@@ -69,13 +70,7 @@ def test_corrupt_foreign_and_damaged_files_are_refused(tmp_path, pn2v_model):
 
 @pytest.mark.parametrize("kind", ["gmm", "poisson-gaussian"])
 def test_a_model_keeps_its_noise_model_of_any_kind(tmp_path, pn2v_model, calibration, kind):
-    from napari_pn2v.backend import GaussianMixtureNoiseModel, PoissonGaussianNoiseModel
-
-    model = pn2v_model.copy()
-    if kind == "gmm":
-        model.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=20)
-    else:
-        model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+    model = with_noise_model(pn2v_model, calibration, kind)
     model.save(tmp_path / "model.pt")
     loaded = PN2VModel.load(tmp_path / "model.pt")
     assert type(loaded.noise_model) is type(model.noise_model)

@@ -6,15 +6,13 @@ import pytest
 import torch
 
 from napari_pn2v.backend import (
-    GaussianMixtureNoiseModel,
     ModelConfig,
     PN2VError,
     PN2VModel,
-    PoissonGaussianNoiseModel,
     predict,
 )
 from napari_pn2v.backend.packaging.denoiser import mirror, to_torchscript
-from tests.conftest import TINY_NET
+from tests.conftest import TINY_NET, with_noise_model
 
 
 def test_mirroring_is_numpys_symmetric_padding():
@@ -47,11 +45,7 @@ def test_a_traced_n2v_model_gives_what_predict_gives(n2v_model, noisy):
 @pytest.mark.parametrize("kind", ["gmm", "poisson-gaussian"])
 def test_other_noise_models_and_the_guard_are_traced_too(pn2v_model, noisy, calibration, kind):
     """The guard's untrusted band (prior mean above 300) is fixed into the module too."""
-    model = pn2v_model.copy()
-    if kind == "gmm":
-        model.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=50)
-    else:
-        model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+    model = with_noise_model(pn2v_model, calibration, kind)
     model.trust_edges, model.trusted, model.std_factors = (300.0,), (True, False), (1.0, 1.0)
     _trace_and_compare(model, noisy)
 
