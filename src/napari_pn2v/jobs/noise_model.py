@@ -143,36 +143,45 @@ class NoiseModelJob:
     # ---------------------------------------------------------------- kinds
     def _calibrated(self, source: str) -> NoiseModelResult:
         from ..backend.data.images import as_stack
-        from ..backend.noise.calibration import calibration_pairs, drift_note, few_frames_warning
+        from ..backend.data.lazy import spaced_planes
+        from ..backend.noise.calibration import CalibrationStack, drift_note, few_frames_warning
         from ..backend.noise.gmm import GaussianMixtureNoiseModel
         from ..backend.noise.histogram import HistogramNoiseModel
 
         notes, warnings = [], []
-        if source == "calibration":  # once, for the model, the plot and the note
-            signal, observations = calibration_pairs(self.calibration)
-            note = drift_note(signal)
-            if note:
-                notes.append(note)
-            few = few_frames_warning(len(signal))
-            if few:
-                warnings.append(few)
-        else:
-            signal, observations = self.signal, self.observations
-        if self.kind == "histogram":
-            model = HistogramNoiseModel.from_pairs(
-                signal, observations, bins=self.bins, value_range=self.value_range
+        if source == "calibration":  # read frame by frame: memory does not grow with frames
+            calibration = CalibrationStack(self.calibration)
+            notes += filter(None, [drift_note(calibration.contrasts())])
+            warnings += filter(None, [few_frames_warning(len(calibration))])
+        if self.kind == "histogram" and source == "calibration":
+            model = HistogramNoiseModel.from_pair_stream(
+                calibration.pairs, bins=self.bins, value_range=self.value_range
             )
+            model.n_frames = len(calibration)
         else:
-            model = GaussianMixtureNoiseModel.from_pairs(
-                signal,
-                observations,
-                components=self.components,
-                degree=self.degree,
-                min_std=self.min_std,
-            )
+            if source == "calibration":
+                signal, observations = map(np.stack, zip(*calibration.pairs(), strict=True))
+            else:
+                signal, observations = self.signal, self.observations
+            if self.kind == "histogram":
+                model = HistogramNoiseModel.from_pairs(
+                    signal, observations, bins=self.bins, value_range=self.value_range
+                )
+            else:
+                model = GaussianMixtureNoiseModel.from_pairs(
+                    signal,
+                    observations,
+                    components=self.components,
+                    degree=self.degree,
+                    min_std=self.min_std,
+                )
         warnings += [model.note] if getattr(model, "note", None) else []
         result = NoiseModelResult(model, notes, warnings)
         if self.plot_data:
+            if source == "calibration":
+                frames = spaced_planes(len(calibration), 1, PLOT_FRAMES)
+                pairs = [calibration.pair(i) for i in frames]
+                signal, observations = map(np.stack, zip(*pairs, strict=True))
             self._plot_pairs(result, signal, as_stack(observations, name="observations"))
         return result
 
@@ -240,6 +249,10 @@ class NoiseModelJob:
 
         result.pairs = subsample_pairs(signals, observations)
         result.levels = measured_levels(*result.pairs)
+
+
+#: calibration frames the plot's pairs are drawn from (evenly spaced)
+PLOT_FRAMES = 8
 
 
 #: pixels a lazy image gives the bootstrap's fit, as evenly spaced whole planes: many more

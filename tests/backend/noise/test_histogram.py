@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from napari_pn2v.backend import HistogramNoiseModel, PN2VError, synthetic
-from napari_pn2v.backend.noise.calibration import calibration_pairs, drift_note
+from napari_pn2v.backend.noise.calibration import CalibrationStack, calibration_pairs, drift_note
 
 
 def gaussian_pairs(sigma=4.0, frames=200, seed=0):
@@ -198,10 +198,15 @@ def test_pairs_take_one_signal_per_observation():
 
 def test_drift_is_named_only_when_there_is_some():
     _, stack = drifting_stack()
-    note = drift_note(calibration_pairs(stack)[0])
+    note = drift_note(CalibrationStack(stack).contrasts())
     assert note is not None and "0.90× to 1.10×" in note
     steady = stack / np.linspace(0.9, 1.1, 40)[:, None, None]
-    assert drift_note(calibration_pairs(steady)[0]) is None
+    assert drift_note(CalibrationStack(steady).contrasts()) is None
+    # the contrasts are the fitted signals' standard deviations
+    signals = calibration_pairs(stack)[0]
+    np.testing.assert_allclose(
+        CalibrationStack(stack).contrasts(), signals.reshape(40, -1).std(axis=1), rtol=1e-5
+    )
 
 
 @pytest.mark.parametrize("frames", [4, 20])
@@ -219,3 +224,27 @@ def test_a_few_calibration_frames_give_the_noise_not_less(frames):
     ):
         ratio = (model.variance(s) / true).detach()
         assert ((ratio > 0.9) & (ratio < 1.12)).all(), (type(model).__name__, ratio)
+
+
+def test_a_calibration_stack_is_counted_frame_by_frame():
+    """Streaming the pairs gives the histogram of all pairs at once, with far less memory
+    than the float32 pairs of the whole stack."""
+    import tracemalloc
+
+    _, stack = drifting_stack()
+    raw = np.clip(stack.round(), 0, 255).astype(np.uint8)
+    raw[:, :2] = 255  # clipped pixels keep their value
+    streamed = HistogramNoiseModel.from_calibration(raw, bins=64)
+    whole = HistogramNoiseModel.from_pairs(*calibration_pairs(raw), bins=64)
+    assert (streamed.low, streamed.high) == (whole.low, whole.high)
+    np.testing.assert_array_equal(streamed.density, whole.density)
+    assert streamed.fraction_outside == whole.fraction_outside
+    assert streamed.n_frames == whole.n_frames == len(raw)
+    big = np.repeat(raw, 4, axis=0)
+    tracemalloc.start()
+    try:
+        HistogramNoiseModel.from_calibration(big, bins=64)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * big.nbytes, f"{peak / big.nbytes:.1f}× the stack's size"

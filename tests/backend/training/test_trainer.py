@@ -6,7 +6,6 @@ import torch
 
 from napari_pn2v.backend import ModelConfig, PN2VError, TrainConfig, Trainer
 from napari_pn2v.backend.training.data import split_validation
-from napari_pn2v.backend.training.masking import masked_batch
 from tests.conftest import TINY_NET, TINY_TRAINING
 
 
@@ -65,7 +64,7 @@ def test_training_lowers_the_loss(noisy, noise_model):
 @pytest.mark.parametrize("mode", ["pn2v", "n2v"])
 def test_sparse_and_dense_heads_give_the_same_loss(noisy, noise_model, mode):
     trainer = make_trainer(noisy, noise_model, mode=mode)
-    batch = masked_batch(trainer._train[0], 4, 32, torch.Generator().manual_seed(0))
+    batch = trainer.data.batch(trainer._train[0], 4, torch.Generator().manual_seed(0), (32, 32))
     sparse = trainer.loss(batch)
     trainer.config.sparse_head = False
     torch.testing.assert_close(trainer.loss(batch), sparse)

@@ -35,6 +35,8 @@ def check_layout(shape: tuple[int, ...], dtype: np.dtype, name: str = "image") -
 
 
 def check_finite(values: np.ndarray, name: str) -> None:
+    if np.asarray(values).dtype.kind in "biu":  # integers are always finite
+        return
     if not np.isfinite(values).all():
         bad = int(np.size(values) - np.count_nonzero(np.isfinite(values)))
         raise PN2VError(f"{name}: {bad} pixel(s) are NaN or infinite; fix or mask them first")
@@ -57,9 +59,23 @@ def check_dims(ndim: int, dims: int, name: str) -> None:
         )
 
 
-def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1, dims: int = 2) -> np.ndarray:
-    """Return ``data`` as a float32 stack of 2-D planes, shape (N, Y, X), or with ``dims=3``
-    of (Z, Y, X) volumes, shape (N, Z, Y, X).
+def storage_type(dtype: np.dtype) -> np.dtype:
+    """The pixel type a stack is kept in: integers of up to 32 bits, float16 and float32 as
+    they are (an 8-bit stack stays a quarter of its float32 size), bool as uint8, the rest
+    (float64, 64-bit integers) as float32."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "b":
+        return np.dtype(np.uint8)
+    if (dtype.kind in "iu" and dtype.itemsize <= 4) or dtype in (np.float16, np.float32):
+        return dtype
+    return np.dtype(np.float32)
+
+
+def as_planes(
+    data: np.ndarray, name: str = "image", min_size: int = 1, dims: int = 2
+) -> np.ndarray:
+    """Return ``data`` as a stack of 2-D planes, shape (N, Y, X), or with ``dims=3`` of
+    (Z, Y, X) volumes, shape (N, Z, Y, X), in its :func:`storage_type` (a view where it can).
 
     2-D images (3-D volumes) become one entry; every leading axis of a higher-dimensional array
     is folded into N. RGB(A) data, 1-D data, complex data and non-finite values are refused, as
@@ -68,10 +84,16 @@ def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1, dims: int
     array = np.asarray(data)
     check_layout(array.shape, array.dtype, name)
     check_dims(array.ndim, dims, name)
-    stack = array.reshape((-1, *array.shape[-dims:])).astype(np.float32, copy=False)
+    stack = array.reshape((-1, *array.shape[-dims:]))
+    stack = stack.astype(storage_type(stack.dtype), copy=False)
     check_finite(stack, name)
     check_plane_size(stack.shape, min_size, name)
     return stack
+
+
+def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1, dims: int = 2) -> np.ndarray:
+    """:func:`as_planes` as float32."""
+    return as_planes(data, name, min_size, dims).astype(np.float32, copy=False)
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -2,19 +2,18 @@
 
 napari holds big data as dask or zarr arrays, TIFF files can be memory-mapped: all of them
 read only what a slice asks for. :class:`PlaneSource` gives prediction an (N, Y, X) view of
-such an array (leading axes folded into N, as :func:`.images.as_stack` does for arrays in
+such an array (leading axes folded into N, as :func:`.images.as_planes` does for arrays in
 memory) and reads one tile window at a time, so memory stays flat however big the input is.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from .images import as_stack, check_finite, check_layout, check_plane_size
+from .images import as_planes, check_finite, check_layout, check_plane_size
 
 #: pixels read to check a lazy input against the noise model's range
 SAMPLE_PIXELS = 2**20
@@ -48,10 +47,15 @@ def some_planes(image, pixels: int) -> np.ndarray:
     if not is_lazy(image):
         return np.asarray(image)
     source = PlaneSource(image)
-    n, height, width = source.shape
-    count = max(1, min(n, pixels // (height * width)))
-    planes = np.unique(np.linspace(0, n - 1, count).round().astype(int))
+    planes = spaced_planes(source.shape[0], source.shape[1] * source.shape[2], pixels)
     return np.stack([np.asarray(image[source.index(p)]) for p in planes])
+
+
+def spaced_planes(n: int, plane_pixels: int, pixels: int) -> np.ndarray:
+    """Indices of evenly spaced planes among ``n`` holding up to ``pixels`` pixels (one at
+    least)."""
+    count = max(1, min(n, pixels // plane_pixels))
+    return np.unique(np.linspace(0, n - 1, count).round().astype(int))
 
 
 def reflect(index: np.ndarray, length: int) -> np.ndarray:
@@ -63,8 +67,9 @@ def reflect(index: np.ndarray, length: int) -> np.ndarray:
 class PlaneSource:
     """An (N, Y, X) view of an image or stack, in memory or lazy, read window by window.
 
-    Arrays in memory are checked and converted once (:func:`.images.as_stack`); lazy arrays
-    are checked from their shape and type, and each window for NaN/inf as it is read.
+    Arrays in memory are checked once and kept in their own type (:func:`.images.as_planes`);
+    lazy arrays are checked from their shape and type, and each window for NaN/inf as it is
+    read. Windows come out as float32.
     """
 
     def __init__(self, data, name: str = "image", min_size: int = 1) -> None:
@@ -75,7 +80,7 @@ class PlaneSource:
             check_plane_size(tuple(data.shape), min_size, name)
             self.data = data
         else:
-            stack = as_stack(data, name, min_size)
+            stack = as_planes(data, name, min_size)
             self.data = stack.reshape(np.shape(data))
         self.image_shape: tuple[int, ...] = tuple(self.data.shape)
         self.leading = self.image_shape[:-2]
@@ -139,12 +144,11 @@ class LazyFrames:
         source: PlaneSource,
         planes: range,
         rows: range,
-        normalise: Callable[[torch.Tensor], torch.Tensor],
         device: torch.device | str = "cpu",
         depth: int | None = None,
     ) -> None:
         self.source, self.planes, self.rows, self.depth = source, planes, rows, depth
-        self.normalise, self.device = normalise, torch.device(device)
+        self.device = torch.device(device)
         stack = () if depth is None else (depth,)
         self.shape = (len(planes), *stack, len(rows), source.shape[2])
 
@@ -157,8 +161,8 @@ class LazyFrames:
     def crops(
         self, frame: torch.Tensor, *corner: torch.Tensor, shape: tuple[int, ...]
     ) -> torch.Tensor:
-        """(B, *shape) normalised crops at (frame, [z,] y, x), read from the source (a Z
-        stack's crop plane by plane)."""
+        """(B, *shape) float32 crops at (frame, [z,] y, x), read from the source (a Z stack's
+        crop plane by plane)."""
         out = np.empty((len(frame), *shape), np.float32)
         height, width = shape[-2:]
         for i, (f, *start) in enumerate(
@@ -171,4 +175,4 @@ class LazyFrames:
             first = self.planes[f] * self.depth + start[0]
             for z in range(shape[0]):
                 out[i, z] = self.source.block(first + z, y0, x0, height, width)
-        return self.normalise(torch.from_numpy(out)).to(self.device)
+        return torch.from_numpy(out).to(self.device)

@@ -3,33 +3,77 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
-from ..data.images import as_stack
+from ..data.images import as_planes, as_stack
 from ..errors import PN2VError
-from .clipping import clipped_mask
+from .clipping import clip_limits
+
+
+class CalibrationStack:
+    """Frames of a static scene, read frame by frame: each frame's (signal, observation) pair
+    is made when it is asked for (:meth:`pair`), so a noise model made from them needs a few
+    planes of memory however long the stack is (the stack itself stays in its own type).
+
+    Each frame's signal is the per-pixel mean over frames, fitted to that frame
+    (:func:`frame_signals`). Each frame is one of the n frames its mean is made of, so it lies
+    closer to that mean than to the true signal: its deviations have (n − 1)/n of its noise's
+    variance (3/4 with 4 frames: a noise model 25 % too low, which makes the MMSE trust noisy
+    pixels). The observations are the frames with their deviations from the signal widened by
+    √(n/(n − 1)); clipped values (at 0, the type's maximum) stay where they are, as measured.
+    """
+
+    def __init__(self, stack: np.ndarray) -> None:
+        self.frames = as_planes(stack, name="calibration stack")
+        n = len(self.frames)
+        if n < 2:
+            raise PN2VError("a calibration stack needs at least 2 frames of the same scene; got 1")
+        mean = np.zeros(self.frames.shape[1:], np.float64)
+        for frame in self.frames:
+            mean += frame
+        mean /= n
+        self._centred = mean - mean.mean()
+        self._spread = float((self._centred**2).sum())
+        self._widen = np.float32(np.sqrt(n / (n - 1)))
+        self.limits = clip_limits(self.frames)
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def gain(self, i: int) -> tuple[float, float]:
+        """(level, gain) of the mean fitted to frame ``i`` (least squares)."""
+        frame = self.frames[i]
+        level = float(frame.mean(dtype=np.float64))
+        if not self._spread > 0:
+            return level, 1.0
+        return level, float((self._centred * (frame - level)).sum()) / self._spread
+
+    def pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """(signal, observation) of frame ``i`` as float32 planes."""
+        level, gain = self.gain(i)
+        signal = (level + gain * self._centred).astype(np.float32)
+        frame = self.frames[i].astype(np.float32)
+        widened = signal + (frame - signal) * self._widen
+        if not self.limits:
+            return signal, widened
+        return signal, np.where(np.isin(self.frames[i], self.limits), frame, widened)
+
+    def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        return (self.pair(i) for i in range(len(self)))
+
+    def contrasts(self) -> np.ndarray:
+        """Each frame's fitted signal's standard deviation (its contrast)."""
+        spread = float(self._centred.std())
+        return np.array([abs(self.gain(i)[1]) * spread for i in range(len(self))])
 
 
 def calibration_pairs(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(signals, observations) of a calibration stack — frames of a static scene — as float32
-    stacks of the same shape: each frame's signal is the per-pixel mean over frames, fitted to
-    that frame (:func:`frame_signals`). One frame has no mean to learn from.
-
-    Each frame is one of the n frames its mean is made of, so it lies closer to that mean than
-    to the true signal: its deviations have (n − 1)/n of its noise's variance (3/4 with 4
-    frames: a noise model 25 % too low, which makes the MMSE trust noisy pixels). The
-    observations are the frames with their deviations from the signal widened by √(n/(n − 1));
-    clipped values (at 0, the type's maximum) stay where they are, as measured.
-    """
-    raw = np.asarray(stack)
-    frames = as_stack(stack, name="calibration stack")
-    n = frames.shape[0]
-    if n < 2:
-        raise PN2VError("a calibration stack needs at least 2 frames of the same scene; got 1")
-    signals = frame_signals(frames.mean(axis=0), frames)
-    widened = signals + (frames - signals) * np.float32(np.sqrt(n / (n - 1)))
-    clipped, _ = clipped_mask(raw.reshape(frames.shape))
-    return signals, np.where(clipped, frames, widened).astype(np.float32)
+    """(signals, observations) of a calibration stack (:class:`CalibrationStack`) as float32
+    stacks of the same shape, for the fits that need every pair at once."""
+    signals, observations = zip(*CalibrationStack(stack).pairs(), strict=True)
+    return np.stack(signals), np.stack(observations)
 
 
 def frame_signals(mean: np.ndarray, frames: np.ndarray) -> np.ndarray:
@@ -72,10 +116,10 @@ def few_frames_warning(frames: int) -> str | None:
 DRIFT_NOTE = 0.02
 
 
-def drift_note(signals: np.ndarray) -> str | None:
-    """A line for the user when the frames' fitted signals (:func:`calibration_pairs`) differ
-    in contrast by more than :data:`DRIFT_NOTE`: the drift is corrected, but worth knowing."""
-    spread = signals.reshape(len(signals), -1).std(axis=1, dtype=np.float64)
+def drift_note(spread: np.ndarray) -> str | None:
+    """A line for the user when the frames' fitted signals differ in contrast (``spread``:
+    their standard deviations, :meth:`CalibrationStack.contrasts`) by more than
+    :data:`DRIFT_NOTE`: the drift is corrected, but worth knowing."""
     if len(spread) < 2 or not spread.mean() > 0:
         return None
     gains = spread / spread.mean()

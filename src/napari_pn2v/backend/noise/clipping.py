@@ -14,24 +14,34 @@ import numpy as np
 PILE_UP_FRACTION = 1e-3
 
 
-def clip_limits(data: np.ndarray) -> list[float]:
-    """The values at which ``data`` looks clipped (possibly none)."""
+def _planes(data: np.ndarray) -> np.ndarray:
+    """``data`` as a sequence of planes (views), so that no mask of the whole data is made."""
     data = np.asarray(data)
+    return data.reshape(1, -1) if data.ndim < 2 else data.reshape(-1, *data.shape[-2:])
+
+
+def _finite(plane: np.ndarray) -> np.ndarray:
+    return plane[np.isfinite(plane)] if plane.dtype.kind == "f" else plane.ravel()
+
+
+def clip_limits(data: np.ndarray) -> list[float]:
+    """The values at which ``data`` looks clipped (possibly none); counted plane by plane."""
+    planes = _planes(data)
     limits: set[float] = set()
-    if np.issubdtype(data.dtype, np.integer):
-        info = np.iinfo(data.dtype)
-        limits.update(v for v in (0, info.max) if np.any(data == v))
-    finite = data[np.isfinite(data)] if data.dtype.kind == "f" else data
-    if finite.size == 0:
+    if np.issubdtype(planes.dtype, np.integer):
+        info = np.iinfo(planes.dtype)
+        limits.update(v for v in (0, info.max) if any(np.any(p == v) for p in planes))
+    ends = [(float(f.min()), float(f.max()), f.size) for f in map(_finite, planes) if f.size]
+    if not ends:
         return sorted(limits)
-    integer_valued = data.dtype.kind in "iu" or bool(
-        np.all(finite.ravel()[:10000] == np.round(finite.ravel()[:10000]))
-    )
-    for end, inward in ((float(finite.min()), 1), (float(finite.max()), -1)):
-        count = np.count_nonzero(finite == end)
-        if count <= PILE_UP_FRACTION * finite.size:
+    size = sum(n for *_, n in ends)
+    head = _finite(planes[0]).ravel()[:10000]
+    integer_valued = planes.dtype.kind in "iu" or bool(np.all(head == np.round(head)))
+    for end, inward in ((min(e[0] for e in ends), 1), (max(e[1] for e in ends), -1)):
+        count = sum(np.count_nonzero(p == end) for p in planes)
+        if count <= PILE_UP_FRACTION * size:
             continue
-        if integer_valued and count <= 2 * np.count_nonzero(finite == end + inward):
+        if integer_valued and count <= 2 * sum(np.count_nonzero(p == end + inward) for p in planes):
             continue
         limits.add(float(end))
     return sorted(float(v) for v in limits)

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.optimize import isotonic_regression
 
-from ..data.images import as_stack
+from ..data.images import as_planes
 from ..errors import PN2VError
 from .clipping import clip_limits, clipped_mask
 from .poisson_gaussian import PoissonGaussianNoiseModel
@@ -91,15 +91,14 @@ def noise_levels(
     between neighbours (it then shows more variance: the one-pixel residual cancels
     correlated noise as it cancels signal).
     """
-    stack = as_stack(images, name="images", min_size=8)
-    data = np.asarray(images).reshape(stack.shape)
+    data = as_planes(images, name="images", min_size=8)  # its own type: no float copy
     clipped, message = clipped_mask(data)
     limits = clip_limits(data)
     wide = np.zeros((5, 5))
     wide[::2, ::2] = RESIDUAL_KERNEL
-    step = max(1, stack.shape[0] // max_planes)
+    step = max(1, data.shape[0] // max_planes)
     columns: list[list[np.ndarray]] = [[], [], [], [], [], []]
-    for plane, mask in zip(stack[::step], clipped[::step], strict=True):
+    for plane, mask in zip(data[::step], clipped[::step], strict=True):
         plane = plane.astype(np.float64)
         mean = ndimage.uniform_filter(plane, 5, mode="reflect")
         inner = (slice(2, -2), slice(2, -2))

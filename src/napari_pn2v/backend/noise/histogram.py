@@ -10,6 +10,8 @@ row (shifted along x by the signal difference) instead of staying empty, and a f
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ import torch
 
 from ..errors import PN2VError
 from .base import NoiseModelFiles, check_state
-from .calibration import calibration_pairs, signal_per_observation
+from .calibration import CalibrationStack, signal_per_observation
 
 #: smallest probability mass of one histogram bin; keeps log p finite for unseen observations
 MIN_BIN_MASS = 1e-8
@@ -44,9 +46,12 @@ class HistogramNoiseModel(NoiseModelFiles):
         bins: int = 256,
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
-        """Build from frames of a static scene: the signal is the per-pixel mean over frames."""
-        signal, frames = calibration_pairs(stack)
-        return cls.from_pairs(signal, frames, bins=bins, value_range=value_range)
+        """Build from frames of a static scene, frame by frame: the signal is the per-pixel
+        mean over frames (:class:`.calibration.CalibrationStack`)."""
+        calibration = CalibrationStack(stack)
+        model = cls.from_pair_stream(calibration.pairs, bins=bins, value_range=value_range)
+        model.n_frames = len(calibration)
+        return model
 
     @classmethod
     def from_pairs(
@@ -77,11 +82,25 @@ class HistogramNoiseModel(NoiseModelFiles):
         obs = np.asarray(observations, dtype=np.float32).ravel()
         if signals.shape != obs.shape:
             raise PN2VError(f"{signals.size} signals but {obs.size} observations")
+        return cls.from_pair_stream(lambda: [(signals, obs)], bins, value_range)
+
+    @classmethod
+    def from_pair_stream(
+        cls,
+        pairs: Callable[[], Iterable[tuple[np.ndarray, np.ndarray]]],
+        bins: int = 256,
+        value_range: tuple[float, float] | None = None,
+    ) -> HistogramNoiseModel:
+        """Build from (signals, observations) arrays of one shape each, as many as ``pairs()``
+        yields — counted part by part, so memory does not grow with the data. ``pairs`` is
+        called twice without a ``value_range``: once for the range, once for the counts."""
         if bins < 2:
             raise PN2VError(f"bins must be at least 2, got {bins}")
         if value_range is None:
-            low = float(min(signals.min(), obs.min()))
-            high = float(max(signals.max(), obs.max()))
+            low, high = math.inf, -math.inf
+            for part in pairs():
+                for values in part:
+                    low, high = min(low, float(values.min())), max(high, float(values.max()))
             # widen by half a bin so the extreme values sit inside the outer bins
             pad = 0.5 * max(high - low, 1e-6) / (bins - 1)
             low, high = low - pad, high + pad
@@ -89,12 +108,17 @@ class HistogramNoiseModel(NoiseModelFiles):
             low, high = map(float, value_range)
         if not high > low:
             raise PN2VError(f"the noise model range must have max > min, got [{low}, {high}]")
-        inside = (signals >= low) & (signals < high) & (obs >= low) & (obs < high)
-        counts, _, _ = np.histogram2d(
-            signals[inside], obs[inside], bins=bins, range=[[low, high], [low, high]]
-        )
+        counts = np.zeros((bins, bins))
+        inside_count = total = 0
+        for signals, obs in pairs():
+            signals, obs = signals.ravel(), obs.ravel()
+            inside = (signals >= low) & (signals < high) & (obs >= low) & (obs < high)
+            counts += np.histogram2d(
+                signals[inside], obs[inside], bins=bins, range=[[low, high], [low, high]]
+            )[0]
+            inside_count, total = inside_count + int(inside.sum()), total + inside.size
         model = cls._from_counts(counts, low, high)
-        model.fraction_outside = float(1.0 - inside.mean())
+        model.fraction_outside = 1.0 - inside_count / max(total, 1)
         return model
 
     @classmethod

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..data.images import as_stack, check_dims
-from ..data.lazy import LazyFrames, PlaneSource, is_lazy, some_planes
+from ..data.images import as_planes, check_dims, storage_type
+from ..data.lazy import LazyFrames, PlaneSource, is_lazy, some_planes, spaced_planes
 from ..errors import PN2VError
 from .config import NEIGHBOURHOOD, TrainConfig
 from .masking import Batch, masked_batch, paired_batch, sample_patches
@@ -65,6 +65,31 @@ def split_validation(
 
 Images = np.ndarray | Sequence[np.ndarray]
 
+#: pixel types that stay as they are on an accelerator (torch's indexing there may lack the
+#: other unsigned types); the rest go there as float32
+DEVICE_TYPES = (np.uint8, np.int8, np.int16, np.int32, np.float16, np.float32)
+
+
+def on_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as a tensor on ``device``: on the CPU without a copy, in its own type."""
+    if device.type != "cpu" and array.dtype not in DEVICE_TYPES:
+        array = array.astype(np.float32)
+    return torch.from_numpy(array).to(device)
+
+
+def mean_std(samples: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Mean and standard deviation of all pixels of ``samples``, summed plane by plane in
+    float64: no float copy of the whole data is made."""
+    count, total, squares = 0, 0.0, 0.0
+    for sample in samples:
+        for plane in sample.reshape(-1, *sample.shape[-2:]):
+            values = plane.astype(np.float64)
+            count += values.size
+            total += float(values.sum())
+            squares += float(np.square(values).sum())
+    mean = total / count
+    return mean, math.sqrt(max(squares / count - mean**2, 0.0))
+
 
 def as_list(images: Images) -> list[np.ndarray]:
     """One image (in memory or lazy) or a sequence of them, as a list."""
@@ -79,15 +104,17 @@ def _pair(stack: np.ndarray, target: np.ndarray, name: str) -> np.ndarray:
             f"{target.shape[1]}×{target.shape[2]}) does not match the input "
             f"({stack.shape[0]} plane(s) of {stack.shape[1]}×{stack.shape[2]})"
         )
-    return np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
+    pair = np.stack([stack, np.broadcast_to(target, stack.shape)], axis=1)
+    return pair.astype(storage_type(pair.dtype), copy=False)
 
 
 def group_by_shape(
     images: Images, patch: int, targets: Images | None, dims: int = 2
 ) -> tuple[list[np.ndarray], list[PlaneSource]]:
-    """Checked float32 arrays (N, C, Y, X) — (N, C, Z, Y, X) for a 3-D network —, one per
-    plane (volume) size (C = 2 holds (input, target)), and the lazy images (dask, zarr,
-    memory-mapped), which stay where they are."""
+    """Checked arrays (N, C, Y, X) — (N, C, Z, Y, X) for a 3-D network —, one per plane
+    (volume) size (C = 2 holds (input, target)), in their own pixel type (:func:`storage_type`:
+    training memory stays near the data's size; batches are converted as they are cut), and
+    the lazy images (dask, zarr, memory-mapped), which stay where they are."""
     arrays = as_list(images)
     if not arrays:
         raise PN2VError("no training images given")
@@ -102,15 +129,16 @@ def group_by_shape(
             check_dims(len(array.shape), dims, name)
             lazy.append(PlaneSource(array, name=name, min_size=patch))
             continue
-        stack = as_stack(array, name=name, min_size=patch, dims=dims)
+        stack = as_planes(array, name=name, min_size=patch, dims=dims)
         if target_arrays is None:
             planes = stack[:, None]
         else:
             planes = _pair(
-                stack, as_stack(target_arrays[i], name=f"target of {name}", dims=dims), name
+                stack, as_planes(target_arrays[i], name=f"target of {name}", dims=dims), name
             )
         groups.setdefault(stack.shape[1:], []).append(planes)
-    return [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()], lazy
+    joined = [np.concatenate(g) if len(g) > 1 else g[0] for g in groups.values()]
+    return [g.astype(storage_type(g.dtype), copy=False) for g in joined], lazy
 
 
 class TrainingData:
@@ -188,7 +216,7 @@ class TrainingData:
                 self._held_out.append(source)
                 self.validation_samples.append(source.sample())
             else:
-                stack = as_stack(image, name=name, min_size=MIN_HOLDOUT_ROWS, dims=dims)
+                stack = as_planes(image, name=name, min_size=MIN_HOLDOUT_ROWS, dims=dims)
                 self._held_out.append(stack[:, None])
                 self.validation_samples.append(stack)
 
@@ -200,34 +228,31 @@ class TrainingData:
         frames, rows = self._extent(source)
         return range(frames), range(rows)
 
-    def _lazy(
-        self, source: PlaneSource, span: Span, normalise: Normalise, device: torch.device
-    ) -> LazyFrames:
+    def _lazy(self, source: PlaneSource, span: Span, device: torch.device) -> LazyFrames:
         depth = source.image_shape[-3] if self.dims == 3 else None
-        return LazyFrames(source, *span, normalise, device, depth)
+        return LazyFrames(source, *span, device, depth)
 
     def frames(
         self, normalise: Normalise, device: torch.device
     ) -> tuple[list[Frames], list[Frames]]:
-        """(frames to train on, held-out frames), normalised, on ``device`` (lazy ones read
-        patch by patch)."""
-        train: list[Frames] = [torch.as_tensor(normalise(t)).to(device) for t, _ in self._splits]
+        """(frames to train on, held-out frames) on ``device``, in their own pixel type (lazy
+        ones read patch by patch); every batch cut from them is normalised by ``normalise``."""
+        self._normalise = normalise
+        train: list[Frames] = [on_device(t, device) for t, _ in self._splits]
         held_out: list[Frames] = []
         if self._validation is None:
-            held_out = [
-                torch.as_tensor(normalise(v)).to(device) for _, v in self._splits if v.shape[0]
-            ]
+            held_out = [on_device(v, device) for _, v in self._splits if v.shape[0]]
         else:
             held_out = [
-                self._lazy(p, self._whole(p), normalise, device)
+                self._lazy(p, self._whole(p), device)
                 if isinstance(p, PlaneSource)
-                else torch.as_tensor(normalise(p)).to(device)
+                else on_device(p, device)
                 for p in self._held_out
             ]
         for source, (span, val) in zip(self.lazy, self._spans, strict=True):
-            train.append(self._lazy(source, span, normalise, device))
+            train.append(self._lazy(source, span, device))
             if val is not None and len(val[0]) and len(val[1]):
-                held_out.append(self._lazy(source, val, normalise, device))
+                held_out.append(self._lazy(source, val, device))
         return train, held_out
 
     def batch(
@@ -237,9 +262,9 @@ class TrainingData:
         generator: torch.Generator,
         patch: tuple[int, ...] | None = None,
     ) -> Batch:
-        """A masked batch (N2V, PN2V) or an (input, target) batch (supervised)."""
+        """A masked batch (N2V, PN2V) or an (input, target) batch (supervised), normalised."""
         make = paired_batch if self.supervised else masked_batch
-        return make(frames, size, patch or self.patch_shape, generator)
+        return make(frames, size, patch or self.patch_shape, generator).map(self._normalise)
 
     def validation_batches(self, held_out: list[Frames]) -> list[Batch]:
         """A fixed set of patches, so validation losses compare across epochs. Patches shrink
@@ -279,11 +304,13 @@ class TrainingData:
                 :count
             ]
         generator = torch.Generator().manual_seed(54321)
-        patches = sample_patches(train[0], count, self.patch_shape, generator)
+        patches = self._normalise(sample_patches(train[0], count, self.patch_shape, generator))
         return patches[:, 0] if patches.dim() == self.dims + 2 else patches  # (B, *space)
 
     def noise_planes(self) -> list[np.ndarray]:
-        """Whole planes of the inputs, for measuring the noise they show (:mod:`.guard`)."""
-        return [g[:, 0] for g in self.groups] + [
+        """Whole planes of the inputs, for measuring the noise they show (:mod:`.guard`): up to
+        :data:`NOISE_PIXELS` pixels of each image, evenly spaced."""
+        planes = [g[:, 0].reshape(-1, *g.shape[-2:]) for g in self.groups]
+        return [p[spaced_planes(len(p), p.shape[1] * p.shape[2], NOISE_PIXELS)] for p in planes] + [
             some_planes(s.data, NOISE_PIXELS) for s in self.lazy
         ]

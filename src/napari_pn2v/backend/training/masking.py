@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,11 @@ class Batch:
     index: torch.Tensor  # (B, M) flat (C-order) indices of the masked pixels in a patch
     targets: torch.Tensor  # (B, M) original values there; (B, *shape) clean targets if supervised
     patches: torch.Tensor  # (B, *shape) the unmasked patches
+
+    def map(self, values: Callable[[torch.Tensor], torch.Tensor]) -> Batch:
+        """The batch with ``values`` applied to every pixel value (normalisation): masking
+        only moves values, so it commutes with any per-value map."""
+        return Batch(values(self.inputs), self.index, values(self.targets), values(self.patches))
 
 
 def patch_shape(size: int | Shape) -> Shape:
@@ -81,7 +87,8 @@ def sample_patches(
                 start.to(dev).view(-1, *[1] * len(shape)) + torch.arange(p, device=dev).view(view)
             )
         planes = frames if channels else frames[:, None]
-        patches = planes[(index[0], slice(None), *index[1:])].movedim(-1, 1)  # (B, C, *shape)
+        # cut in the frames' own type (uint8 …), then float: memory stays near the data's size
+        patches = planes[(index[0], slice(None), *index[1:])].movedim(-1, 1).float()
     patches = augment(patches, torch.randint(8, (batch,), generator=generator))
     return patches if channels else patches[:, 0]
 

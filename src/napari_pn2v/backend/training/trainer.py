@@ -28,7 +28,7 @@ from ..noise.base import NoiseModel
 from ..noise.coverage import check_coverage
 from ..noise.diagnostics import NoiseCheck
 from .config import Progress, TrainConfig
-from .data import Images, TrainingData
+from .data import Images, TrainingData, mean_std
 from .distributed import mean_over_processes, world
 from .guard import ImageNoise, check_noise, guarded_spread
 from .losses import ForOneProcess, HeadOutputs, mse_loss, pn2v_loss
@@ -71,10 +71,9 @@ class Trainer:
         )
         self.n_planes = data.n_planes
         if model is None:
-            pixels = np.concatenate([sample.ravel() for sample in data.samples])
             if cfg.seed is not None:
                 torch.manual_seed(cfg.seed)
-            model = PN2VModel(model_config, float(pixels.mean()), float(pixels.std()), noise_model)
+            model = PN2VModel(model_config, *mean_std(data.samples), noise_model)
             model.start_spread(cfg.initial_spread)
         self.model = model
         self.patch_shape = data.patch_shape

@@ -1,0 +1,82 @@
+"""Training data kept in its own pixel type: the same batches, a fraction of the memory."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
+from napari_pn2v.backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
+from napari_pn2v.backend.training.data import TrainingData, mean_std
+from tests.conftest import TINY_NET, TINY_TRAINING
+
+
+def _uint8_stack(frames=6, size=64):
+    return np.random.default_rng(0).integers(0, 256, (frames, size, size), dtype=np.uint8)
+
+
+def _batches(images, config, supervised=False):
+    data = TrainingData(images, config, targets=images if supervised else None)
+    train, held_out = data.frames(lambda x: (x - 100.0) / 40.0, torch.device("cpu"))
+    generator = torch.Generator().manual_seed(3)
+    return train, [data.batch(train[0], 4, generator) for _ in range(3)] + data.validation_batches(
+        held_out
+    )
+
+
+@pytest.mark.parametrize("supervised", [False, True])
+def test_integer_frames_stay_integers_and_give_the_same_batches(supervised):
+    stack = _uint8_stack()
+    config = TrainConfig(**TINY_TRAINING)
+    train, batches = _batches(stack, config, supervised)
+    assert train[0].dtype == torch.uint8  # no float copy of the data
+    _, expected = _batches(stack.astype(np.float32), config, supervised)
+    for got, want in zip(batches, expected, strict=True):
+        assert got.inputs.dtype == torch.float32
+        for name in ("inputs", "targets", "patches", "index"):
+            torch.testing.assert_close(getattr(got, name), getattr(want, name), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float64, np.int16])
+def test_other_pixel_types_train(dtype):
+    stack = (_uint8_stack(4, 48).astype(np.float64) * 3).astype(dtype)
+    config = TrainConfig(**{**TINY_TRAINING, "epochs": 1, "steps_per_epoch": 1})
+    trainer = Trainer(stack, config, ModelConfig(mode="n2v", **TINY_NET))
+    expected = {np.uint16: torch.uint16, np.float64: torch.float32, np.int16: torch.int16}
+    assert trainer._train[0].dtype == expected[dtype]
+    assert trainer.model.mean == pytest.approx(float(stack.mean()), rel=1e-6)
+    trainer.run()
+
+
+def test_mean_std_sums_plane_by_plane_in_float64():
+    rng = np.random.default_rng(1)
+    samples = [rng.integers(0, 4096, (3, 20, 30), dtype=np.uint16), rng.random((10, 12)) * 50]
+    pixels = np.concatenate([s.ravel().astype(np.float64) for s in samples])
+    mean, std = mean_std(samples)
+    assert mean == pytest.approx(pixels.mean(), rel=1e-12)
+    assert std == pytest.approx(pixels.std(), rel=1e-9)
+
+
+def _numpy_peak(stack, mode):
+    """Peak numpy allocations while a trainer prepares ``stack`` (torch's own are not traced)."""
+    config = TrainConfig(**{**TINY_TRAINING, "epochs": 1, "steps_per_epoch": 1})
+    network = ModelConfig(mode=mode, samples=16, **TINY_NET)
+    noise_model = PoissonGaussianNoiseModel.from_camera(1.0, 0.0, 2.0) if mode == "pn2v" else None
+    tracemalloc.start()
+    try:
+        Trainer(stack, config, network, noise_model=noise_model)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_preparing_training_copies_no_float_stack():
+    """Before, a trainer made a float32 copy, a normalised copy and a float32 sample of every
+    pixel: 3× the float32 size. Now N2V allocates less than that size once; PN2V's noise
+    measurement reads a fixed number of planes, so its memory does not grow with the frames."""
+    stack = _uint8_stack(96, 256)
+    float32 = 4 * stack.nbytes
+    assert _numpy_peak(stack, "n2v") < float32
+    growth = _numpy_peak(stack, "pn2v") - _numpy_peak(stack[:48], "pn2v")
+    assert growth < float32 / 2, f"{growth / 2**20:.0f} MiB more for 48 more frames"
