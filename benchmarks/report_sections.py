@@ -129,3 +129,56 @@ def responsiveness_section() -> list[str]:
             + ("met." if train["longest_stall_ms"] <= goal else "not met.")
         )
     return [*lines, ""]
+
+
+MEMORY_CASES = {
+    "train-n2v": "N2V training, {size} frames",
+    "train-pn2v": "PN2V training, {size} frames",
+    "noise-model": "histogram from 50 frames of 512 × {size}",
+}
+
+
+def memory_section() -> list[str]:
+    """Peak memory before and after issue 20 (memory-before.json, memory.json)."""
+    after_path, before_path = RESULTS / "memory.json", RESULTS / "memory-before.json"
+    if not after_path.exists():
+        return []
+    after = json.loads(after_path.read_text())
+    before = {}
+    if before_path.exists():
+        before = {(r["case"], r["size"]): r for r in json.loads(before_path.read_text())["rows"]}
+    lines = [
+        "## Memory as the data grows (`benchmarks/memory.py`)",
+        "",
+        "Synthetic uint8 stacks of 512-pixel-high planes, each case in a fresh process; peak "
+        "resident memory, and the peak above the process with the data loaded (imports, "
+        f"network and work). {after['machine']}, {after['date']}. *Before*: the code before "
+        "issue 20 (training converted the stack to float32, normalised a second copy and "
+        "drew its statistics from a third; a calibration stack became float32 pairs).",
+        "",
+        "| case | data (uint8) | float32 size | peak before | peak | above the data before "
+        "| above the data |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in after["rows"]:
+        old = before.get((r["case"], r["size"]))
+        lines.append(
+            f"| {MEMORY_CASES[r['case']].format(size=r['size'])} | {r['data_mib']:.0f} MiB | "
+            f"{r['float32_mib']:.0f} MiB | "
+            f"{'—' if old is None else format(old['peak_rss_mib'], '.0f') + ' MiB'} | "
+            f"{r['peak_rss_mib']:.0f} MiB | "
+            f"{'—' if old is None else format(old['above_data_mib'], '.0f') + ' MiB'} | "
+            f"{r['above_data_mib']:.0f} MiB |"
+        )
+    train = sorted((r["size"], r) for r in after["rows"] if r["case"] == "train-n2v")
+    if len(train) >= 2:
+        (_, small), (_, big) = train[0], train[-1]
+        slope = (big["peak_rss_mib"] - small["peak_rss_mib"]) / (
+            big["float32_mib"] - small["float32_mib"]
+        )
+        lines += [
+            "",
+            f"N2V training's peak grows by {slope:.2f} MiB per MiB of the data's float32 size "
+            f"({small['size']} → {big['size']} frames; goal ≤ 1).",
+        ]
+    return [*lines, ""]

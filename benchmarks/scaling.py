@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .speed import PAPER_NET, RESULTS, _noise_model, _peak_rss_mib
+from .speed import PAPER_NET, RESULTS, _noise_model, _peak_rss_mib, in_fresh_processes
 
 PLANE = 512
 CASES = [("lazy", 1), ("lazy", 4), ("lazy", 16), ("memory", 1), ("memory", 16)]
@@ -82,25 +80,12 @@ def main() -> None:
     if args.case:
         print(json.dumps(run_case(args.case[0], int(args.case[1]))))
         return
-    rows = []
-    for how, planes in CASES:
-        print(f"{how} × {planes} …", file=sys.stderr, flush=True)
-        command = [sys.executable, "-m", "benchmarks.scaling", "--case", how, str(planes)]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
-        print(f"  {rows[-1]}", file=sys.stderr, flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "scaling.json").write_text(
-        json.dumps(
-            {
-                "machine": f"{platform.processor() or platform.machine()}, "
-                f"{torch.get_num_threads()} torch threads",
-                "date": time.strftime("%Y-%m-%d"),
-                "plane": PLANE,
-                "rows": rows,
-            },
-            indent=2,
-        )
+    in_fresh_processes(
+        "benchmarks.scaling",
+        CASES,
+        RESULTS / "scaling.json",
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads",
+        plane=PLANE,
     )
 
 

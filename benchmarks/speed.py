@@ -31,6 +31,24 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
+def in_fresh_processes(
+    module: str, cases: list[tuple[str, int]], path: Path, machine: str, **fields
+) -> None:
+    """Run each (case, size) as ``python -m module --case case size`` in a process of its own
+    (so its peak memory is its own) and write the JSON line each prints, in order, as the
+    ``rows`` of ``path`` with the machine, the date and ``fields``."""
+    rows = []
+    for case, size in cases:
+        print(f"{case} {size} …", file=sys.stderr, flush=True)
+        command = [sys.executable, "-m", module, "--case", case, str(size)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        rows.append(json.loads(output.strip().splitlines()[-1]))
+        print(f"  {rows[-1]}", file=sys.stderr, flush=True)
+    path.parent.mkdir(exist_ok=True)
+    record = {"machine": machine, "date": time.strftime("%Y-%m-%d"), **fields, "rows": rows}
+    path.write_text(json.dumps(record, indent=2))
+
+
 def _noise_model():
     from napari_pn2v.backend import HistogramNoiseModel, synthetic
 
@@ -57,7 +75,6 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
     from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer, synthetic
-    from napari_pn2v.backend.training.masking import masked_batch
 
     _, images = synthetic.noisy_images(count=2, shape=(256, 256))
     config = TrainConfig(
@@ -74,7 +91,7 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     generator = torch.Generator().manual_seed(0)
 
     def step() -> None:
-        loss = trainer.loss(masked_batch(trainer._train[0], batch, 100, generator))
+        loss = trainer.loss(trainer.data.batch(trainer._train[0], batch, generator, (100, 100)))
         trainer.optimizer.zero_grad()
         loss.backward()
         trainer.optimizer.step()
