@@ -67,27 +67,43 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
         s = signal.float()
         if not self.curve:
             return (self.gain * s + self.variance_offset).clamp(min=self.min_std**2)
-        key = str(s.device)
-        if key not in self._tensors:
-            self._tensors[key] = torch.tensor(self.curve, dtype=torch.float32, device=s.device)
-        curve = self._tensors[key]
+        intercept, slope = self._segments(s.device)
         last = len(self.curve) - 1
-        position = ((s - self.low) * (last / (self.high - self.low))).clamp(0, last)
-        index = position.detach().floor().clamp(max=last - 1).long()
-        var = torch.lerp(curve[index], curve[index + 1], position - index)
-        return (var + self.gain * (s - self.high).clamp(min=0)).clamp(min=self.min_std**2)
+        position = ((s - self.low) * (last / (self.high - self.low))).clamp(min=0)
+        index = position.detach().long().clamp(max=last)
+        # held below the curve, the curve's segments within it, the gain's line beyond it
+        return torch.addcmul(intercept[index], slope[index], position).clamp(min=self.min_std**2)
+
+    def _segments(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per segment i of the curve (in units of its points), var = intercept + slope · t;
+        segment ``last`` is the gain's line beyond the curve. Two lookups instead of a lerp's
+        many passes: the likelihood runs over every pixel × sample."""
+        key = str(device)
+        if key not in self._tensors:
+            curve = np.asarray(self.curve, dtype=np.float64)
+            last = len(curve) - 1
+            slope = np.append(np.diff(curve), self.gain * (self.high - self.low) / last)
+            intercept = np.append(curve[:-1], curve[-1]) - np.arange(last + 1) * slope
+            self._tensors[key] = tuple(
+                torch.tensor(t, dtype=torch.float32, device=device) for t in (intercept, slope)
+            )
+        return self._tensors[key]
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
         signal = signal.float()
         var = self.variance(signal)
         log_p = -0.5 * ((observation - signal) ** 2 / var + var.log() + math.log(2 * math.pi))
         half = 0.5 * self.step
-        if self.clip_low is not None:  # the mass at and below the limit's bin
-            tail = torch.special.log_ndtr((self.clip_low + half - signal) / var.sqrt())
-            log_p = torch.where(observation <= self.clip_low, tail, log_p)
-        if self.clip_high is not None:
-            tail = torch.special.log_ndtr((signal - self.clip_high + half) / var.sqrt())
-            log_p = torch.where(observation >= self.clip_high, tail, log_p)
+        for limit, sign in ((self.clip_low, 1.0), (self.clip_high, -1.0)):
+            if limit is None:  # else: the mass at and beyond the limit's bin
+                continue
+            at = (observation <= limit) if sign > 0 else (observation >= limit)
+            where = at.expand(log_p.shape).nonzero(as_tuple=True)  # only there: log_ndtr is slow
+            if where[0].numel():
+                s, std = signal.expand(log_p.shape)[where], var[where].sqrt()
+                distance = (limit + half - s) if sign > 0 else (s - limit + half)
+                tail = torch.special.log_ndtr(distance / std)
+                log_p = log_p.index_put(where, tail)
         return log_p.clamp(min=math.log(MIN_DENSITY))
 
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
