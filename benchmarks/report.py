@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .report_sections import lowsnr_section, memory_section, responsiveness_section
+from .report_sections import (
+    lowsnr_section,
+    memory_section,
+    responsiveness_section,
+    validation_section,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
@@ -689,6 +694,7 @@ def main() -> None:
     lines += _speed_section()
     lines += _scaling_section()
     lines += memory_section()
+    lines += validation_section()
     lines += _three_d_section()
     DOC.write_text("\n".join(lines).rstrip() + "\n")
     print(f"wrote {DOC}")

@@ -182,3 +182,39 @@ def memory_section() -> list[str]:
             f"({small['size']} → {big['size']} frames; goal ≤ 1).",
         ]
     return [*lines, ""]
+
+
+def validation_section() -> list[str]:
+    """Validation's share of training time before and after issue 20."""
+    rows = {}
+    for tag in ("-before", ""):
+        path = RESULTS / f"validation{tag}.json"
+        if path.exists():
+            rows[tag] = {r["mode"]: r for r in json.loads(path.read_text())["rows"]}
+    if "" not in rows:
+        return []
+    lines = [
+        "## What validation costs (`benchmarks/validation.py`)",
+        "",
+        "The quick preset's steps, batches and validation for 5 of its 20 epochs on the 4 "
+        "FMD two-photon frames, one core, seed 0 (PN2V: Poisson–Gaussian estimated from the "
+        "frames). *Epoch ends*: validation and, before, the spread's choice at every improving "
+        "epoch, as a share of training time; *hand-over*: `best_model()` (the guard's check, "
+        "and now the spread's one choice). Before: the code before issue 20, measured while "
+        "the test suite ran on the other core.",
+        "",
+        "| network | | training | validation | spread's choice | epoch ends | hand-over |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode in ("n2v", "pn2v"):
+        for tag, label in (("-before", "before"), ("", "now")):
+            r = rows.get(tag, {}).get(mode)
+            if r is None:
+                continue
+            spread = r["spread_seconds_during_training"] + r["spread_seconds_at_hand_over"]
+            lines.append(
+                f"| {mode.upper()} | {label} | {r['training_seconds']:.0f} s | "
+                f"{r['validation_seconds']:.1f} s | {spread:.1f} s | "
+                f"{100 * r['epoch_end_share']:.1f}% | {r['hand_over_seconds']:.1f} s |"
+            )
+    return [*lines, ""]

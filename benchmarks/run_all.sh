@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 python -m benchmarks.speed
 python -m benchmarks.scaling
 python -m benchmarks.memory
+python -m benchmarks.validation
 python -m benchmarks.three_d
 python -m benchmarks.quality --preset cpu
 # time to quality: N2V and PN2V side by side, one core each, so both see the same load;

@@ -302,29 +302,45 @@ def test_a_stop_request_ends_training_before_the_next_step(noisy, noise_model):
     assert trainer.best_val_loss is None  # no epoch ended: the current weights are the best
 
 
-def test_a_stop_during_validation_or_the_spread_choice_keeps_the_previous_best(
-    noisy, noise_model, monkeypatch
-):
-    """The epoch end (validation, SURE over every spread) takes seconds: a stop there drops
-    that epoch's work at once, and the best model so far stays as it was."""
-    from napari_pn2v.backend.training import trainer as module
-
+def test_a_stop_during_validation_keeps_the_previous_best(noisy, noise_model, monkeypatch):
+    """Validation takes seconds: a stop there drops that epoch's work at once, and the best
+    model so far stays as it was."""
     trainer = make_trainer(noisy, noise_model, epochs=5)
     events = iter(trainer)
-    first = list(itertools.islice(events, 3))  # the first epoch, with its spread chosen
-    best, spread = trainer.best_val_loss, trainer.spread
-    assert first[-1].val_loss is not None and best is not None
-    original = module.guarded_spread
+    first = list(itertools.islice(events, 3))  # the first epoch
+    assert first[-1].val_loss is not None and trainer.best_val_loss is not None
+    original = trainer.loss
 
-    def stopped_midway(*args, **kwargs):
-        trainer.request_stop()
-        return original(*args, **kwargs)
+    def stopped_midway(batch, training=True):
+        if not training:
+            trainer.request_stop()
+        return original(batch, training)
 
-    monkeypatch.setattr(module, "guarded_spread", stopped_midway)
-    trainer.best_val_loss = float("inf")  # the next epoch's validation loss is the best
+    monkeypatch.setattr(trainer, "loss", stopped_midway)
+    trainer.best_val_loss = float("inf")  # the next epoch's validation loss would be the best
     rest = list(events)  # its first two steps; its last ends at the stop, without an event
     assert [e.step for e in rest] == [1, 2]
-    assert trainer.spread is spread and trainer.best_model().epochs_trained == 1
+    assert trainer.best_val_loss == float("inf") and trainer.best_model().epochs_trained == 1
+
+
+def test_the_spread_is_chosen_once_for_the_best_model_when_asked(noisy, noise_model, monkeypatch):
+    """SURE over every spread takes seconds: training never pays for it, the best model does
+    once, and it is the choice its weights give."""
+    from napari_pn2v.backend.training import trainer as module
+
+    calls = []
+    original = module.guarded_spread
+    monkeypatch.setattr(module, "guarded_spread", lambda *args: calls.append(1) or original(*args))
+    trainer = make_trainer(noisy, noise_model, epochs=3)
+    for _ in trainer:
+        pass
+    assert calls == []
+    best = trainer.best_model()
+    assert trainer.best_model().spread_scale == best.spread_scale and len(calls) == 1
+    direct = original(
+        best, trainer._spread_patches, torch.Generator().manual_seed(0), trainer.image_noise
+    )
+    assert direct == trainer.spread and best.trusted == direct.trusted
 
 
 def test_a_time_budget_plans_the_learning_rate_over_the_time(noisy, noise_model):

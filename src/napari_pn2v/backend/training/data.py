@@ -8,6 +8,7 @@ size multiple; the trainer hands it the model's normalisation when it exists.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -21,7 +22,7 @@ from .masking import Batch, masked_batch, paired_batch, sample_patches
 
 #: fewest rows a held-out region may have; validation patches shrink to fit it
 MIN_HOLDOUT_ROWS = 16
-#: pixels of the patches that choose the prior's spread (~2 s of a CPU core per improving epoch)
+#: pixels of the patches that choose the prior's spread (seconds of a CPU core, once per run)
 SPREAD_PIXELS = 2**14
 #: pixels of whole planes a lazy image gives the guard's measurement of its noise
 NOISE_PIXELS = 2**22
@@ -74,7 +75,9 @@ def on_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     """``array`` as a tensor on ``device``: on the CPU without a copy, in its own type."""
     if device.type != "cpu" and array.dtype not in DEVICE_TYPES:
         array = array.astype(np.float32)
-    return torch.from_numpy(array).to(device)
+    with warnings.catch_warnings():  # read-only data (a file opened read-only) is only read
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array).to(device)
 
 
 def mean_std(samples: Sequence[np.ndarray]) -> tuple[float, float]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -97,13 +97,11 @@ def guarded_spread(
     patches: torch.Tensor,
     generator: torch.Generator,
     image_noise: ImageNoise | None,
-    stop: Callable[[], bool] | None = None,
 ) -> SpreadChoice:
     """:func:`.spread.choose_spread` with Stein's noise variance checked against the images'
     (:func:`checked_variance`); no band keeps the MMSE when the noise is correlated."""
-    choice = choose_spread(
-        model, patches, generator, checked_variance(model.noise_model, image_noise), stop=stop
-    )
+    variance = checked_variance(model.noise_model, image_noise)
+    choice = choose_spread(model, patches, generator, variance)
     if image_noise is not None and image_noise.correlated:
         choice = replace(choice, trusted=(False,) * len(choice.trusted))
     return choice

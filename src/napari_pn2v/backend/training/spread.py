@@ -32,7 +32,6 @@ import numpy as np
 import torch
 
 from ..data.lazy import reflect
-from ..errors import Stopped
 from ..network.config import CONTEXT
 from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES, posterior
@@ -89,15 +88,13 @@ def sure_terms(
     patches: torch.Tensor,
     generator: torch.Generator,
     variance: Variance | None = None,
-    stop: Callable[[], bool] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(prior mean, SURE terms, posterior variances): for each pixel of ``patches`` (B,
     *space, normalised units, unmasked), its prior mean, its contribution to SURE of the prior
     mean (column 0) and of the MMSE at each factor of :data:`SCALES` on the prior's spread
     (columns 1…) — the mean of a column over pixels estimates that estimate's mean squared
     error —, and its posterior variance at each factor. ``variance``: the noise variance for
-    Stein's terms (default: the noise model's); ``stop``: asked between chunks, raises
-    :class:`.errors.Stopped` when it says so."""
+    Stein's terms (default: the noise model's)."""
     net, noise_model = model.net, model.noise_model
     variance = variance or noise_model.variance
     was_training = net.training
@@ -115,8 +112,6 @@ def sure_terms(
     means, terms, variances = [], [], []
     chunk = max(1, CHUNK_VALUES // model.config.out_channels)
     for start in range(0, len(probe), chunk):
-        if stop is not None and stop():
-            raise Stopped
         part = slice(start, start + chunk)
         priors = [model.prior(net.head_at(f[part]), calibrated=False) for f in (plain, probed)]
         mean, probed_mean = (p.scaled(0.0).loc[:, 0] for p in priors)  # same for every factor
@@ -158,12 +153,11 @@ def choose_spread(
     generator: torch.Generator,
     variance: Variance | None = None,
     bands: int = BANDS,
-    stop: Callable[[], bool] | None = None,
 ) -> SpreadChoice:
     """The factor with the lowest SURE over all pixels, and per band of the prior mean (equal
     shares of the pixels) whether its MMSE at that factor is kept: not where SURE of the prior
     mean is clearly lower (by :data:`SIGNIFICANCE` standard errors of the difference)."""
-    mean, terms, variances = sure_terms(model, patches, generator, variance, stop)
+    mean, terms, variances = sure_terms(model, patches, generator, variance)
     best = int(terms[:, 1:].mean(0).argmin()) + 1
     mean, terms, variances = (t.double().cpu().numpy() for t in (mean, terms, variances))
     as_trained = SCALES.index(1.0)

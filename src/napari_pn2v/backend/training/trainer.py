@@ -93,9 +93,9 @@ class Trainer:
             self._spread_patches = data.spread_patches(self._val, self._train)
             #: the noise the training images show, which the guard holds the model against
             self.image_noise = ImageNoise.measure(data.noise_planes())
-        #: the best model's spread and guard bands (:mod:`.guard`); the model in training
-        #: keeps its spread as the network gives it
-        self.spread = SpreadChoice()
+        #: (best epochs, their spread and guard bands), chosen when the best model is asked
+        #: for (:mod:`.guard`); the model in training keeps its spread as the network gives it
+        self._choice: tuple[int, SpreadChoice] | None = None
         model.spread_scale, model.trust_edges, model.trusted = 1.0, (), (True,)
         model.std_factors = (1.0,)
         self._check: tuple[int, NoiseCheck] | None = None
@@ -263,16 +263,7 @@ class Trainer:
         if self.config.time_budget is None:  # a time budget's rate follows the clock
             self.scheduler.step(monitored)
         if self.best_val_loss is None or monitored < self.best_val_loss:
-            spread = self.spread  # chosen first: a stop during the choice keeps the old best
-            if self._spread_patches is not None:
-                spread = guarded_spread(
-                    self.model,
-                    self._spread_patches,
-                    torch.Generator().manual_seed(0),
-                    self.image_noise,
-                    stop=lambda: self.stopping,
-                )
-            self.best_val_loss, self.spread = monitored, spread
+            self.best_val_loss = monitored
             self._best_state = {
                 k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
             }
@@ -290,6 +281,23 @@ class Trainer:
         model = self.model.copy()
         model.net.cpu()
         return model
+
+    @property
+    def spread(self) -> SpreadChoice:
+        """The best model's spread and guard bands: SURE over every factor for its weights,
+        worked out once per best model when it is first asked for. (Chosen at every improving
+        epoch instead, it took a third of a quick PN2V training; it takes seconds, so a
+        stopped training's model comes that much after the stop.)"""
+        if self._spread_patches is None or self._best_state is None:
+            return SpreadChoice()
+        if self._choice is None or self._choice[0] != self._best_epochs:
+            model = self.model.copy()
+            model.net.load_state_dict(self._best_state)
+            model.net.to(self.device)
+            generator = torch.Generator().manual_seed(0)
+            choice = guarded_spread(model, self._spread_patches, generator, self.image_noise)
+            self._choice = (self._best_epochs, choice)
+        return self._choice[1]
 
     @property
     def spread_scale(self) -> float:
