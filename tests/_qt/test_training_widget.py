@@ -23,8 +23,14 @@ def test_train_to_the_end_with_a_live_plot(qtbot, viewer, noise_model, errors):
     start(widget)
     assert widget.state is State.TRAINING and widget.train_button.text() == "Stop"
     assert not widget.continue_button.isEnabled() and not widget.layers.isEnabled()
+    shown = []
+    widget.status.setText = lambda text, set_text=widget.status.setText: (
+        shown.append(text),
+        set_text(text),
+    )
     wait_idle(qtbot, widget)
     assert errors == [] and widget.state is State.DONE
+    assert any("choosing the prior's spread" in text for text in shown)  # said while it ran
     assert f"prior spread ×{widget.model.spread_scale:.3g}" in widget.status.text()
     assert len(widget.plot.train_x) == 2 * 3 and len(widget.plot.val_x) == 2
     x, y = widget.plot.train_curve.getData()

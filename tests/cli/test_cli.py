@@ -97,6 +97,7 @@ def test_train_and_predict_pn2v(files, capsys):
     )
     assert code == 0, err
     assert "wrote" in out and "training pn2v (2-D) on 2 plane(s)" in err
+    assert "choosing the prior's spread" in err  # after the last step, before the model
     model = PN2VModel.load(files / "m.pt")
     assert model.config.samples == 16
     assert f"prior spread ×{model.spread_scale:.3g}" in out
@@ -115,6 +116,7 @@ def test_train_and_predict_pn2v(files, capsys):
     )
     assert code == 0, err
     assert PN2VModel.load(files / "published.pt").spread_scale == 1.0
+    assert "choosing the prior's spread" not in err
     code, out, err = run(
         [
             "predict",

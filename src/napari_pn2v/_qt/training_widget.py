@@ -23,10 +23,7 @@ from qtpy.QtWidgets import (
 from ..backend.errors import PN2VError
 from ..backend.network.config import ModelConfig
 from ..backend.noise.registry import load_noise_model
-from ..backend.training.config import (
-    Progress,
-    TrainConfig,
-)
+from ..backend.training.config import Progress, TrainConfig
 from ..jobs.export import ExportJob
 from ..jobs.training import TrainingJob, TrainingRun
 from .common import (
@@ -61,12 +58,14 @@ class State(Enum):
 
 @thread_worker
 def _train(job: TrainingJob):
-    """Yields the run first (so the widget can ask it to stop), then each step; returns the
-    best model, made here (its guard's check takes a validation pass) and not on the GUI
-    thread. Lazy layers too big to load are read patch by patch."""
+    """Yields the run first (so the widget can ask it to stop), each step, then what is left;
+    returns the best model, made here (its spread's choice and the guard's check take seconds),
+    not on the GUI thread. Lazy layers too big to load are read patch by patch."""
     run = job.start()
     yield run
     yield from run
+    if run.finishing:
+        yield run.finishing
     return run.best_model()
 
 
@@ -310,11 +309,14 @@ class TrainingWidget(DockWidget):
         self._set_state(State.TRAINING)
         self.start_worker(worker, self._request_stop)
 
-    def _on_yield(self, item: TrainingRun | Progress) -> None:
+    def _on_yield(self, item: TrainingRun | Progress | str) -> None:
         if isinstance(item, TrainingRun):
             self.run = item
             for message in item.warnings:
                 warn(message)
+            return
+        if isinstance(item, str):  # what the run does after its last step
+            self.status.setText(item)
             return
         self.plot.add(item)
         self.epoch_bar.setMaximum(item.epochs)  # under a time budget: as the pace allows
@@ -368,8 +370,7 @@ class TrainingWidget(DockWidget):
         layer = next((self.viewer.layers[n] for n in names if n in self.viewer.layers), None)
         if layer is None:
             raise PN2VError("add the image the model denoises: it makes the package's test data")
-        if not path.lower().endswith(".zip"):
-            path += ".zip"
+        path += "" if path.lower().endswith(".zip") else ".zip"
         job = ExportJob(
             self.model.copy(),
             image_data(layer, "image for the package's test data"),

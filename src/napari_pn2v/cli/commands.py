@@ -201,6 +201,8 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         run.best_model().save(args.output)
         print(f"pn2v: interrupted; saved the best model so far to {args.output}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if run.finishing:
+        print(run.finishing, file=sys.stderr)
     best = run.best_model()
     best.save(args.output)
     for message in TrainingRun.messages(best):

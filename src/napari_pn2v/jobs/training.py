@@ -155,6 +155,14 @@ class TrainingRun:
         return self.trainer.best_model()
 
     @property
+    def finishing(self) -> str | None:
+        """What :meth:`best_model` still does once training has ended, when it takes time."""
+        trainer = self.trainer
+        if trainer.model.is_probabilistic and trainer.config.spread_calibration:
+            return "choosing the prior's spread for the best model (SURE; seconds)"
+        return None
+
+    @property
     def best_val_loss(self) -> float | None:
         return self.trainer.best_val_loss
 
