@@ -679,6 +679,29 @@ def test_predict_takes_a_stated_axis_order(files, capsys, n2v_model, noisy):
     assert "3 channels" in err
 
 
+def test_predict_keeps_an_ome_tiffs_axes_and_pixel_sizes(files, capsys, n2v_model, noisy):
+    from napari_pn2v.backend.data.metadata import ome_metadata, pixel_sizes
+
+    n2v_model.save(files / "n2v.pt")
+    sizes = {"X": (0.108, "µm"), "Y": (0.108, "µm")}
+    tifffile.imwrite(
+        files / "cells.ome.tif",
+        noisy.astype(np.float32),
+        ome=True,
+        photometric="minisblack",
+        metadata=ome_metadata("TYX", sizes),
+    )
+    code, out, err = run(
+        ["predict", files / "n2v.pt", files / "cells.ome.tif", "-o", files], capsys
+    )
+    assert code == 0, err
+    assert "(axes TYX, pixels 0.108 × 0.108 µm)" in out
+    result = files / "cells_denoised.tif"
+    assert pixel_sizes(result) == sizes
+    with tifffile.TiffFile(result) as tif:
+        assert tif.is_ome and tif.series[0].axes == "TYX" and tif.series[0].shape == noisy.shape
+
+
 def test_train_and_predict_a_3d_network_on_z_stacks(files, capsys):
     volume = np.random.default_rng(0).normal(300, 20, (16, 48, 48)).astype(np.float32)
     tifffile.imwrite(files / "zyx.tif", volume, metadata={"axes": "ZYX"})

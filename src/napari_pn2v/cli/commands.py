@@ -215,6 +215,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
 def predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..backend.data.metadata import describe, pixel_sizes
     from ..backend.data.stores import open_stack, result_stem
     from ..backend.errors import PN2VError
     from ..backend.network.model import PN2VModel
@@ -241,15 +242,15 @@ def predict(args: argparse.Namespace) -> int:
     for path, run in runs.items():
         for warning in run.warnings:
             warn(warning)
-        axes = opened[path][1]
-        run.write_to(args.output, result_stem(path), args.format or "tiff", axes)
+        axes, sizes = opened[path][1], pixel_sizes(path)
+        run.write_to(args.output, result_stem(path), args.format or "tiff", axes, sizes)
         try:
             for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile", dynamic_ncols=True):
                 pass
         except PN2VError as error:  # bad pixels found as they are read
             raise PN2VError(f"{path}: {error}; nothing written") from error
         for target in run.results().values():
-            print(f"wrote {target} (axes {axes})")
+            print(f"wrote {target} (axes {axes}{', ' if sizes else ''}{describe(sizes)})")
     return 0
 
 

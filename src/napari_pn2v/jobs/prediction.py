@@ -78,10 +78,16 @@ class PredictionRun:
         return self.tiled.image_shape
 
     def write_to(
-        self, folder: str | Path, stem: str, fmt: str = "tiff", axes: str | None = None
+        self,
+        folder: str | Path,
+        stem: str,
+        fmt: str = "tiff",
+        axes: str | None = None,
+        sizes: dict | None = None,
     ) -> None:
         """Write each result into ``folder``/<stem>_<name>.<tif|zarr> as it is computed (in a
-        temporary file that takes the final name when the run completes)."""
+        temporary file that takes the final name when the run completes), with the input's
+        ``axes`` and physical pixel ``sizes`` (:mod:`..backend.data.metadata`)."""
         from ..backend.data.stores import OutputFiles
 
         self.files = OutputFiles(
@@ -92,6 +98,7 @@ class PredictionRun:
             fmt,
             chunks=self.tiled.chunks,
             axes=axes,
+            sizes=sizes,
         )
         self.tiled.write_into({**dict.fromkeys(self.tiled.names), **self.files})
 

@@ -19,9 +19,12 @@ import numpy as np
 from ..errors import PN2VError
 from .axes import check_axes, guess_axes, planes_axes, spatial_last
 from .images import read_image
+from .metadata import PixelSizes, ome_metadata
 
 FORMATS = ("tiff", "zarr")
 SUFFIXES = {"tiff": ".tif", "zarr": ".zarr"}
+#: axes an OME-TIFF result can name
+OME_AXES = "TCZYX"
 
 
 def open_image(path: str | os.PathLike):
@@ -118,13 +121,14 @@ class OutputFiles(dict):
         fmt: str = "tiff",
         chunks: tuple[int, ...] | None = None,
         axes: str | None = None,
+        sizes: PixelSizes | None = None,
     ) -> None:
         super().__init__()
         if fmt not in FORMATS:
             raise PN2VError(f"output format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.fmt, self.axes = fmt, axes
+        self.fmt, self.axes, self.sizes = fmt, axes, sizes or {}
         #: final and temporary (while being written) path of each output
         self.paths: dict[str, Path] = {}
         self.temporary: dict[str, Path] = {}
@@ -139,12 +143,16 @@ class OutputFiles(dict):
         if self.fmt == "tiff":
             import tifffile
 
+            # OME-TIFF (axes and the input's pixel sizes) where OME can name every axis
+            ome = bool(self.axes) and set(self.axes) <= set(OME_AXES)
+            metadata = ome_metadata(self.axes, self.sizes) if ome else {"axes": self.axes}
             return tifffile.memmap(
                 path,
                 shape=shape,
                 dtype=np.float32,
                 photometric="minisblack",
-                metadata={"axes": self.axes} if self.axes else {},
+                ome=ome,
+                metadata=metadata if self.axes else {},
             )
         import zarr
 
@@ -154,6 +162,8 @@ class OutputFiles(dict):
         )
         if self.axes:
             array.attrs["axes"] = self.axes
+        if self.sizes:
+            array.attrs["pixel_sizes"] = {a: list(size) for a, size in self.sizes.items()}
         return array
 
     def commit(self) -> list[Path]:

@@ -1,0 +1,99 @@
+"""Physical pixel sizes that files state, read so that results keep them.
+
+A microscope's file says how large a pixel (and a Z step) is: OME-TIFF in its OME-XML
+(``PhysicalSizeX`` …), ImageJ TIFF in its resolution tags and ``spacing``, OME-Zarr in the
+scale of its first dataset. A denoised image is the same image: it carries the same sizes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: axis -> (size of one pixel along it, unit), e.g. {"X": (0.2, "µm")}
+PixelSizes = dict[str, tuple[float, str]]
+
+
+def pixel_sizes(path: str | os.PathLike) -> PixelSizes:
+    """The physical pixel sizes ``path`` states (none when it states none or is unreadable)."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            return _tiff_sizes(path)
+        if path.is_dir():
+            return _zarr_sizes(path)
+    except Exception:  # sizes are a courtesy: an odd file still denoises, without them
+        return {}
+    return {}
+
+
+def _tiff_sizes(path: Path) -> PixelSizes:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        if tif.is_ome and tif.ome_metadata:
+            pixels = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+            pixels = (pixels[0] if isinstance(pixels, list) else pixels)["Pixels"]
+            return {
+                axis: (float(pixels[key]), pixels.get(f"{key}Unit", "µm"))
+                for axis in "XYZ"
+                if (key := f"PhysicalSize{axis}") in pixels
+            }
+        if tif.is_imagej:
+            meta, tags = tif.imagej_metadata or {}, tif.pages[0].tags
+            unit = _unit(meta.get("unit", ""))
+            sizes = {}
+            for axis, tag in (("X", "XResolution"), ("Y", "YResolution")):
+                if tag in tags:
+                    numerator, denominator = tags[tag].value
+                    if numerator > 0 and (numerator, denominator) != (1, 1):
+                        sizes[axis] = (denominator / numerator, unit)
+            if "spacing" in meta:
+                sizes["Z"] = (float(meta["spacing"]), unit)
+            return sizes if unit else {}
+    return {}
+
+
+def _unit(unit: str) -> str:
+    """ImageJ writes micrometres as "micron" or "\\u00B5m"."""
+    return {"micron": "µm", "um": "µm", "\\u00B5m": "µm"}.get(unit, unit)
+
+
+def _zarr_sizes(path: Path) -> PixelSizes:
+    import zarr
+
+    attrs = dict(zarr.open(path, mode="r").attrs)
+    multiscales = attrs.get("ome", attrs).get("multiscales")
+    if not multiscales:
+        return {}
+    axes = multiscales[0].get("axes", [])
+    transforms = multiscales[0]["datasets"][0].get("coordinateTransformations", [])
+    scale = next((t["scale"] for t in transforms if t.get("type") == "scale"), None)
+    if scale is None or len(scale) != len(axes):
+        return {}
+    return {
+        a["name"].upper(): (float(s), _unit(a.get("unit", "")))
+        for a, s in zip(axes, scale, strict=True)
+        if isinstance(a, dict) and a.get("type") == "space"
+    }
+
+
+def describe(sizes: PixelSizes) -> str:
+    """E.g. "pixels 0.2 × 0.2 µm, Z step 1.5 µm" (empty when there are none)."""
+    parts = []
+    if "X" in sizes and "Y" in sizes:
+        parts.append(f"pixels {sizes['Y'][0]:.4g} × {sizes['X'][0]:.4g} {sizes['X'][1]}".rstrip())
+    if "Z" in sizes:
+        parts.append(f"Z step {sizes['Z'][0]:.4g} {sizes['Z'][1]}".rstrip())
+    return ", ".join(parts)
+
+
+def ome_metadata(axes: str, sizes: PixelSizes) -> dict:
+    """tifffile's OME metadata for a result with ``axes`` and the input's ``sizes``."""
+    metadata: dict = {"axes": axes}
+    for axis, (size, unit) in sizes.items():
+        if axis in axes:
+            metadata[f"PhysicalSize{axis}"] = size
+            if unit:
+                metadata[f"PhysicalSize{axis}Unit"] = unit
+    return metadata

@@ -1,0 +1,87 @@
+"""Physical pixel sizes read from the files microscopes write, and written with results."""
+
+import numpy as np
+import pytest
+import tifffile
+import zarr
+
+from napari_pn2v.backend.data.metadata import describe, ome_metadata, pixel_sizes
+from napari_pn2v.backend.data.stores import OutputFiles
+
+STACK = np.arange(2 * 16 * 24, dtype=np.uint16).reshape(2, 16, 24)
+
+
+def test_ome_tiff_sizes(tmp_path):
+    path = tmp_path / "a.ome.tif"
+    tifffile.imwrite(
+        path,
+        STACK,
+        ome=True,
+        photometric="minisblack",
+        metadata={"axes": "ZYX", **ome_metadata("ZYX", {"X": (0.2, "µm"), "Y": (0.25, "µm")})},
+    )
+    assert pixel_sizes(path) == {"X": (0.2, "µm"), "Y": (0.25, "µm")}
+
+
+def test_imagej_tiff_sizes(tmp_path):
+    path = tmp_path / "ij.tif"
+    tifffile.imwrite(
+        path,
+        STACK,
+        imagej=True,
+        resolution=(1 / 0.3, 1 / 0.3),
+        metadata={"axes": "ZYX", "unit": "micron", "spacing": 1.5},
+    )
+    sizes = pixel_sizes(path)
+    assert sizes["X"][0] == pytest.approx(0.3) and sizes["Y"][0] == pytest.approx(0.3)
+    assert sizes["Z"] == (1.5, "µm") and sizes["X"][1] == "µm"
+    assert describe(sizes) == "pixels 0.3 × 0.3 µm, Z step 1.5 µm"
+
+
+def test_ome_zarr_sizes(tmp_path):
+    group = zarr.open_group(tmp_path / "a.ome.zarr", mode="w")
+    group.create_array("0", shape=STACK.shape, dtype=STACK.dtype)
+    group.attrs["multiscales"] = [
+        {
+            "axes": [
+                {"name": "z", "type": "space", "unit": "micrometer"},
+                {"name": "y", "type": "space", "unit": "micrometer"},
+                {"name": "x", "type": "space", "unit": "micrometer"},
+            ],
+            "datasets": [
+                {
+                    "path": "0",
+                    "coordinateTransformations": [{"type": "scale", "scale": [2, 0.5, 0.5]}],
+                }
+            ],
+        }
+    ]
+    assert pixel_sizes(tmp_path / "a.ome.zarr") == {
+        "Z": (2.0, "micrometer"),
+        "Y": (0.5, "micrometer"),
+        "X": (0.5, "micrometer"),
+    }
+
+
+def test_files_without_sizes_give_none(tmp_path):
+    tifffile.imwrite(tmp_path / "plain.tif", STACK)
+    (tmp_path / "broken.tif").write_bytes(b"not a tiff")
+    assert pixel_sizes(tmp_path / "plain.tif") == {}
+    assert pixel_sizes(tmp_path / "broken.tif") == {}
+    assert describe({}) == ""
+
+
+@pytest.mark.parametrize("fmt", ["tiff", "zarr"])
+def test_results_carry_the_axes_and_sizes(tmp_path, fmt):
+    sizes = {"X": (0.2, "µm"), "Y": (0.2, "µm"), "Z": (1.0, "µm")}
+    files = OutputFiles(tmp_path, "a", ["denoised"], STACK.shape, fmt, axes="ZYX", sizes=sizes)
+    files["denoised"][:] = STACK
+    (path,) = files.commit()
+    if fmt == "tiff":
+        assert pixel_sizes(path) == sizes
+        with tifffile.TiffFile(path) as tif:
+            assert tif.is_ome and tif.series[0].axes == "ZYX"
+            np.testing.assert_array_equal(tif.asarray(), STACK)
+    else:
+        attrs = dict(zarr.open_array(path, mode="r").attrs)
+        assert attrs["axes"] == "ZYX" and attrs["pixel_sizes"]["Z"] == [1.0, "µm"]
