@@ -39,8 +39,9 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path):
 
 
 #: imported by the code, declared in an extra rather than as a runtime dependency: napari runs
-#: the plugin (whoever opens it has napari); bioimage.io export is optional ([bioimageio])
-IN_EXTRAS = {"napari", "bioimageio"}
+#: the plugin (whoever opens it has napari); bioimage.io export is optional ([bioimageio]),
+#: as are the readers of CZI, ND2 and more ([formats])
+IN_EXTRAS = {"napari", "bioimageio", "bioio"}
 
 
 def test_declared_dependencies_are_what_the_code_imports():

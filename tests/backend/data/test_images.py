@@ -51,7 +51,7 @@ def test_unreadable_files_are_refused(tmp_path):
     for paths, message in (
         ([tmp_path / "missing.tif"], "no such file"),
         ([tmp_path / "bad.tif"], "cannot be read"),
-        ([tmp_path / "x.jpg"], "unsupported file type"),
+        ([tmp_path / "x.jpg"], "cannot be read|bioio"),
         ([tmp_path / "a.tif", tmp_path / "b.tif"], "differ in size"),
         ([], "no input"),
     ):

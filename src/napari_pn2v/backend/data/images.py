@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PN2VError
+from .formats import open_with_bioio
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
 
@@ -102,8 +103,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise PN2VError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:
-        raise PN2VError(f"{path}: unsupported file type {suffix!r}; use TIFF or PNG")
+    if suffix not in IMAGE_SUFFIXES:  # CZI, ND2, …: through bioio, when installed
+        return np.asarray(open_with_bioio(path)[0])
     try:
         if suffix == ".png":
             import imageio.v3 as iio

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import PN2VError
 from .axes import check_axes, guess_axes, planes_axes, spatial_last
+from .formats import open_with_bioio
 from .images import read_image
 from .metadata import PixelSizes, ome_metadata
 
@@ -34,7 +35,7 @@ def open_image(path: str | os.PathLike):
     if suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
         return _open_zarr(path)
     if suffix not in (".tif", ".tiff"):
-        return read_image(path)
+        return read_image(path) if suffix == ".png" else open_with_bioio(path)[0]
     if not path.is_file():
         raise PN2VError(f"{path}: no such file")
     import tifffile
@@ -62,8 +63,13 @@ def open_stack(path: str | os.PathLike, axes: str | None = None, dims: int = 2) 
 
 
 def axes_hint(path: str | os.PathLike) -> str | None:
-    """The axis order a TIFF or OME-Zarr file states, if any (e.g. "TZYX")."""
+    """The axis order a TIFF, OME-Zarr or bioio-read file states, if any (e.g. "TZYX")."""
     path = Path(path)
+    if path.suffix.lower() not in (".tif", ".tiff", ".png", ".zarr") and not path.is_dir():
+        try:
+            return open_with_bioio(path)[1]
+        except PN2VError:  # reading errors surface when the file is opened
+            return None
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
