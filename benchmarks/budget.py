@@ -125,6 +125,7 @@ def run(
     overrides: dict | None = None,
     seed: int = 0,
     save: Path | None = None,
+    network_overrides: dict | None = None,
 ) -> dict:
     images, noise_model, tests, data_range = (fmd_data if data == "fmd" else synthetic_data)(
         test_frames
@@ -134,7 +135,7 @@ def run(
     preset = dict(PRESETS["cpu"], epochs=100_000, seed=seed)
     train_settings = {"holdout": HOLDOUT[data], **train_settings, **(overrides or {})}
     config = TrainConfig(**preset, **train_settings)
-    network = ModelConfig(**{**NETWORK, **model_settings})
+    network = ModelConfig(**{**NETWORK, **model_settings, **(network_overrides or {})})
     trainer = Trainer(
         images, config, network, noise_model=noise_model if network.mode == "pn2v" else None
     )
@@ -199,6 +200,13 @@ def main() -> None:
         "between runs: results of one method and data set are averaged over "
         "seeds in the report",
     )
+    parser.add_argument(
+        "--network",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override network settings, e.g. features=32 (a smaller, faster network)",
+    )
     parser.add_argument("--name", help="result file suffix (default: the method)")
     parser.add_argument(
         "--save-models", type=Path, metavar="DIR", help="also save each snapshot's model file there"
@@ -208,8 +216,16 @@ def main() -> None:
     overrides: dict = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     if args.holdout:
         overrides["holdout"] = args.holdout
+    network = {k: int(v) for k, v in (item.split("=", 1) for item in args.network)}
     result = run(
-        args.data, args.method, minutes, args.test_frames, overrides, args.seed, args.save_models
+        args.data,
+        args.method,
+        minutes,
+        args.test_frames,
+        overrides,
+        args.seed,
+        args.save_models,
+        network,
     )
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
