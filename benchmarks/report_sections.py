@@ -43,9 +43,10 @@ def lowsnr_section() -> list[str]:
         "noise (16 bands). *Kept*: the share of pixels whose MMSE the guard kept (the rest "
         "get the prior mean). Four frames of one scene are a small test: differences below "
         "~0.2 dB are noise; a second seed moved N2V by 0.05 dB and PN2V's prior mean by "
-        "0.15 dB on the two-photon data. The Poisson–Gaussian rows are from the code with the "
-        "trimmed noise variance (method.md), the other rows from the code just before it (its "
-        "guard measured the images' noise with (1.4826·MAD)²).",
+        "0.15 dB on the two-photon data. The Poisson–Gaussian rows and the bootstrapped-GMM "
+        "rows of the mouse and two-photon data are from the code with the trimmed noise "
+        "variance (method.md), the other rows from the code just before it (its guard measured "
+        "the images' noise with (1.4826·MAD)²).",
         "",
         "| type | method | input | prior mean | MMSE | MMSE − N2V | MMSE − prior | bound | kept |",
         "|---|---|---|---|---|---|---|---|---|",
