@@ -153,16 +153,16 @@ class NoiseModelJob:
             calibration = CalibrationStack(self.calibration)
             notes += filter(None, [drift_note(calibration.contrasts())])
             warnings += filter(None, [few_frames_warning(len(calibration))])
-        if self.kind == "histogram" and source == "calibration":
-            model = HistogramNoiseModel.from_pair_stream(
-                calibration.pairs, bins=self.bins, value_range=self.value_range
+        if source == "calibration" and self.kind == "histogram":
+            model = HistogramNoiseModel.from_calibration(
+                calibration, bins=self.bins, value_range=self.value_range
             )
-            model.n_frames = len(calibration)
         else:
-            if source == "calibration":
-                signal, observations = map(np.stack, zip(*calibration.pairs(), strict=True))
-            else:
-                signal, observations = self.signal, self.observations
+            signal, observations = (
+                calibration.stacked()
+                if source == "calibration"
+                else (self.signal, self.observations)
+            )
             if self.kind == "histogram":
                 model = HistogramNoiseModel.from_pairs(
                     signal, observations, bins=self.bins, value_range=self.value_range
@@ -180,8 +180,7 @@ class NoiseModelJob:
         if self.plot_data:
             if source == "calibration":
                 frames = spaced_planes(len(calibration), 1, PLOT_FRAMES)
-                pairs = [calibration.pair(i) for i in frames]
-                signal, observations = map(np.stack, zip(*pairs, strict=True))
+                signal, observations = calibration.stacked(frames)
             self._plot_pairs(result, signal, as_stack(observations, name="observations"))
         return result
 

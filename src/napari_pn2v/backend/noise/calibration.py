@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 
@@ -12,13 +12,40 @@ from ..errors import PN2VError
 from .clipping import clip_limits
 
 
+class MeanFit:
+    """A mean image fitted to single frames by a gain and an offset (least squares).
+
+    The frames of a static scene still drift: bleaching and illumination change their
+    brightness (FMD's confocal frames: the first ones 9 % dimmer than their average at bright
+    pixels). Taking the plain mean as every frame's signal adds that drift to the noise and
+    widens p(x | s); noise has mean zero, so the fit recovers each frame's own signal.
+    """
+
+    def __init__(self, mean: np.ndarray) -> None:
+        mean = np.asarray(mean, dtype=np.float64)
+        self.centred = mean - mean.mean()
+        self._spread = float((self.centred**2).sum())
+
+    def gain(self, frame: np.ndarray) -> tuple[float, float]:
+        """(level, gain) of the mean fitted to ``frame``."""
+        level = float(frame.mean(dtype=np.float64))
+        if not self._spread > 0:
+            return level, 1.0
+        return level, float((self.centred * (frame - level)).sum()) / self._spread
+
+    def signal(self, frame: np.ndarray) -> np.ndarray:
+        """The mean fitted to ``frame``, as float32."""
+        level, gain = self.gain(frame)
+        return (level + gain * self.centred).astype(np.float32)
+
+
 class CalibrationStack:
     """Frames of a static scene, read frame by frame: each frame's (signal, observation) pair
     is made when it is asked for (:meth:`pair`), so a noise model made from them needs a few
     planes of memory however long the stack is (the stack itself stays in its own type).
 
     Each frame's signal is the per-pixel mean over frames, fitted to that frame
-    (:func:`frame_signals`). Each frame is one of the n frames its mean is made of, so it lies
+    (:class:`MeanFit`). Each frame is one of the n frames its mean is made of, so it lies
     closer to that mean than to the true signal: its deviations have (n − 1)/n of its noise's
     variance (3/4 with 4 frames: a noise model 25 % too low, which makes the MMSE trust noisy
     pixels). The observations are the frames with their deviations from the signal widened by
@@ -33,27 +60,16 @@ class CalibrationStack:
         mean = np.zeros(self.frames.shape[1:], np.float64)
         for frame in self.frames:
             mean += frame
-        mean /= n
-        self._centred = mean - mean.mean()
-        self._spread = float((self._centred**2).sum())
+        self._fit = MeanFit(mean / n)
         self._widen = np.float32(np.sqrt(n / (n - 1)))
         self.limits = clip_limits(self.frames)
 
     def __len__(self) -> int:
         return len(self.frames)
 
-    def gain(self, i: int) -> tuple[float, float]:
-        """(level, gain) of the mean fitted to frame ``i`` (least squares)."""
-        frame = self.frames[i]
-        level = float(frame.mean(dtype=np.float64))
-        if not self._spread > 0:
-            return level, 1.0
-        return level, float((self._centred * (frame - level)).sum()) / self._spread
-
     def pair(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """(signal, observation) of frame ``i`` as float32 planes."""
-        level, gain = self.gain(i)
-        signal = (level + gain * self._centred).astype(np.float32)
+        signal = self._fit.signal(self.frames[i])
         frame = self.frames[i].astype(np.float32)
         widened = signal + (frame - signal) * self._widen
         if not self.limits:
@@ -63,36 +79,29 @@ class CalibrationStack:
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         return (self.pair(i) for i in range(len(self)))
 
+    def stacked(self, frames: Iterable[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(signals, observations) of ``frames`` (default: all) as float32 stacks, for the
+        fits and plots that need the pairs at once."""
+        indices = range(len(self)) if frames is None else frames
+        signals, observations = zip(*(self.pair(i) for i in indices), strict=True)
+        return np.stack(signals), np.stack(observations)
+
     def contrasts(self) -> np.ndarray:
         """Each frame's fitted signal's standard deviation (its contrast)."""
-        spread = float(self._centred.std())
-        return np.array([abs(self.gain(i)[1]) * spread for i in range(len(self))])
+        spread = float(self._fit.centred.std())
+        return np.array([abs(self._fit.gain(frame)[1]) * spread for frame in self.frames])
 
 
 def calibration_pairs(stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(signals, observations) of a calibration stack (:class:`CalibrationStack`) as float32
     stacks of the same shape, for the fits that need every pair at once."""
-    signals, observations = zip(*CalibrationStack(stack).pairs(), strict=True)
-    return np.stack(signals), np.stack(observations)
+    return CalibrationStack(stack).stacked()
 
 
 def frame_signals(mean: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """``mean`` fitted to each of ``frames`` by a gain and an offset (least squares), (N, Y, X).
-
-    The frames of a static scene still drift: bleaching and illumination change their
-    brightness (FMD's confocal frames: the first ones 9 % dimmer than their average at bright
-    pixels). Taking the plain mean as every frame's signal adds that drift to the noise and
-    widens p(x | s); noise has mean zero, so the fit recovers each frame's own signal.
-    """
-    mean = np.asarray(mean, dtype=np.float64)
-    centred = mean - mean.mean()
-    spread = float((centred**2).sum())
-    out = np.empty(frames.shape, dtype=np.float32)
-    for i, frame in enumerate(frames):
-        level = float(frame.mean(dtype=np.float64))
-        gain = float((centred * (frame - level)).sum()) / spread if spread > 0 else 1.0
-        out[i] = level + gain * centred
-    return out
+    """``mean`` fitted to each of ``frames`` (:class:`MeanFit`), (N, Y, X) float32."""
+    fit = MeanFit(mean)
+    return np.stack([fit.signal(frame) for frame in frames])
 
 
 #: calibration stacks with fewer frames get a warning (:func:`few_frames_warning`)

@@ -42,13 +42,13 @@ class HistogramNoiseModel(NoiseModelFiles):
     @classmethod
     def from_calibration(
         cls,
-        stack: np.ndarray,
+        stack: np.ndarray | CalibrationStack,
         bins: int = 256,
         value_range: tuple[float, float] | None = None,
     ) -> HistogramNoiseModel:
         """Build from frames of a static scene, frame by frame: the signal is the per-pixel
-        mean over frames (:class:`.calibration.CalibrationStack`)."""
-        calibration = CalibrationStack(stack)
+        mean over frames (:class:`.calibration.CalibrationStack`, or one given)."""
+        calibration = stack if isinstance(stack, CalibrationStack) else CalibrationStack(stack)
         model = cls.from_pair_stream(calibration.pairs, bins=bins, value_range=value_range)
         model.n_frames = len(calibration)
         return model
