@@ -261,10 +261,12 @@ LAZY_PAIRS = 2**24
 
 def _stack(images: list | np.ndarray) -> np.ndarray:
     """Images of one plane size as one array (the estimate's input)."""
+    from ..backend.data.images import plane_views
+
     if isinstance(images, np.ndarray):
         return images
     arrays = [np.asarray(image) for image in images]
     shapes = {a.shape[-2:] for a in arrays}
     if len(shapes) > 1:
         raise PN2VError(f"input images differ in size: {sorted(shapes)}")
-    return np.concatenate([a.reshape(-1, *a.shape[-2:]) for a in arrays])
+    return np.concatenate([plane_views(a) for a in arrays])

@@ -60,6 +60,13 @@ def check_dims(ndim: int, dims: int, name: str) -> None:
         )
 
 
+def plane_views(data: np.ndarray) -> np.ndarray:
+    """``data`` as (N, Y, X) planes, every leading axis folded into N (a view where numpy can
+    make one; 1-D data as one row): for work done plane by plane, without whole-size masks."""
+    data = np.asarray(data)
+    return data.reshape(1, -1) if data.ndim < 2 else data.reshape(-1, *data.shape[-2:])
+
+
 def storage_type(dtype: np.dtype) -> np.dtype:
     """The pixel type a stack is kept in: integers of up to 32 bits, float16 and float32 as
     they are (an 8-bit stack stays a quarter of its float32 size), bool as uint8, the rest

@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.images import plane_views
+
 PILE_UP_FRACTION = 1e-3
-
-
-def _planes(data: np.ndarray) -> np.ndarray:
-    """``data`` as a sequence of planes (views), so that no mask of the whole data is made."""
-    data = np.asarray(data)
-    return data.reshape(1, -1) if data.ndim < 2 else data.reshape(-1, *data.shape[-2:])
 
 
 def _finite(plane: np.ndarray) -> np.ndarray:
@@ -26,7 +22,7 @@ def _finite(plane: np.ndarray) -> np.ndarray:
 
 def clip_limits(data: np.ndarray) -> list[float]:
     """The values at which ``data`` looks clipped (possibly none); counted plane by plane."""
-    planes = _planes(data)
+    planes = plane_views(data)
     limits: set[float] = set()
     if np.issubdtype(planes.dtype, np.integer):
         info = np.iinfo(planes.dtype)

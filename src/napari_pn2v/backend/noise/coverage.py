@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.images import plane_views
 from ..errors import PN2VError
 from .base import NoiseModel
 
@@ -15,8 +16,8 @@ MAX_FRACTION = 0.2
 
 def check_coverage(noise_model: NoiseModel, data: np.ndarray, name: str) -> str | None:
     """Refuse data mostly outside the model's range; return a warning when some of it is."""
-    planes = np.asarray(data).reshape(-1, *np.shape(data)[-2:])  # plane by plane: no big masks
-    fraction = float(np.mean([noise_model.fraction_out_of_range(p) for p in planes]))
+    # plane by plane: no whole-size masks
+    fraction = float(np.mean([noise_model.fraction_out_of_range(p) for p in plane_views(data)]))
     where = noise_model.range_text()
     if fraction > MAX_FRACTION:
         raise PN2VError(

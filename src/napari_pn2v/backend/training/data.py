@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from ..data.images import as_planes, check_dims, storage_type
+from ..data.images import as_planes, check_dims, plane_views, storage_type
 from ..data.lazy import LazyFrames, PlaneSource, is_lazy, some_planes, spaced_planes
 from ..errors import PN2VError
 from .config import NEIGHBOURHOOD, TrainConfig
@@ -85,7 +85,7 @@ def mean_std(samples: Sequence[np.ndarray]) -> tuple[float, float]:
     float64: no float copy of the whole data is made."""
     count, total, squares = 0, 0.0, 0.0
     for sample in samples:
-        for plane in sample.reshape(-1, *sample.shape[-2:]):
+        for plane in plane_views(sample):
             values = plane.astype(np.float64)
             count += values.size
             total += float(values.sum())
@@ -313,7 +313,7 @@ class TrainingData:
     def noise_planes(self) -> list[np.ndarray]:
         """Whole planes of the inputs, for measuring the noise they show (:mod:`.guard`): up to
         :data:`NOISE_PIXELS` pixels of each image, evenly spaced."""
-        planes = [g[:, 0].reshape(-1, *g.shape[-2:]) for g in self.groups]
+        planes = [plane_views(g[:, 0]) for g in self.groups]
         return [p[spaced_planes(len(p), p.shape[1] * p.shape[2], NOISE_PIXELS)] for p in planes] + [
             some_planes(s.data, NOISE_PIXELS) for s in self.lazy
         ]

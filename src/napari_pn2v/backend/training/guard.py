@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from scipy.optimize import isotonic_regression
 
+from ..data.images import plane_views
 from ..errors import PN2VError
 from ..noise.base import NoiseModel
 from ..noise.diagnostics import UNDER, NoiseCheck
@@ -52,12 +53,7 @@ class ImageNoise:
     def measure(cls, images: list[np.ndarray]) -> ImageNoise | None:
         """From whole planes of the training images; None where they hold too few smooth
         regions or signal levels to tell."""
-        planes = [
-            p
-            for image in images
-            for p in np.asarray(image).reshape(-1, *np.shape(image)[-2:])
-            if min(p.shape) >= 16
-        ]
+        planes = [p for image in images for p in plane_views(image) if min(p.shape) >= 16]
         if not planes or len({p.shape for p in planes}) > 1:
             planes = planes[:1]
         try:
