@@ -8,6 +8,14 @@ from pathlib import Path
 
 from ..errors import PN2VError
 
+#: suffixes read without bioio (:mod:`.images`, :mod:`.stores`); zarr is also a folder
+NATIVE_SUFFIXES = (".tif", ".tiff", ".png", ".zarr")
+
+
+def read_by_bioio(path: Path) -> bool:
+    """Whether ``path`` is a format only bioio's readers open (CZI, ND2, LIF, …)."""
+    return not path.is_dir() and path.suffix.lower() not in NATIVE_SUFFIXES
+
 
 def open_with_bioio(path: Path) -> tuple:
     """(the image as a lazy dask array without its axes of length 1 other than Y and X, its

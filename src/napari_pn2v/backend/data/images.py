@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import PN2VError
-from .formats import open_with_bioio
-
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png")
+from .formats import open_with_bioio, read_by_bioio
 
 
 def check_layout(shape: tuple[int, ...], dtype: np.dtype, name: str = "image") -> None:
@@ -105,13 +103,14 @@ def as_stack(data: np.ndarray, name: str = "image", min_size: int = 1, dims: int
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-    """Read a TIFF (any number of pages) or PNG file into a numpy array."""
+    """Read a TIFF (any number of pages) or PNG file into a numpy array; other formats
+    through bioio's readers (:mod:`.formats`)."""
     path = Path(path)
     if not path.is_file():
         raise PN2VError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix not in IMAGE_SUFFIXES:  # CZI, ND2, …: through bioio, when installed
+    if read_by_bioio(path):  # CZI, ND2, …: when bioio is installed
         return np.asarray(open_with_bioio(path)[0])
+    suffix = path.suffix.lower()
     try:
         if suffix == ".png":
             import imageio.v3 as iio

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .formats import open_with_bioio
+from .formats import open_with_bioio, read_by_bioio
 
 #: axis -> (size of one pixel along it, unit), e.g. {"X": (0.2, "µm")}
 PixelSizes = dict[str, tuple[float, str]]
@@ -24,7 +24,7 @@ def pixel_sizes(path: str | os.PathLike) -> PixelSizes:
             return _tiff_sizes(path)
         if path.is_dir():
             return _zarr_sizes(path)
-        if path.suffix.lower() != ".png":  # CZI, ND2, …: bioio's reader says
+        if read_by_bioio(path):  # CZI, ND2, …: bioio's reader says
             sizes = open_with_bioio(path)[2]
             return {a: (float(v), "µm") for a, v in zip("ZYX", sizes, strict=True) if v}
     except Exception:  # sizes are a courtesy: an odd file still denoises, without them

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import PN2VError
 from .axes import check_axes, guess_axes, planes_axes, spatial_last
-from .formats import open_with_bioio
+from .formats import open_with_bioio, read_by_bioio
 from .images import read_image
 from .metadata import PixelSizes, ome_metadata
 
@@ -34,8 +34,10 @@ def open_image(path: str | os.PathLike):
     suffix = path.suffix.lower()
     if suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
         return _open_zarr(path)
+    if read_by_bioio(path):
+        return open_with_bioio(path)[0]
     if suffix not in (".tif", ".tiff"):
-        return read_image(path) if suffix == ".png" else open_with_bioio(path)[0]
+        return read_image(path)
     if not path.is_file():
         raise PN2VError(f"{path}: no such file")
     import tifffile
@@ -56,20 +58,19 @@ def open_stack(path: str | os.PathLike, axes: str | None = None, dims: int = 2) 
     """(the file's data opened lazily with Y and X — Z, Y and X for a 3-D network — last,
     its axis order that way); ``axes`` states the file's order, else the file's own or a
     guess (:mod:`.axes`)."""
-    image = open_image(path)
-    stated = axes or guess_axes(len(image.shape), axes_hint(path), dims)
+    path = Path(path)
+    if read_by_bioio(path):  # opened once: its reader gives the data and the axes
+        image, hint, _ = open_with_bioio(path)
+    else:
+        image, hint = open_image(path), axes_hint(path)
+    stated = axes or guess_axes(len(image.shape), hint, dims)
     stated = check_axes(stated, tuple(image.shape), str(path), dims)
     return spatial_last(image, stated, dims), planes_axes(stated, dims)
 
 
 def axes_hint(path: str | os.PathLike) -> str | None:
-    """The axis order a TIFF, OME-Zarr or bioio-read file states, if any (e.g. "TZYX")."""
+    """The axis order a TIFF or OME-Zarr file states, if any (e.g. "TZYX")."""
     path = Path(path)
-    if path.suffix.lower() not in (".tif", ".tiff", ".png", ".zarr") and not path.is_dir():
-        try:
-            return open_with_bioio(path)[1]
-        except PN2VError:  # reading errors surface when the file is opened
-            return None
     try:
         if path.suffix.lower() in (".tif", ".tiff"):
             import tifffile
