@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tracemalloc
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 import torch
@@ -68,3 +71,14 @@ def with_noise_model(model: PN2VModel, calibration: np.ndarray, kind: str) -> PN
     else:
         model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
     return model
+
+
+def numpy_peak(work: Callable[[], object]) -> int:
+    """Peak bytes numpy (and Python) allocate while ``work()`` runs; torch's own allocations
+    are not traced."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -1,7 +1,5 @@
 """Training data kept in its own pixel type: the same batches, a fraction of the memory."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 import torch
@@ -9,7 +7,7 @@ import torch
 from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
 from napari_pn2v.backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
 from napari_pn2v.backend.training.data import TrainingData, mean_std
-from tests.conftest import TINY_NET, TINY_TRAINING
+from tests.conftest import TINY_NET, TINY_TRAINING, numpy_peak
 
 
 def _uint8_stack(frames=6, size=64):
@@ -63,12 +61,7 @@ def _numpy_peak(stack, mode):
     config = TrainConfig(**{**TINY_TRAINING, "epochs": 1, "steps_per_epoch": 1})
     network = ModelConfig(mode=mode, samples=16, **TINY_NET)
     noise_model = PoissonGaussianNoiseModel.from_camera(1.0, 0.0, 2.0) if mode == "pn2v" else None
-    tracemalloc.start()
-    try:
-        Trainer(stack, config, network, noise_model=noise_model)
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    return numpy_peak(lambda: Trainer(stack, config, network, noise_model=noise_model))
 
 
 def test_preparing_training_copies_no_float_stack():
