@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pn2v.backend import PN2VModel, load_noise_model, predict
+from napari_pn2v.backend import PN2VModel, load_model, load_noise_model, predict
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = np.load(FIXTURES / "expected-v1.npz")
@@ -35,3 +35,22 @@ def test_model_files_predict_the_same_values(mode):
         np.testing.assert_allclose(
             outputs[name], EXPECTED[f"{mode}_{name}"], rtol=1e-4, atol=1e-3, err_msg=name
         )
+
+
+def test_multi_channel_files_give_the_same_values():
+    """Written when one model (and noise model) per channel came: tests/fixtures/
+    make_channel_fixtures.py."""
+    expected = np.load(FIXTURES / "expected-channels.npz")
+    noise = load_noise_model(FIXTURES / "channels-v1.npz")
+    model = load_model(FIXTURES / "channels-v2.pt")
+    assert noise.names == model.names == ["GFP", "mCherry"]
+    x, s = (torch.as_tensor(expected[k], dtype=torch.float32) for k in ("x", "s"))
+    for c in range(2):
+        np.testing.assert_allclose(
+            noise[c].likelihood(x, s).numpy(), expected[f"likelihood_{c}"], rtol=1e-5, atol=1e-12
+        )
+        outputs = predict(model[c], expected["image"][c], tile=32, overlap=8)
+        for name in ("denoised", "prior_mean", "std"):
+            np.testing.assert_allclose(
+                outputs[name], expected[f"{name}_{c}"], rtol=1e-4, atol=1e-3, err_msg=name
+            )

@@ -23,6 +23,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..backend.data.axes import SPATIAL, check_axes, guess_axes
+from ..backend.data.channels import channel_count, channels_first, check_channels
+from ..backend.data.stores import axes_hint
 from ..backend.errors import PN2VError
 from ..session import session_for
 
@@ -203,18 +205,20 @@ def image_data(layer: Image | None, what: str) -> np.ndarray:
     return layer.data[0] if layer.multiscale else layer.data
 
 
-def layer_axes(layer: Image, dims: int = 2) -> str:
+def layer_axes(layer: Image, dims: int = 2, channels: bool = False) -> str:
     """The layer's axis order: its axis labels when they are letters of TZCYX (as a reader
-    may set them), else a guess by dimension (and network: 3-D data is a Z stack for a 3-D
-    network). Channels (C > 1) are refused, and so is a layer whose Y and X (Z, Y and X for
+    may set them), else the order its file states (napari's own reader names no axes), else a
+    guess by dimension (and network: 3-D data is a Z stack for a 3-D network). Channels
+    (C > 1) are refused unless ``channels``, and so is a layer whose Y and X (Z, Y and X for
     a 3-D network) are not its last axes, as napari and the network hold them."""
     if layer.rgb:
         raise PN2VError(f"{layer.name}: RGB layers are not supported; split the channels first")
     shape = tuple((layer.data[0] if layer.multiscale else layer.data).shape)
     labels = [str(label).upper() for label in layer.axis_labels]
-    # napari's default labels ("axis -1", …) are no letters: then the dimensions decide
+    # napari's default labels ("axis -1", …) are no letters: then the file or the dimensions
     hint = "".join(labels) if all(len(label) == 1 for label in labels) else None
-    axes = check_axes(guess_axes(len(shape), hint, dims), shape, layer.name, dims)
+    axes = guess_axes(len(shape), hint or _file_axes(layer.source.path), dims)
+    axes = check_axes(axes, shape, layer.name, dims, channels)
     spatial = SPATIAL[dims]
     if not axes.endswith(spatial):
         raise PN2VError(
@@ -224,14 +228,36 @@ def layer_axes(layer: Image, dims: int = 2) -> str:
     return axes
 
 
+@functools.lru_cache(maxsize=64)
+def _file_axes(path: str | None) -> str | None:
+    """The axis order a layer's file states (its header, read once)."""
+    return axes_hint(path) if path else None
+
+
+def layer_images(layers: Sequence[Image], dims: int, what: str) -> tuple[list, list[str] | None]:
+    """(the layers' pixel arrays for a job, with their channels first when they have more than
+    one, those channels' names — None without channels); all must have as many."""
+    arrays, counts = [], []
+    for layer in layers:
+        data = image_data(layer, what)  # refuses a missing layer first
+        axes = layer_axes(layer, dims, channels=True)
+        counts.append(channel_count(data.shape, axes))
+        arrays.append(channels_first(data, axes) if counts[-1] > 1 else data)
+    count = check_channels(counts, what) if counts else 1
+    return arrays, ([f"channel {c}" for c in range(count)] if count > 1 else None)
+
+
 def describe_stack(layer: Image, dims: int = 2) -> str:
-    """E.g. "3 planes of 512×512 (axes TYX)" or "1 Z stack of 32×512×512 (axes ZYX)" — what
-    a ``dims``-D network will denoise."""
-    axes = layer_axes(layer, dims)
+    """E.g. "3 planes of 512×512 (axes TYX)", "1 Z stack of 32×512×512 (axes ZYX)" or
+    "2 channels of 3 planes of 512×512 (axes TCYX)" — what a ``dims``-D network will
+    denoise."""
+    axes = layer_axes(layer, dims, channels=True)
     shape = layer.data[0].shape if layer.multiscale else layer.data.shape
-    count = int(np.prod(shape[:-dims], dtype=np.int64))
+    channels = channel_count(shape, axes)
+    count = int(np.prod(shape[:-dims], dtype=np.int64)) // channels
     unit = "Z stack" if dims == 3 else "plane"
     what = f"1 {unit}" if count == 1 else f"{count} {unit}s"
+    what = f"{channels} channels of {what}" if channels > 1 else what
     return f"{what} of {'×'.join(map(str, shape[-dims:]))} (axes {axes})"
 
 

@@ -35,6 +35,7 @@ from .common import (
     guarded,
     hbox,
     image_data,
+    layer_images,
     report,
     warn,
 )
@@ -130,6 +131,8 @@ class NoiseModelWidget(DockWidget):
         self.load_button = QPushButton("Load…")
         self.summary = QLabel("No noise model yet: build one above, or load a file.")
         self.summary.setWordWrap(True)
+        self.channel = QComboBox()  # which channel's noise model the plot shows
+        self.channel.setToolTip("the channel whose noise model is plotted")
         self.plot = NoiseModelPlot()
 
         form = QFormLayout()
@@ -155,6 +158,7 @@ class NoiseModelWidget(DockWidget):
         layout.addWidget(self.progress)
         layout.addLayout(hbox(self.save_button, self.load_button))
         layout.addWidget(self.summary)
+        layout.addWidget(self.channel)
         layout.addWidget(self.plot)
 
         for signal in (
@@ -173,6 +177,7 @@ class NoiseModelWidget(DockWidget):
         self.load_button.clicked.connect(
             file_action(self, "Load noise model", NOISE_MODEL_FILTER, False, self.load_from)
         )
+        self.channel.currentIndexChanged.connect(lambda _: self._show(self.session.noise_model))
         self.listen(self.session.noise_model_changed, self._show)
         self.listen(self.session.model_changed, self._show_check)
         self._update_enabled()
@@ -232,9 +237,13 @@ class NoiseModelWidget(DockWidget):
         if kind == "histogram" and not self.auto_range.isChecked():
             job.value_range = (self.range_min.value(), self.range_max.value())
         self._source_layer = None
+        names = None  # with channels, one noise model each
         if kind in ("histogram", "gmm"):
             if self.from_calibration.isChecked():
-                job.calibration = image_data(self.calibration.layer(), "calibration stack")
+                calibration, names = layer_images(
+                    [self.calibration.layer()], 2, "calibration stack"
+                )
+                job.calibration = calibration[0]
                 self._source_layer = self.calibration.currentText()
             else:
                 job.signal = image_data(self.signal.layer(), "signal")
@@ -245,7 +254,8 @@ class NoiseModelWidget(DockWidget):
             if self.images.layer() is not None:  # optional: shown against the model
                 job.images = [image_data(self.images.layer(), "noisy images")]
         else:
-            job.images = [image_data(self.images.layer(), "noisy images")]
+            job.images, names = layer_images([self.images.layer()], 2, "noisy images")
+        job.channels, job.channel_names = names is not None, names
         job.source()
         return job
 
@@ -300,11 +310,21 @@ class NoiseModelWidget(DockWidget):
 
     def _show(self, model: NoiseModel | None) -> None:
         self.plot.setVisible(model is not None)  # no axes without something on them
+        channels = getattr(model, "names", None)  # one noise model per channel
+        self.channel.setVisible(channels is not None)
         if model is None:
             self.summary.setText("No noise model yet: build one above, or load a file.")
         else:
             self.summary.setText(model.summary())
             built = self.built if self.built is not None and self.built.model is model else None
+            if channels is not None:  # the chosen channel's
+                if [self.channel.itemText(i) for i in range(self.channel.count())] != channels:
+                    self.channel.blockSignals(True)
+                    self.channel.clear()
+                    self.channel.addItems(channels)
+                    self.channel.blockSignals(False)
+                index = max(self.channel.currentIndex(), 0)
+                model, built = model[index], built.channels[index] if built else None
             self.plot.show_model(model, built)
         self._update_enabled()
 

@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 
 from ..backend.data.lazy import is_lazy
 from ..backend.errors import PN2VError
+from ..backend.network.channels import load_model
 from ..backend.network.model import PN2VModel
 from ..backend.prediction.config import PredictionConfig
 from ..jobs.prediction import PredictionJob, PredictionRun
@@ -180,6 +181,7 @@ class PredictionWidget(DockWidget):
                 f"{config.mode.upper()}, {config.dims}-D, depth "
                 f"{config.depth}, {config.features} features, "
                 f"{model.epochs_trained} epochs"
+                + (f", one per channel ({len(model)})" if hasattr(model, "models") else "")
             )
         busy = self.worker is not None
         probabilistic = model is not None and model.is_probabilistic
@@ -190,7 +192,7 @@ class PredictionWidget(DockWidget):
         self.stop_button.setEnabled(busy)
 
     def load_from(self, path: str) -> None:
-        self.loaded_model = PN2VModel.load(path)
+        self.loaded_model = load_model(path)
         self.model_source.setCurrentIndex(1)
         self._update()
         self._show_stack()
@@ -201,7 +203,7 @@ class PredictionWidget(DockWidget):
             raise PN2VError("train a model or load a model file first")
         layer = self.image.layer()
         image = image_data(layer, "image to denoise")
-        layer_axes(layer, model.config.dims)  # refuses channels, and Y and X (Z) not last
+        axes = layer_axes(layer, model.config.dims, channels=True)  # refuses Y and X not last
         folder = None
         if is_lazy(image):  # keep it lazy: results go to zarr, shown as lazy layers
             if self._folder is None:
@@ -215,7 +217,10 @@ class PredictionWidget(DockWidget):
             if self.with_std.isChecked():
                 self._wanted.add("std")
         settings = self.form.values(PredictionConfig)
-        job = PredictionJob(model, image, tuple(sorted(self._wanted)), **settings)
+        channel_axis = axes.index("C") if "C" in axes else None  # one model per channel
+        job = PredictionJob(
+            model, image, tuple(sorted(self._wanted)), **settings, channel_axis=channel_axis
+        )
         job.check()
         worker = _predict(
             job,

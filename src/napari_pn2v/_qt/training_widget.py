@@ -36,7 +36,7 @@ from .common import (
     file_action,
     guarded,
     image_data,
-    layer_axes,
+    layer_images,
     report,
     warn,
 )
@@ -96,16 +96,8 @@ class TrainingWidget(DockWidget):
         self.noise_label.setWordWrap(True)
         self.load_noise_button = QPushButton("Load noise model…")
         self.panel = TrainingSettings(napari_viewer)
-        for name in (
-            "mode",
-            "network",
-            "preset",
-            "device",
-            "device_label",
-            "validation",
-            "settings",
-            *FIELDS,
-        ):
+        shared = ("mode", "network", "preset", "device", "device_label", "validation", "settings")
+        for name in (*shared, *FIELDS):  # the settings panel's fields, as this widget's
             setattr(self, name, getattr(self.panel, name))
 
         self.train_button = QPushButton("Train")
@@ -267,14 +259,15 @@ class TrainingWidget(DockWidget):
         if not layers:
             raise PN2VError("tick at least one image layer to train on")
         network = self.model_config() if model is None else model.config
-        for layer in layers:  # refuses channels, and Y and X (Z) not last
-            layer_axes(layer, network.dims)
+        images, channels = layer_images(layers, network.dims, "training data")
         job = TrainingJob(
-            [image_data(layer, "training data") for layer in layers],
+            images,
             self.train_config(),
             network,
             noise_model=self.session.noise_model,
             resume=model,
+            channels=channels is not None,  # one model per channel
+            channel_names=channels,
         )
         held_out = self.validation.layer()
         if held_out is not None:
@@ -283,8 +276,7 @@ class TrainingWidget(DockWidget):
                     f"{held_out.name} is ticked for training too: validate on a "
                     "layer of other scenes, or on held-out frames or a region"
                 )
-            layer_axes(held_out, network.dims)
-            job.validation = [image_data(held_out, "validation data")]
+            job.validation = layer_images([held_out], network.dims, "validation data")[0]
         job.check()
         config = job.config
         self._layers_used = [layer.name for layer in layers]
@@ -304,7 +296,7 @@ class TrainingWidget(DockWidget):
                 "finished": self._on_finished,
             },
         )
-        self._outcome = State.DONE
+        self._outcome, self._channel = State.DONE, None
         self._trained: PN2VModel | None = None
         self._set_state(State.TRAINING)
         self.start_worker(worker, self._request_stop)
@@ -318,6 +310,9 @@ class TrainingWidget(DockWidget):
         if isinstance(item, str):  # what the run does after its last step
             self.status.setText(item)
             return
+        if item.channel != self._channel:  # the next channel's losses draw on after
+            self._channel = item.channel
+            self.plot.start_run()
         self.plot.add(item)
         self.epoch_bar.setMaximum(item.epochs)  # under a time budget: as the pace allows
         self.epoch_bar.setValue(item.epoch - (item.step < item.steps))
@@ -326,7 +321,8 @@ class TrainingWidget(DockWidget):
         if item.best_val_loss is not None:
             losses += f", best validation {item.best_val_loss:.4g}"
         self.status.setText(
-            f"{State.TRAINING.value} epoch {item.epoch}/{item.epochs}, {losses} · "
+            f"{State.TRAINING.value} {item.channel + ', ' if item.channel else ''}epoch "
+            f"{item.epoch}/{item.epochs}, {losses} · "
             f"{_clock(item.elapsed)} elapsed, ~{_clock(item.remaining)} left"
         )
 

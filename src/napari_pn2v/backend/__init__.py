@@ -1,9 +1,10 @@
 """The PN2V engine: plain torch + numpy, no Qt and no napari.
 
 Sub-packages, by what they hold: :mod:`.noise` (noise models, their fits and checks),
-:mod:`.data` (reading, checking and writing images, lazy sources, axes, synthetic data),
-:mod:`.network` (the U-Net, the prior, the model and its file), :mod:`.training` (settings and
-presets, training data, masking, losses, the spread's choice and the guard, the trainer),
+:mod:`.data` (reading, checking and writing images, lazy sources, axes, channels, synthetic
+data), :mod:`.network` (the U-Net, the prior, the model and its file; one model per channel),
+:mod:`.training` (settings and presets, training data, masking, losses, the spread's choice and
+the guard, the trainer),
 :mod:`.prediction` (tiled prediction, cluster). The job layer (:mod:`napari_pn2v.jobs`), the
 widgets, the command line, the benchmarks and the tests use the names below.
 
@@ -24,8 +25,11 @@ _WHERE = {
     "PoissonGaussianNoiseModel": "noise.poisson_gaussian",
     "estimate_poisson_gaussian": "noise.estimate",
     "load_noise_model": "noise.registry",
+    "ChannelNoiseModels": "noise.channels",
     "ModelConfig": "network.config",
     "PN2VModel": "network.model",
+    "ChannelModels": "network.channels",
+    "load_model": "network.channels",
     "TrainConfig": "training.config",
     "Progress": "training.config",
     "PRESETS": "training.config",
@@ -38,6 +42,8 @@ _WHERE = {
 __all__ = [
     "PRESETS",
     "QUICK",
+    "ChannelModels",
+    "ChannelNoiseModels",
     "GaussianMixtureNoiseModel",
     "HistogramNoiseModel",
     "ModelConfig",
@@ -50,6 +56,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "estimate_poisson_gaussian",
+    "load_model",
     "load_noise_model",
     "predict",
     "synthetic",
@@ -58,9 +65,11 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .data import synthetic
     from .errors import PN2VError
+    from .network.channels import ChannelModels, load_model
     from .network.config import ModelConfig
     from .network.model import PN2VModel
     from .noise.base import NoiseModel
+    from .noise.channels import ChannelNoiseModels
     from .noise.estimate import estimate_poisson_gaussian
     from .noise.gmm import GaussianMixtureNoiseModel
     from .noise.histogram import HistogramNoiseModel

@@ -32,7 +32,8 @@ def _show(bar, event) -> None:
     if event.time_limit is not None:
         minutes, seconds = divmod(round(event.remaining), 60)
         losses["left"] = f"{minutes}:{seconds:02d}"
-    bar.set_description(f"epoch {event.epoch}/{event.epochs}")
+    channel = f"{event.channel}, " if event.channel else ""
+    bar.set_description(f"{channel}epoch {event.epoch}/{event.epochs}")
     bar.set_postfix(losses, refresh=False)
     bar.update(1)
 
@@ -57,9 +58,9 @@ def finish(steps: Generator[object, None, T], total: int) -> T:
 
 # ---------------------------------------------------------------- noise-model
 def noise_model(args: argparse.Namespace) -> int:
-    from ..backend.data.images import read_image, read_stack
+    from ..backend.data.channels import open_files
     from ..backend.data.lazy import load_if_small
-    from ..backend.data.stores import open_stack
+    from ..backend.errors import PN2VError
     from ..backend.training.config import preset
     from ..jobs.noise_model import NoiseModelJob, check_source
 
@@ -86,18 +87,27 @@ def noise_model(args: argparse.Namespace) -> int:
         training=preset(args.preset),
         camera=args.camera,
     )
+    names = None  # the channels' names, when the files have channels
     if args.calibration:
-        job.calibration = read_stack(args.calibration)
+        job.calibration, names = _frames(args.calibration, args.axes)
     if args.signal:
-        job.signal, job.observations = read_image(args.signal), read_stack(args.observation)
-    if args.images:  # big files stay on disk for a bootstrap (read patch by patch)
-        job.images = (
-            [load_if_small(open_stack(f)[0]) for f in args.images]
-            if args.kind == "bootstrap"
-            else [read_stack(args.images)]
+        (signal, names), (job.observations, observed) = (
+            _frames([args.signal], args.axes),
+            _frames(args.observation, args.axes),
         )
+        if (names is None) != (observed is None):
+            raise PN2VError("the --signal and --observation files differ in channels")
+        job.signal = signal[:, 0] if names else signal[0]
+    if args.images and args.kind == "bootstrap":  # big files stay on disk, read by patches
+        arrays, count, found = open_files(args.images, args.axes)
+        job.images, names = [load_if_small(image) for image in arrays], found if count > 1 else None
+    elif args.images:
+        stack, names = _frames(args.images, args.axes)
+        job.images = [stack]
+    job.channels, job.channel_names = names is not None, names
     if args.kind == "bootstrap":
-        result = finish(job.steps(), job.training.epochs * job.training.steps_per_epoch)
+        steps = job.training.epochs * job.training.steps_per_epoch * len(names or [None])
+        result = finish(job.steps(), steps)
     else:
         result = job.run()
     for note in result.notes:
@@ -108,6 +118,29 @@ def noise_model(args: argparse.Namespace) -> int:
     print(result.model.summary())
     print(f"wrote {args.output}")
     return 0
+
+
+def _frames(paths: list[str], axes: str | None) -> tuple:
+    """(the files' planes as one float32 stack, (frames, Y, X) — with channels (channels,
+    frames, Y, X) —, the channels' names or None without channels)."""
+    import numpy as np
+
+    from ..backend.data.channels import open_files
+    from ..backend.data.images import as_stack
+    from ..backend.errors import PN2VError
+
+    arrays, count, names = open_files(paths, axes)
+    sizes = sorted({tuple(np.shape(image)[-2:]) for image in arrays})
+    if len(sizes) > 1:
+        raise PN2VError(f"input images differ in size: {sizes}")
+    groups = [[image[c] for image in arrays] for c in range(count)] if count > 1 else [arrays]
+    stacks = [
+        np.concatenate(
+            [as_stack(np.asarray(image), str(p)) for p, image in zip(paths, group, strict=True)]
+        )
+        for group in groups
+    ]
+    return (np.stack(stacks), names) if count > 1 else (stacks[0], None)
 
 
 # ---------------------------------------------------------------- train
@@ -127,10 +160,11 @@ def train(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
-    from ..backend.data.images import read_image
-    from ..backend.data.stores import open_stack
+    import numpy as np
+
+    from ..backend.data.channels import check_channels, open_files
+    from ..backend.network.channels import load_model
     from ..backend.network.config import ModelConfig
-    from ..backend.network.model import PN2VModel
     from ..backend.noise.registry import load_noise_model
     from ..backend.training.config import PRESET_FIELDS, preset
     from ..jobs.training import TrainingJob, TrainingRun
@@ -169,19 +203,24 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     if args.noise_model:
         job.noise_model = load_noise_model(args.noise_model)
     if args.resume:
-        job.resume = PN2VModel.load(args.resume)
+        job.resume = load_model(args.resume)
     job.check()  # before any image is read
     dims = job.resume.config.dims if job.resume is not None else args.dims
-    # big files stay on disk and are read patch by patch
-    job.images = [open_stack(f, args.axes, dims)[0] for f in args.files]
-    if args.validation:
-        job.validation = [open_stack(f, args.axes, dims)[0] for f in args.validation]
-    if args.target:
-        job.targets = [read_image(f) for f in args.target]
+    # big files stay on disk and are read patch by patch; channels come first
+    job.images, count, names = open_files(args.files, args.axes, dims)
+    job.channels, job.channel_names = count > 1, names
+    for extra in ("validation", "target"):
+        if getattr(args, extra):
+            arrays, extra_count, _ = open_files(getattr(args, extra), args.axes, dims)
+            check_channels([count, extra_count], "images and --" + extra)
+            if extra == "target":  # clean images are read whole
+                job.targets = [np.asarray(image) for image in arrays]
+            else:
+                job.validation = arrays
     bootstrap = job.noise_model_job()
     if bootstrap is not None:
         print("bootstrap: training N2V to make the noise model", file=sys.stderr)
-        made = finish(bootstrap.steps(), config.epochs * config.steps_per_epoch)
+        made = finish(bootstrap.steps(), config.epochs * config.steps_per_epoch * count)
         for message in made.warnings:
             warn(message)
         job.bootstrapped(made.model)
@@ -215,10 +254,10 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
 def predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..backend.data.metadata import describe, pixel_sizes
+    from ..backend.data.metadata import channel_names, describe, pixel_sizes
     from ..backend.data.stores import open_stack, result_stem
     from ..backend.errors import PN2VError
-    from ..backend.network.model import PN2VModel
+    from ..backend.network.channels import load_model
     from ..jobs.prediction import PredictionJob
 
     extras = {s.strip() for s in args.save.split(",") if s.strip()}
@@ -231,19 +270,30 @@ def predict(args: argparse.Namespace) -> int:
     )
     if args.cluster:
         return _predict_on_cluster(args, keys)
-    model = PN2VModel.load(args.model)
+    model = load_model(args.model)
     # open and check every input first (lazily: pixels are read tile by tile), fail before
-    # writing
-    opened = {Path(f): open_stack(f, args.axes, model.config.dims) for f in args.files}
+    # writing; each channel (axis C) is denoised by its own model
+    opened = {
+        Path(f): open_stack(f, args.axes, model.config.dims, channels=True) for f in args.files
+    }
     runs = {
-        path: PredictionJob(model, image, keys, args.tile, args.overlap, args.device).start()
-        for path, (image, _) in opened.items()
+        path: PredictionJob(
+            model,
+            image,
+            keys,
+            args.tile,
+            args.overlap,
+            args.device,
+            channel_axis=axes.index("C") if "C" in axes else None,
+        ).start()
+        for path, (image, axes) in opened.items()
     }
     for path, run in runs.items():
         for warning in run.warnings:
             warn(warning)
         axes, sizes = opened[path][1], pixel_sizes(path)
-        run.write_to(args.output, result_stem(path), args.format or "tiff", axes, sizes)
+        names = channel_names(path, len(run.tiles)) if run.channel_axis is not None else None
+        run.write_to(args.output, result_stem(path), args.format or "tiff", axes, sizes, names)
         try:
             for _ in tqdm(run, total=run.n_tiles, desc=path.name, unit="tile", dynamic_ncols=True):
                 pass
@@ -267,7 +317,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
             "--cluster writes zarr (tasks write their planes at the same time); "
             "leave out --format tiff"
         )
-    PredictionJob(PN2VModel.load(args.model), None, keys).check()
+    PredictionJob(PN2VModel.load(args.model), None, keys).check()  # one channel only
     with tqdm(unit="plane", dynamic_ncols=True) as bar:
 
         def progress(done: int, total: int) -> None:
@@ -296,12 +346,14 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
 
 # ---------------------------------------------------------------- export
 def export(args: argparse.Namespace) -> int:
+    from ..backend.data.channels import channel_views
     from ..backend.data.stores import open_stack
-    from ..backend.network.model import PN2VModel
+    from ..backend.errors import PN2VError
+    from ..backend.network.channels import load_model
     from ..jobs.export import ExportJob
 
-    model = PN2VModel.load(args.model)
-    image, _ = open_stack(args.image, None, model.config.dims)
+    model = load_model(args.model)
+    image, axes = open_stack(args.image, None, model.config.dims, channels=True)
     job = ExportJob(
         model,
         image,
@@ -310,7 +362,13 @@ def export(args: argparse.Namespace) -> int:
         authors=tuple(args.author),
         output=args.result.replace("-", "_"),
         license=args.license,
+        channel=args.channel,
     )
+    index = job.channel_index()
+    if "C" in axes and index is not None:  # the test data: the chosen channel's image
+        job.image = channel_views(image, axes.index("C"))[index]
+    elif "C" in axes and image.shape[axes.index("C")] > 1:
+        raise PN2VError(f"{args.image}: several channels, and the model is of one: give its own")
     print(f"wrote {job.run()}")
     return 0
 

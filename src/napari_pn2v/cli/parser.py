@@ -16,9 +16,9 @@ from ..backend.training.config import PRESET_FIELDS, PRESETS, TrainConfig, descr
 from ..jobs.noise_model import KINDS
 
 AXES_HELP = (
-    "axis order of the files, letters of TZCYX (e.g. TZYX, YXZ); every axis but Y "
-    "and X is folded into planes (default: the file's own, e.g. a TIFF's, else "
-    "YX, TYX, TZYX by dimension)"
+    "axis order of the files, letters of TZCYX (e.g. TZYX, CYX, YXZ); every axis but C, Y "
+    "and X is folded into planes, and each channel (C) has its own model and noise model "
+    "(default: the file's own, e.g. a TIFF's, else YX, TYX, TZYX by dimension)"
 )
 
 
@@ -143,6 +143,12 @@ def _export_parser(sub) -> None:
         "(default: denoised)",
     )
     ex.add_argument("--license", default="CC-BY-4.0", help="SPDX licence id (default: CC-BY-4.0)")
+    ex.add_argument(
+        "--channel",
+        metavar="NAME",
+        help="of a model of several channels, the one to export (its name or number; "
+        "IMAGE may hold them all)",
+    )
 
 
 def _noise_model_parser(sub) -> None:
@@ -154,8 +160,10 @@ def _noise_model_parser(sub) -> None:
         "a signal image with noisy observations of it. --kind poisson-gaussian: from "
         "--camera parameters, or estimated from noisy --images. --kind bootstrap: train N2V "
         "on noisy --images and fit a histogram or GMM (--fit) to its predictions. Clipped "
-        "pixels (0, the type's maximum, pile-ups at the data's ends) are left out of fits.",
+        "pixels (0, the type's maximum, pile-ups at the data's ends) are left out of fits. "
+        "Files with channels (axis C) give one noise model per channel, in one file.",
     )
+    nm.add_argument("--axes", type=str.upper, metavar="AXES", help=AXES_HELP)
     nm.add_argument(
         "--kind", choices=KINDS, default="histogram", help="which noise model (default: histogram)"
     )

@@ -26,12 +26,38 @@ class ExportJob:
     license: str = "CC-BY-4.0"
     #: the training settings, for the package's README
     training: dict = field(default_factory=dict)
+    #: of a model of several channels, the one to package (its name or number): a package
+    #: holds one channel's model (``image`` is then that channel's)
+    channel: str | None = None
+
+    def channel_index(self) -> int | None:
+        """The chosen channel's number (None for a model of one channel)."""
+        names = getattr(self.model, "names", None)
+        if names is None:
+            if self.channel is not None:
+                raise PN2VError("--channel goes with a model of several channels")
+            return None
+        if self.channel is None:
+            raise PN2VError(
+                f"the model holds {len(names)} channels ({', '.join(names)}) and a package "
+                "one: export a channel with 'pn2v export --channel NAME'"
+            )
+        if self.channel in names:
+            return names.index(self.channel)
+        if self.channel.isdigit() and int(self.channel) < len(names):
+            return int(self.channel)
+        raise PN2VError(f"no channel {self.channel!r}; the model's are {', '.join(names)}")
+
+    def chosen(self):
+        """The model to package."""
+        index = self.channel_index()
+        return self.model if index is None else self.model[index]
 
     def check(self) -> None:
         """Everything that can be checked before any work."""
         from ..backend.packaging.denoiser import check_exportable
 
-        check_exportable(self.model, self.output)
+        check_exportable(self.chosen(), self.output)
         path = Path(self.path)
         if path.suffix.lower() != ".zip":
             raise PN2VError(f"{path}: a bioimage.io package is a .zip file")
@@ -46,7 +72,7 @@ class ExportJob:
 
         self.check()
         return write_package(
-            self.model,
+            self.chosen(),
             self.image,
             self.path,
             name=self.name,

@@ -3,11 +3,14 @@ kind takes, for the ``pn2v noise-model`` command, the noise-model widget and the
 ``pn2v train``.
 
 :meth:`NoiseModelJob.steps` is a generator: it yields training progress while a bootstrap trains
-N2V (so a caller may show it, or stop between two steps) and returns the result.
+N2V (so a caller may show it, or stop between two steps) and returns the result. Multi-channel
+data (``channels``: the channel axis first) gives one noise model per channel, each built from
+its channel alone, in one :class:`~..backend.noise.channels.ChannelNoiseModels`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
@@ -75,6 +78,8 @@ class NoiseModelResult:
     warnings: list[str] = field(default_factory=list)  # pixels left out, correlated noise
     levels: object | None = None  # NoiseLevelData: measured noise std against signal
     pairs: tuple[np.ndarray, np.ndarray] | None = None  # (signal, observation) samples
+    #: a multi-channel model's result per channel (their plot data)
+    channels: list[NoiseModelResult] | None = None
 
 
 @dataclass
@@ -105,6 +110,10 @@ class NoiseModelJob:
     network: ModelConfig = field(default_factory=ModelConfig)
     #: also return what the plots show (pairs, measured levels)
     plot_data: bool = False
+    #: the data have channels on their first axis: one noise model per channel
+    channels: bool = False
+    #: the channels' names, for messages and the file
+    channel_names: list[str] | None = None
 
     def source(self) -> str:
         """Which data was given; refuses none, two, or one the kind does not take."""
@@ -118,6 +127,8 @@ class NoiseModelJob:
     def steps(self) -> Generator[Progress, None, NoiseModelResult]:
         """Build it: yields N2V's training progress while bootstrapping, returns the result."""
         source = self.source()
+        if self.channels:
+            return (yield from self._per_channel())
         if self.kind in ("histogram", "gmm"):
             return self._calibrated(source)
         if self.kind == "poisson-gaussian":
@@ -130,6 +141,10 @@ class NoiseModelJob:
         trainer = getattr(self, "_trainer", None)
         if trainer is not None:
             trainer.request_stop()
+        current = getattr(self, "_channel_job", None)
+        if current is not None:
+            self._stopped = True
+            current.request_stop()
 
     def run(self) -> NoiseModelResult:
         """Build it without showing progress."""
@@ -141,6 +156,45 @@ class NoiseModelJob:
                 return done.value
 
     # ---------------------------------------------------------------- kinds
+    def _per_channel(self) -> Generator[Progress, None, NoiseModelResult]:
+        """The same job on each channel's data alone; notes and warnings name the channel."""
+        from ..backend.data.channels import check_channels
+        from ..backend.noise.channels import ChannelNoiseModels
+
+        data = {
+            name: getattr(self, name)
+            for name in ("calibration", "signal", "observations")
+            if getattr(self, name) is not None
+        }
+        images = self.images or []
+        shapes = [np.shape(a)[0] for a in data.values()] + [image.shape[0] for image in images]
+        count = check_channels(shapes, "data")
+        names = self.channel_names or [f"channel {c}" for c in range(count)]
+        results = []
+        for c in range(count):
+            if getattr(self, "_stopped", False):
+                raise Stopped
+            picked = {name: array[c] for name, array in data.items()}
+            if self.images is not None:
+                picked["images"] = [image[c] for image in images]
+            self._channel_job = dataclasses.replace(self, channels=False, **picked)
+            steps = self._channel_job.steps()
+            while True:  # a bootstrap's training progress, with its channel named
+                try:
+                    event = next(steps)
+                except StopIteration as done:
+                    results.append(done.value)
+                    break
+                yield dataclasses.replace(event, channel=f"{names[c]} ({c + 1}/{count})")
+        model = ChannelNoiseModels([r.model for r in results], names)
+        named = zip(names, results, strict=True)
+        return NoiseModelResult(
+            model,
+            notes=[f"{n}: {note}" for n, r in zip(names, results, strict=True) for note in r.notes],
+            warnings=[f"{n}: {w}" for n, r in named for w in r.warnings],
+            channels=results,
+        )
+
     def _calibrated(self, source: str) -> NoiseModelResult:
         from ..backend.data.images import as_stack
         from ..backend.data.lazy import spaced_planes

@@ -4,7 +4,9 @@ that writes results atomically, for ``pn2v predict`` and the denoise widget.
 :meth:`PredictionJob.start` checks the image (shape, pixel type, the noise model's range) and
 returns a :class:`PredictionRun`; give it files to write into (:meth:`PredictionRun.write_to`)
 or let it keep the results in memory, then iterate it for progress. A run that fails or is
-stopped leaves no file behind.
+stopped leaves no file behind. A multi-channel image (``channel_axis``) is denoised channel by
+channel, each with its own model of a :class:`~..backend.network.channels.ChannelModels`, into
+one result with the input's axes.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ..backend.errors import PN2VError
 
@@ -30,8 +34,11 @@ class PredictionJob:
     tile: int | None = None
     overlap: int | None = None
     device: str = "auto"
+    #: the image's channel axis, if it has one (then the model needs one model per channel)
+    channel_axis: int | None = None
 
     def check(self) -> None:
+        """What the model can output, and (with an image) that it has the model's channels."""
         unknown = set(self.outputs) - {"denoised", *PN2V_EXTRAS}
         if unknown:
             raise PN2VError(
@@ -43,39 +50,92 @@ class PredictionJob:
                 f"an {self.model.config.mode} model makes only the denoised image, "
                 f"not {', '.join(sorted(extras))}"
             )
+        if self.image is not None:
+            self._models()
+
+    def _models(self) -> tuple[list, int | None]:
+        """(one model per channel, the channel axis or None): a single channel along a C
+        axis is a leading axis like any other for a model of one channel."""
+        from ..backend.network.channels import ChannelModels, channel_models
+
+        axis = self.channel_axis
+        if axis is not None and self.image.shape[axis] == 1:
+            axis = axis if isinstance(self.model, ChannelModels) else None
+        count = 1 if axis is None else self.image.shape[axis]
+        return channel_models(self.model, count), axis
 
     def start(self) -> PredictionRun:
         """Check everything and plan the tiles; nothing is computed or written yet."""
+        from ..backend.data.channels import channel_views
         from ..backend.prediction.tiled import OVERLAP, TiledPrediction
 
         self.check()
         overlap = OVERLAP if self.overlap is None else self.overlap
-        return PredictionRun(
-            TiledPrediction(self.model, self.image, self.tile, overlap, self.device),
-            tuple(self.outputs),
-        )
+        models, axis = self._models()
+        tiles = [
+            TiledPrediction(model, image, self.tile, overlap, self.device)
+            for model, image in zip(models, channel_views(self.image, axis), strict=True)
+        ]
+        return PredictionRun(tiles, tuple(self.outputs), axis, getattr(self.model, "names", None))
 
 
 class PredictionRun:
     """Iterate for (tiles done, tiles in all); then :meth:`results`."""
 
-    def __init__(self, tiled, outputs: tuple[str, ...]) -> None:
-        self.tiled, self.wanted = tiled, outputs
+    def __init__(
+        self,
+        tiles: list,
+        outputs: tuple[str, ...],
+        channel_axis: int | None = None,
+        names: list[str] | None = None,
+    ) -> None:
+        self.tiles, self.wanted, self.channel_axis = tiles, outputs, channel_axis
+        self.names = names or [f"channel {c}" for c in range(len(tiles))]
         self.files = None
-        # only what is wanted is kept
-        tiled.write_into({name: None for name in tiled.names if name not in outputs})
+        #: a multi-channel run's results in memory (made when it starts, unless it writes
+        #: files), filled channel by channel
+        self.arrays: dict | None = None
+        for tiled in tiles:  # only what is wanted is kept
+            tiled.write_into({name: None for name in tiled.names if name not in outputs})
+
+    def _write_channels(self, full: dict) -> None:
+        """Each channel's prediction writes into its slot of the arrays in ``full``."""
+        from ..backend.data.channels import channel_slot
+
+        for c, tiled in enumerate(self.tiles):
+            slots = {
+                name: channel_slot(array, self.channel_axis, c) for name, array in full.items()
+            }
+            tiled.write_into({**dict.fromkeys(tiled.names), **slots})
 
     @property
     def warnings(self) -> list[str]:
-        return self.tiled.warnings
+        if len(self.tiles) == 1:
+            return self.tiles[0].warnings
+        return [
+            f"{name}: {warning}"
+            for name, tiled in zip(self.names, self.tiles, strict=True)
+            for warning in tiled.warnings
+        ]
 
     @property
     def n_tiles(self) -> int:
-        return self.tiled.n_tiles
+        return sum(tiled.n_tiles for tiled in self.tiles)
 
     @property
     def image_shape(self) -> tuple[int, ...]:
-        return self.tiled.image_shape
+        """The input's shape (its channel axis included)."""
+        shape = self.tiles[0].image_shape
+        if self.channel_axis is None:
+            return shape
+        return (*shape[: self.channel_axis], len(self.tiles), *shape[self.channel_axis :])
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        chunks = self.tiles[0].chunks
+        if self.channel_axis is None:
+            return chunks
+        return (*chunks[: self.channel_axis], 1, *chunks[self.channel_axis :])
 
     def write_to(
         self,
@@ -84,27 +144,41 @@ class PredictionRun:
         fmt: str = "tiff",
         axes: str | None = None,
         sizes: dict | None = None,
+        channels: list[str] | None = None,
     ) -> None:
         """Write each result into ``folder``/<stem>_<name>.<tif|zarr> as it is computed (in a
         temporary file that takes the final name when the run completes), with the input's
-        ``axes`` and physical pixel ``sizes`` (:mod:`..backend.data.metadata`)."""
+        ``axes``, physical pixel ``sizes`` (:mod:`..backend.data.metadata`) and ``channels``'
+        names (by default the model's)."""
         from ..backend.data.stores import OutputFiles
 
         self.files = OutputFiles(
             folder,
             stem,
             self.wanted,
-            self.tiled.image_shape,
+            self.image_shape,
             fmt,
-            chunks=self.tiled.chunks,
+            chunks=self.chunks,
             axes=axes,
             sizes=sizes,
+            channels=channels or (self.names if self.channel_axis is not None else None),
         )
-        self.tiled.write_into({**dict.fromkeys(self.tiled.names), **self.files})
+        if self.channel_axis is None:
+            tiled = self.tiles[0]
+            tiled.write_into({**dict.fromkeys(tiled.names), **self.files})
+        else:
+            self._write_channels(self.files)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
+        if self.channel_axis is not None and self.files is None and self.arrays is None:
+            self.arrays = {name: np.zeros(self.image_shape, np.float32) for name in self.wanted}
+            self._write_channels(self.arrays)
+        done, total = 0, self.n_tiles
         try:
-            yield from self.tiled
+            for tiled in self.tiles:
+                for finished, _ in tiled:
+                    yield done + finished, total
+                done += tiled.n_tiles
         except BaseException:  # failed, stopped or interrupted: no partial file stays
             if self.files is not None:
                 self.files.discard()
@@ -113,6 +187,9 @@ class PredictionRun:
     def results(self) -> dict:
         """The results by name: arrays in memory, or the written files' paths (after a
         complete run)."""
-        if self.files is None:
-            return {name: array for name, array in self.tiled.outputs.items() if array is not None}
-        return dict(zip(list(self.files), self.files.commit(), strict=True))
+        if self.files is not None:
+            return dict(zip(list(self.files), self.files.commit(), strict=True))
+        if self.arrays is not None:
+            return dict(self.arrays)
+        outputs = self.tiles[0].outputs
+        return {name: array for name, array in outputs.items() if array is not None}

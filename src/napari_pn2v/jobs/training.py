@@ -4,11 +4,14 @@ builds the trainer, for ``pn2v train`` and the training widget.
 
 A :class:`TrainingJob` is filled in by a front end, :meth:`TrainingJob.check` refuses what
 cannot work before any data is read, :meth:`TrainingJob.start` builds the :class:`TrainingRun`
-(lazy images too big to load stay on disk), which yields progress events.
+(lazy images too big to load stay on disk), which yields progress events. Multi-channel
+images (``channels``: the channel axis first) train one model per channel, one channel after
+the other, each with its own noise model: a :class:`ChannelTrainingRun`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -39,6 +42,11 @@ class TrainingJob:
     validation: list | None = None
     #: one of several processes that torchrun started
     distributed: bool = False
+    #: the images (targets, validation images) have channels on their first axis: one model
+    #: per channel, with the noise model's channel (a multi-channel noise model) each
+    channels: bool = False
+    #: the channels' names, for messages and the model file
+    channel_names: list[str] | None = None
 
     @property
     def mode(self) -> str:
@@ -79,38 +87,78 @@ class TrainingJob:
             fit=self.bootstrap,
             training=self.config,
             network=self.network,
+            channels=self.channels,
+            channel_names=self.channel_names,
         )
 
     def bootstrapped(self, noise_model) -> None:
         """The bootstrap is done: train PN2V with the noise model it made."""
         self.noise_model, self.bootstrap = noise_model, None
 
-    def start(self) -> TrainingRun:
+    def start(self) -> TrainingRun | ChannelTrainingRun:
         """Build the trainer (reading and checking the data); lazy images stay lazy when
         they are too big to load."""
-        from ..backend.data.lazy import load_if_small
         from ..backend.training.trainer import Trainer
 
         self.check()
         if self.bootstrap:
             raise PN2VError("run the bootstrap (noise_model_job) before training")
+        if self.channels:
+            return self._per_channel()
+        return TrainingRun(Trainer(**self._trainer_arguments()))
+
+    def _per_channel(self) -> ChannelTrainingRun:
+        """One job per channel, on views of that channel; a time budget is shared evenly."""
+        from ..backend.data.channels import check_channels
+        from ..backend.network.channels import channel_models
+        from ..backend.noise.channels import for_channels
+
+        lists = [self.images, self.targets or [], self.validation or []]
+        count = check_channels([image.shape[0] for images in lists for image in images])
+        names = self.channel_names or [f"channel {c}" for c in range(count)]
+        config = self.config
+        if config.time_budget:
+            config = dataclasses.replace(config, time_budget=config.time_budget / count)
+        noise_models = for_channels(self.noise_model, count)
+        resumed = channel_models(self.resume, count)
+        jobs = [
+            dataclasses.replace(
+                self,
+                images=[image[c] for image in self.images],
+                targets=None if self.targets is None else [t[c] for t in self.targets],
+                validation=None if self.validation is None else [v[c] for v in self.validation],
+                config=config,
+                noise_model=noise_models[c],
+                resume=resumed[c],
+                channels=False,
+            )
+            for c in range(count)
+        ]
+        return ChannelTrainingRun([job.start() for job in jobs], names)
+
+    def _trainer_arguments(self) -> dict:
+        from ..backend.data.lazy import load_if_small
+
         images = [load_if_small(image) for image in self.images]
         validation = (
             None if self.validation is None else [load_if_small(image) for image in self.validation]
         )
-        model = self.resume
-        if model is not None and self.noise_model is not None and model.is_probabilistic:
-            model.noise_model = self.noise_model
-        trainer = Trainer(
-            images,
-            self.config,
-            None if model is not None else self.network,
-            noise_model=self.noise_model,
+        from ..backend.network.channels import channel_models
+        from ..backend.noise.channels import for_channels
+
+        # a model or noise model of several channels is refused for one
+        model, noise_model = channel_models(self.resume, 1)[0], for_channels(self.noise_model, 1)[0]
+        if model is not None and noise_model is not None and model.is_probabilistic:
+            model.noise_model = noise_model
+        return dict(
+            images=images,
+            config=self.config,
+            model_config=None if model is not None else self.network,
+            noise_model=noise_model,
             model=model,
             targets=self.targets,
             validation=validation,
         )
-        return TrainingRun(trainer)
 
 
 class TrainingRun:
@@ -169,14 +217,98 @@ class TrainingRun:
     @staticmethod
     def messages(model) -> list[str]:
         """What the guard found about a trained model's noise model (none when all is well)."""
+        if hasattr(model, "models"):  # one model per channel
+            return [
+                f"{name}: {message}"
+                for name, member in zip(model.names, model.models, strict=True)
+                for message in TrainingRun.messages(member)
+            ]
         return model.noise_check.messages() if model.noise_check is not None else []
 
     @staticmethod
     def summary(model, best_val_loss: float | None) -> str:
         """E.g. "best validation loss 3.21, prior spread ×0.5"."""
+        if hasattr(model, "models"):  # one model per channel
+            return "; ".join(
+                f"{name}: {TrainingRun.summary(member, None) or 'trained'}"
+                for name, member in zip(model.names, model.models, strict=True)
+            )
         parts = []
         if best_val_loss is not None:
             parts.append(f"best validation loss {best_val_loss:.5g}")
         if model.is_probabilistic:
             parts.append(f"prior spread ×{model.spread_scale:.3g} for prediction")
         return ", ".join(parts)
+
+
+class ChannelTrainingRun(TrainingRun):
+    """The trainings of a multi-channel image's channels, one after the other, as one run:
+    progress events name their channel, a stop ends the whole run."""
+
+    def __init__(self, runs: list[TrainingRun], names: list[str]) -> None:
+        self.trainer = runs[0].trainer  # the first channel's, for its configuration
+        self.runs, self.names = runs, names
+        self.started = 0
+        self._stopped = False
+
+    def __iter__(self) -> Iterator[Progress]:
+        offset = 0.0  # seconds the channels before took
+        budget = self.runs[0].trainer.config.time_budget
+        total = None if budget is None else 60.0 * budget * len(self.runs)
+        for run, name in zip(self.runs, self.names, strict=True):
+            if self._stopped:
+                return
+            self.started += 1
+            elapsed = 0.0
+            for event in run:
+                elapsed = event.elapsed
+                yield dataclasses.replace(
+                    event,
+                    channel=f"{name} ({self.started}/{len(self.runs)})",
+                    elapsed=offset + elapsed if total else elapsed,
+                    time_limit=total,
+                )
+            offset += elapsed
+
+    @property
+    def steps(self) -> int | None:
+        steps = [run.steps for run in self.runs]
+        return None if None in steps else sum(steps)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [
+            f"{name}: {warning}"
+            for name, run in zip(self.names, self.runs, strict=True)
+            for warning in run.warnings
+        ]
+
+    def describe(self) -> str:
+        return f"{len(self.runs)} channels one after the other, each {self.runs[0].describe()}"
+
+    def request_stop(self) -> None:
+        """From any thread: the channel training now stops, and no further one starts."""
+        self._stopped = True
+        for run in self.runs:
+            run.request_stop()
+
+    def best_model(self):
+        """Every channel's best model, as one :class:`ChannelModels`; refused when a stop came
+        before every channel had trained."""
+        from ..backend.network.channels import ChannelModels
+
+        if self.started < len(self.runs):
+            raise PN2VError(
+                f"stopped before {self.names[self.started]} was trained "
+                f"({self.started} of {len(self.runs)} channels): no model to keep"
+            )
+        return ChannelModels([run.best_model() for run in self.runs], self.names)
+
+    @property
+    def finishing(self) -> str | None:
+        return self.runs[0].finishing
+
+    @property
+    def best_val_loss(self) -> float | None:
+        """The last channel's (each channel's is in the model's summary)."""
+        return self.runs[-1].best_val_loss

@@ -1,10 +1,11 @@
-"""Axis orders of stacks: T (time), Z (depth), Y and X; C only with one channel.
+"""Axis orders of stacks: T (time), Z (depth), C (channel), Y and X.
 
 The 2-D network denoises YX planes, so Y and X are moved last and every other axis is folded
 into planes; the 3-D network denoises ZYX stacks, so Z, Y and X are moved last. An axis order
 is stated (``--axes``), read from the file (TIFF series axes), or guessed from the number of
 dimensions (and the network: three dimensions are a time series of planes for a 2-D network,
-one Z stack for a 3-D network).
+one Z stack for a 3-D network). Channels are denoised one by one (:mod:`.channels`); where a
+front end takes one channel only, more are refused here.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ def guess_axes(ndim: int, hint: str | None = None, dims: int = 2) -> str:
     return guesses[ndim]
 
 
-def check_axes(axes: str, shape: tuple[int, ...], name: str = "image", dims: int = 2) -> str:
-    """``axes`` in upper case, after refusing what does not fit ``shape`` or the network."""
+def check_axes(
+    axes: str, shape: tuple[int, ...], name: str = "image", dims: int = 2, channels: bool = False
+) -> str:
+    """``axes`` in upper case, after refusing what does not fit ``shape`` or the network (or
+    more than one channel, unless ``channels``)."""
     axes = axes.upper()
     if len(axes) != len(shape):
         raise PN2VError(
@@ -53,10 +57,10 @@ def check_axes(axes: str, shape: tuple[int, ...], name: str = "image", dims: int
         raise PN2VError(f"{name}: axes {axes!r} need a Y and an X")
     if dims == 3 and "Z" not in axes:
         raise PN2VError(f"{name}: axes {axes!r} have no Z; a 3-D network denoises Z stacks")
-    if "C" in axes and shape[axes.index("C")] > 1:
+    if not channels and "C" in axes and shape[axes.index("C")] > 1:
         raise PN2VError(
-            f"{name}: {shape[axes.index('C')]} channels (axis C); denoise one "
-            "channel at a time (each has its own noise)"
+            f"{name}: {shape[axes.index('C')]} channels (axis C); this takes one channel at "
+            "a time (pn2v train and predict, and the widgets, take them all)"
         )
     return axes
 

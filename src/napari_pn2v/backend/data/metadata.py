@@ -1,4 +1,4 @@
-"""Physical pixel sizes that files state, read so that results keep them.
+"""Physical pixel sizes and channel names that files state, read so that results keep them.
 
 A microscope's file says how large a pixel (and a Z step) is: OME-TIFF in its OME-XML
 (``PhysicalSizeX`` …), ImageJ TIFF in its resolution tags and ``spacing``, OME-Zarr in the
@@ -83,6 +83,37 @@ def _zarr_sizes(path: Path) -> PixelSizes:
     }
 
 
+def channel_names(path: str | os.PathLike, count: int) -> list[str] | None:
+    """The names of a file's ``count`` channels (OME-TIFF ``Channel Name``, OME-Zarr
+    ``omero`` labels, bioio's reader); None when it does not name them all, distinctly."""
+    path = Path(path)
+    names: list[str] = []
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                if tif.is_ome and tif.ome_metadata:
+                    image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+                    found = (image[0] if isinstance(image, list) else image)["Pixels"]["Channel"]
+                    found = found if isinstance(found, list) else [found]
+                    names = [str(c.get("Name", "")) for c in found]
+        elif path.is_dir():
+            import zarr
+
+            attrs = dict(zarr.open(path, mode="r").attrs)
+            names = [c.get("label", "") for c in attrs.get("ome", attrs)["omero"]["channels"]]
+        elif read_by_bioio(path):
+            from bioio import BioImage
+
+            names = [str(n) for n in BioImage(path).channel_names]
+    except Exception:  # names are a courtesy: without them, channels are numbered
+        names = []
+    if len(names) != count or not all(names) or len(set(names)) != count:
+        return None
+    return names
+
+
 def describe(sizes: PixelSizes) -> str:
     """E.g. "pixels 0.2 × 0.2 µm, Z step 1.5 µm" (empty when there are none)."""
     parts = []
@@ -93,9 +124,12 @@ def describe(sizes: PixelSizes) -> str:
     return ", ".join(parts)
 
 
-def ome_metadata(axes: str, sizes: PixelSizes) -> dict:
-    """tifffile's OME metadata for a result with ``axes`` and the input's ``sizes``."""
+def ome_metadata(axes: str, sizes: PixelSizes, channels: list[str] | None = None) -> dict:
+    """tifffile's OME metadata for a result with ``axes``, the input's ``sizes`` and its
+    ``channels``' names."""
     metadata: dict = {"axes": axes}
+    if channels and "C" in axes:
+        metadata["Channel"] = {"Name": list(channels)}
     for axis, (size, unit) in sizes.items():
         if axis in axes:
             metadata[f"PhysicalSize{axis}"] = size

@@ -54,17 +54,20 @@ def open_image(path: str | os.PathLike):
         raise PN2VError(f"{path}: cannot be read as an image ({error})") from error
 
 
-def open_stack(path: str | os.PathLike, axes: str | None = None, dims: int = 2) -> tuple:
+def open_stack(
+    path: str | os.PathLike, axes: str | None = None, dims: int = 2, channels: bool = False
+) -> tuple:
     """(the file's data opened lazily with Y and X — Z, Y and X for a 3-D network — last,
-    its axis order that way); ``axes`` states the file's order, else the file's own or a
-    guess (:mod:`.axes`)."""
+    its axis order that way, a C axis included); ``axes`` states the file's order, else the
+    file's own or a guess (:mod:`.axes`); more than one channel is refused unless
+    ``channels``."""
     path = Path(path)
     if read_by_bioio(path):  # opened once: its reader gives the data and the axes
         image, hint, _ = open_with_bioio(path)
     else:
         image, hint = open_image(path), axes_hint(path)
     stated = axes or guess_axes(len(image.shape), hint, dims)
-    stated = check_axes(stated, tuple(image.shape), str(path), dims)
+    stated = check_axes(stated, tuple(image.shape), str(path), dims, channels)
     return spatial_last(image, stated, dims), planes_axes(stated, dims)
 
 
@@ -129,13 +132,14 @@ class OutputFiles(dict):
         chunks: tuple[int, ...] | None = None,
         axes: str | None = None,
         sizes: PixelSizes | None = None,
+        channels: list[str] | None = None,
     ) -> None:
         super().__init__()
         if fmt not in FORMATS:
             raise PN2VError(f"output format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.fmt, self.axes, self.sizes = fmt, axes, sizes or {}
+        self.fmt, self.axes, self.sizes, self.channels = fmt, axes, sizes or {}, channels
         #: final and temporary (while being written) path of each output
         self.paths: dict[str, Path] = {}
         self.temporary: dict[str, Path] = {}
@@ -152,7 +156,9 @@ class OutputFiles(dict):
 
             # OME-TIFF (axes and the input's pixel sizes) where OME can name every axis
             ome = bool(self.axes) and set(self.axes) <= set(OME_AXES)
-            metadata = ome_metadata(self.axes, self.sizes) if ome else {"axes": self.axes}
+            metadata = (
+                ome_metadata(self.axes, self.sizes, self.channels) if ome else {"axes": self.axes}
+            )
             return tifffile.memmap(
                 path,
                 shape=shape,
@@ -169,6 +175,8 @@ class OutputFiles(dict):
         )
         if self.axes:
             array.attrs["axes"] = self.axes
+        if self.channels and self.axes and "C" in self.axes:
+            array.attrs["channels"] = list(self.channels)
         if self.sizes:
             array.attrs["pixel_sizes"] = {a: list(size) for a, size in self.sizes.items()}
         return array

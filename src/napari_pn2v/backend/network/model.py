@@ -24,7 +24,9 @@ from .prior import Prior, posterior
 from .unet import UNet
 
 FORMAT = "napari-pn2v-model"
-FORMAT_VERSION = 1
+#: the newest format read: 1 holds one model, 2 one per channel (:mod:`.channels`); a file
+#: of one model is still written as version 1, so older versions read it
+FORMAT_VERSION = 2
 #: the model file's name inside a bioimage.io package written by ``pn2v export``
 PACKAGE_MEMBER = "napari-pn2v-model.pt"
 
@@ -42,6 +44,10 @@ class PN2VModel:
     ) -> None:
         if config.mode == "pn2v" and noise_model is None:
             raise PN2VError("PN2V needs a noise model; build one first or choose N2V mode")
+        if getattr(noise_model, "kind", None) == "channels":
+            raise PN2VError(
+                f"a noise model of {len(noise_model)} channels; these images have one channel"
+            )
         self.config = config
         self.mean = float(mean)
         self.std = float(std) if std > 0 else 1.0
@@ -156,11 +162,9 @@ class PN2VModel:
         clone.noise_check = self.noise_check
         return clone
 
-    def save(self, path: str | os.PathLike) -> None:
-        """One file: format version, config, normalisation, weights and noise model."""
+    def to_state(self) -> dict:
+        """Config, normalisation, weights and noise model: tensors, numbers and strings."""
         state = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
             "config": asdict(self.config),
             "mean": self.mean,
             "std": self.std,
@@ -178,24 +182,25 @@ class PN2VModel:
             state["noise_model"] = {
                 k: torch.from_numpy(v) if hasattr(v, "dtype") else v for k, v in nm.items()
             }
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        torch.save(state, tmp)
-        os.replace(tmp, path)
+        return state
+
+    def save(self, path: str | os.PathLike) -> None:
+        """One file: format version, config, normalisation, weights and noise model."""
+        write_state({"format": FORMAT, "version": 1, **self.to_state()}, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PN2VModel:
-        path = Path(path)
-        if not path.is_file():
-            raise PN2VError(f"{path}: no such file")
-        try:
-            state = torch.load(_model_file(path), map_location="cpu", weights_only=True)
-        except Exception as error:  # unpickling refuses anything but plain data
-            raise PN2VError(f"{path}: not a napari-pn2v model file ({error})") from error
-        if not isinstance(state, dict) or state.get("format") != FORMAT:
-            raise PN2VError(f"{path}: not a napari-pn2v model file")
-        if int(state.get("version", -1)) > FORMAT_VERSION:
-            raise PN2VError(f"{path}: made by a newer napari-pn2v (format {state['version']})")
+        """A model file of one channel (see :func:`.channels.load_model` for any)."""
+        state = read_state(path)
+        if "channels" in state:
+            raise PN2VError(
+                f"{path}: one model per channel ({len(state['channels'])} channels); here a "
+                "model of one channel goes (multi-channel files denoise with 'pn2v predict')"
+            )
+        return cls.from_state(state, str(path))
+
+    @classmethod
+    def from_state(cls, state: dict, source: str) -> PN2VModel:
         try:
             known = {f.name for f in fields(ModelConfig)}
             config = ModelConfig(**{k: v for k, v in state["config"].items() if k in known})
@@ -205,14 +210,14 @@ class PN2VModel:
                     k: v.numpy() if isinstance(v, torch.Tensor) else v
                     for k, v in state["noise_model"].items()
                 }
-                noise_model = noise_model_from_state(nm, source=str(path))
+                noise_model = noise_model_from_state(nm, source=source)
             model = cls(config, state["mean"], state["std"], noise_model)
             model.net.load_state_dict(state["weights"])
             model.epochs_trained = int(state.get("epochs_trained", 0))
             model.spread_scale = float(state.get("spread_scale", 1.0))
             if not math.isfinite(model.spread_scale) or model.spread_scale <= 0:
                 raise PN2VError(
-                    f"{path}: damaged napari-pn2v model file (spread scale {model.spread_scale})"
+                    f"{source}: damaged napari-pn2v model file (spread scale {model.spread_scale})"
                 )
             model.trust_edges = tuple(float(e) for e in state.get("trust_edges", ()))
             model.trusted = tuple(bool(t) for t in state.get("trusted", (True,)))
@@ -220,14 +225,38 @@ class PN2VModel:
                 float(f) for f in state.get("std_factors", (1.0,) * len(model.trusted))
             )
             if not len(model.trusted) == len(model.std_factors) == len(model.trust_edges) + 1:
-                raise PN2VError(f"{path}: damaged napari-pn2v model file (guard bands)")
+                raise PN2VError(f"{source}: damaged napari-pn2v model file (guard bands)")
             if state.get("noise_check") is not None:
                 model.noise_check = NoiseCheck.from_state(state["noise_check"])
         except PN2VError:
             raise
         except Exception as error:  # missing keys, wrong shapes: a damaged file
-            raise PN2VError(f"{path}: damaged napari-pn2v model file ({error})") from error
+            raise PN2VError(f"{source}: damaged napari-pn2v model file ({error})") from error
         return model
+
+
+def write_state(state: dict, path: str | os.PathLike) -> None:
+    """``torch.save`` into a temporary file that takes the name when complete."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def read_state(path: str | os.PathLike) -> dict:
+    """A model file's state (of one channel or several), read without executing code."""
+    path = Path(path)
+    if not path.is_file():
+        raise PN2VError(f"{path}: no such file")
+    try:
+        state = torch.load(_model_file(path), map_location="cpu", weights_only=True)
+    except Exception as error:  # unpickling refuses anything but plain data
+        raise PN2VError(f"{path}: not a napari-pn2v model file ({error})") from error
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise PN2VError(f"{path}: not a napari-pn2v model file")
+    if int(state.get("version", -1)) > FORMAT_VERSION:
+        raise PN2VError(f"{path}: made by a newer napari-pn2v (format {state['version']})")
+    return state
 
 
 def _model_file(path: Path) -> Path | io.BytesIO:

@@ -201,6 +201,8 @@ class Progress:
     elapsed: float
     #: seconds the training may take (a time budget), or None: the epochs decide
     time_limit: float | None = None
+    #: which channel trains, in a multi-channel training (e.g. "channel 1 (2/2)")
+    channel: str | None = None
 
     @property
     def fraction(self) -> float:

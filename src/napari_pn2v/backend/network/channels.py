@@ -1,0 +1,83 @@
+"""One trained model per channel, in one file: each channel of a multi-channel image has its
+own network, normalisation and noise model (channels share no noise, and often no structure
+either), and they travel together so that the image is denoised as one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..data.channels import NamedChannels
+from ..errors import PN2VError
+from ..noise.channels import ChannelNoiseModels
+from .model import FORMAT, PN2VModel, read_state, write_state
+
+
+class ChannelModels(NamedChannels):
+    """The models of a multi-channel image's channels, in channel order; all of one mode and
+    network dimensionality."""
+
+    def __init__(self, models: Sequence[PN2VModel], names: Sequence[str] | None = None) -> None:
+        super().__init__(models, names)
+        kinds = {(m.config.mode, m.config.dims) for m in models}
+        if len(kinds) > 1:
+            raise PN2VError(f"the channels' models differ in mode or dimensions: {sorted(kinds)}")
+
+    @property
+    def config(self):
+        """The first channel's configuration: mode and dimensions are those of every channel."""
+        return self.models[0].config
+
+    @property
+    def is_probabilistic(self) -> bool:
+        return self.models[0].is_probabilistic
+
+    @property
+    def epochs_trained(self) -> int:
+        """The fewest epochs any channel's model trained."""
+        return min(m.epochs_trained for m in self.models)
+
+    @property
+    def noise_model(self) -> ChannelNoiseModels | None:
+        if not self.is_probabilistic:
+            return None
+        return ChannelNoiseModels([m.noise_model for m in self.models], self.names)
+
+    def copy(self) -> ChannelModels:
+        return ChannelModels([m.copy() for m in self.models], self.names)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Format version 2: every channel's state, and the channels' names."""
+        state = {
+            "format": FORMAT,
+            "version": 2,
+            "names": self.names,
+            "channels": [m.to_state() for m in self.models],
+        }
+        write_state(state, path)
+
+
+def load_model(path: str | os.PathLike) -> PN2VModel | ChannelModels:
+    """A model file of one channel or of several."""
+    state = read_state(path)
+    if "channels" not in state:
+        return PN2VModel.from_state(state, str(path))
+    try:
+        members, names = list(state["channels"]), state.get("names")
+    except TypeError as error:
+        raise PN2VError(f"{path}: damaged napari-pn2v model file ({error})") from error
+    models = [PN2VModel.from_state(m, f"{Path(path)} (channel {c})") for c, m in enumerate(members)]
+    return ChannelModels(models, names)
+
+
+def channel_models(model: PN2VModel | ChannelModels | None, channels: int) -> list:
+    """One model per channel (None each without a model); refuses a model made for another
+    number of channels."""
+    if model is None:
+        return [None] * channels
+    count = len(model) if isinstance(model, ChannelModels) else 1
+    if count != channels:
+        made = "one channel" if count == 1 else f"{count} channels"
+        raise PN2VError(f"the model was trained on {made}; the image has {channels}")
+    return list(model.models) if isinstance(model, ChannelModels) else [model]
