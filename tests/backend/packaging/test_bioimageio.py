@@ -29,7 +29,12 @@ def test_a_package_passes_bioimageio_cores_model_test(which, request, noisy, tmp
     assert summary.status == "passed", summary.format()
     rdf = yaml.safe_load(_member(path, "rdf.yaml"))
     assert rdf["format_version"].startswith("0.5")
-    assert "torchscript" in rdf["weights"] and rdf["authors"][0]["name"] == "A. Tester"
+    # both weight formats were tested: TorchScript, and the state dict with its architecture
+    assert set(rdf["weights"]) == {"torchscript", "pytorch_state_dict"}
+    reproduced = {d.loc[-1] for d in summary.details if d.name.startswith("Reproduce test")}
+    assert reproduced == {"torchscript", "pytorch_state_dict"}
+    assert rdf["weights"]["pytorch_state_dict"]["architecture"]["callable"] == "PackagedDenoiser"
+    assert rdf["authors"][0]["name"] == "A. Tester"
     assert any(c.get("doi") == "10.3389/fcomp.2020.00005" for c in rdf["cite"]) == (
         model.is_probabilistic
     )

@@ -1,9 +1,12 @@
 """The model as one TorchScript module (backend/packaging/denoiser.py): the values of
 ``predict``, for every kind of noise model and output, at sizes it was not traced at."""
 
+import io
+
 import numpy as np
 import pytest
 import torch
+import yaml
 
 from napari_pn2v.backend import (
     ModelConfig,
@@ -11,7 +14,13 @@ from napari_pn2v.backend import (
     PN2VModel,
     predict,
 )
-from napari_pn2v.backend.packaging.denoiser import mirror, to_torchscript
+from napari_pn2v.backend.packaging.denoiser import (
+    PackagedDenoiser,
+    mirror,
+    package_arguments,
+    package_state,
+    to_torchscript,
+)
 from tests.conftest import TINY_NET, with_noise_model
 
 
@@ -54,3 +63,28 @@ def test_3d_models_are_refused():
     model = PN2VModel(ModelConfig(mode="n2v", dims=3, **TINY_NET), 0.0, 1.0)
     with pytest.raises(PN2VError, match="2-D"):
         to_torchscript(model, torch.zeros(1, 1, 8, 16, 16))
+
+
+@pytest.mark.parametrize("kind", ["histogram", "gmm", "poisson-gaussian", None])
+def test_the_state_dict_weights_give_what_predict_gives(
+    pn2v_model, n2v_model, noisy, calibration, kind
+):
+    """bioimage.io's pytorch_state_dict: arguments through YAML (as rdf.yaml holds them), the
+    tensors through a weights-only torch file, the guard's bands kept."""
+    models = {None: n2v_model, "histogram": pn2v_model}
+    model = models[kind] if kind in models else with_noise_model(pn2v_model, calibration, kind)
+    if kind == "gmm":
+        model.trust_edges, model.trusted, model.std_factors = (300.0,), (True, False), (1.0, 1.0)
+    arguments = yaml.safe_load(yaml.safe_dump(package_arguments(model)))
+    file = io.BytesIO()
+    torch.save(package_state(model), file)
+    file.seek(0)
+    module = PackagedDenoiser(**arguments)
+    with pytest.raises(PN2VError, match="state dict first"):
+        module(torch.zeros(1, 1, 32, 32))
+    result = module.load_state_dict(torch.load(file, weights_only=True))
+    assert not result.missing_keys and not result.unexpected_keys
+    image = noisy[1, :96, :128]
+    with torch.no_grad():
+        got = module(torch.as_tensor(image)[None, None])[0, 0].numpy()
+    np.testing.assert_allclose(got, predict(model, image)["denoised"], rtol=1e-5, atol=1e-3)

@@ -1,9 +1,11 @@
 """bioimage.io model packages (spec 0.5) of a trained model, written with bioimageio.spec.
 
-The package holds the model as TorchScript (:mod:`.denoiser`: for PN2V the whole MMSE), test
-input and output cut from the user's own image, a cover, a README with the training settings
-and the citations, and the napari-pn2v model file itself as an attachment, so that ``pn2v
-predict`` reads a package back with the engine and gives the same values.
+The package holds the model as TorchScript (:mod:`.denoiser`: for PN2V the whole MMSE) and as a
+PyTorch state dict with its architecture (napari-pn2v's :class:`.denoiser.PackagedDenoiser`,
+the same MMSE, for consumers that run torch modules), test input and output cut from the user's
+own image, a cover, a README with the training settings and the citations, and the napari-pn2v
+model file itself as an attachment, so that ``pn2v predict`` reads a package back with the
+engine and gives the same values.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import torch
 from ..data.images import check_finite, check_layout
 from ..errors import PN2VError
 from ..network.model import PACKAGE_MEMBER, PN2VModel
-from .denoiser import MARGIN, to_torchscript
+from .denoiser import MARGIN, package_arguments, package_state, to_torchscript
 
 #: edge of the test tensor cut from the user's image (smaller images are used whole)
 TEST_EDGE = 256
@@ -37,6 +39,17 @@ CITATIONS = {
     ),
 }
 INSTALL = "bioimage.io export needs bioimageio.core: pip install 'napari-pn2v[bioimageio]'"
+#: what the state-dict weights need: their architecture is napari-pn2v's (TorchScript: torch)
+ENVIRONMENT = """name: napari-pn2v
+channels:
+  - conda-forge
+dependencies:
+  - python>=3.11
+  - pytorch
+  - pip
+  - pip:
+      - napari-pn2v
+"""
 
 
 def _spec():
@@ -153,9 +166,14 @@ def write_package(
         files["README.md"].write_text(_readme(model, output, name, training), encoding="utf-8")
         weights = folder / "weights.torchscript.pt"
         scripted.save(str(weights))
+        state_dict = folder / "weights.pt"
+        torch.save(package_state(model), state_dict)
+        environment = folder / "environment.yaml"
+        environment.write_text(ENVIRONMENT, encoding="utf-8")
         native = folder / PACKAGE_MEMBER
         model.save(native)
         size = v.ParameterizedSize(min=MARGIN, step=model.net.multiple)
+        version = v.Version(torch.__version__.split("+")[0])
         space_in = [v.SpaceInputAxis(id=v.AxisId(a), size=size) for a in "yx"]
         space_out = [
             v.SpaceOutputAxis(id=v.AxisId(a), size=v.SizeReference(tensor_id="raw", axis_id=a))
@@ -190,9 +208,19 @@ def write_package(
                     )
                 ],
                 weights=v.WeightsDescr(
+                    pytorch_state_dict=v.PytorchStateDictWeightsDescr(
+                        source=state_dict,
+                        architecture=v.ArchitectureFromLibraryDescr(
+                            callable=v.Identifier("PackagedDenoiser"),
+                            import_from="napari_pn2v.backend.packaging.denoiser",
+                            kwargs=package_arguments(model, output),
+                        ),
+                        pytorch_version=version,
+                        dependencies=v.FileDescr(source=environment),
+                    ),
                     torchscript=v.TorchscriptWeightsDescr(
-                        source=weights, pytorch_version=v.Version(torch.__version__.split("+")[0])
-                    )
+                        source=weights, pytorch_version=version, parent="pytorch_state_dict"
+                    ),
                 ),
                 config={"napari-pn2v": {"mode": mode, "output": output}},
             )

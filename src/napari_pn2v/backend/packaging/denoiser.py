@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import PN2VError
+from ..network.config import ModelConfig
 from ..network.model import PN2VModel
 from ..prediction.config import OVERLAP
 
@@ -43,6 +44,18 @@ def mirror(x: torch.Tensor, margin: int) -> torch.Tensor:
     return x
 
 
+def denoise(model: PN2VModel, net: nn.Module, x: torch.Tensor, output: str) -> torch.Tensor:
+    """``output`` of (B, 1, Y, X) intensities, as tiled prediction gives it for one tile."""
+    batch, _, height, width = x.shape
+    m = MARGIN
+    raw = net(model.normalise(mirror(x, m)))[:, :, m : m + height, m : m + width]
+    if not model.is_probabilistic:
+        return model.denormalise(raw[:, :1])
+    raw = raw.permute(0, 2, 3, 1).reshape(-1, raw.shape[1])
+    result = model.estimate(raw, x.reshape(-1, 1))[output]
+    return result.reshape(batch, 1, height, width)
+
+
 class Denoiser(nn.Module):
     """A 2-D model's ``output`` for (B, 1, Y, X) float32 intensities; Y and X multiples of
     the network's pooling and at least :data:`MARGIN` (mirroring needs that many pixels)."""
@@ -54,14 +67,71 @@ class Denoiser(nn.Module):
         self.net = model.net.cpu().eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, _, height, width = x.shape
-        model, m = self.model, MARGIN
-        raw = self.net(model.normalise(mirror(x, m)))[:, :, m : m + height, m : m + width]
-        if not model.is_probabilistic:
-            return model.denormalise(raw[:, :1])
-        raw = raw.permute(0, 2, 3, 1).reshape(-1, raw.shape[1])
-        result = model.estimate(raw, x.reshape(-1, 1))[self.output]
-        return result.reshape(batch, 1, height, width)
+        return denoise(self.model, self.net, x, self.output)
+
+
+class PackagedDenoiser(nn.Module):
+    """The :class:`Denoiser` as bioimage.io's ``pytorch_state_dict`` weights: made from plain
+    arguments (:func:`package_arguments`: the model file's state without its tensors), its
+    state dict holds the tensors (the network's weights, the noise model's arrays as
+    buffers); loading it restores the model, so a consumer with napari-pn2v installed runs the
+    same MMSE as the TorchScript weights."""
+
+    def __init__(self, state: dict, arrays: dict, output: str = "denoised") -> None:
+        super().__init__()
+        self.state, self.output = state, output
+        self.net = PN2VModel._new_net(ModelConfig(**state["config"]))
+        for key, (shape, dtype) in arrays.items():  # filled by load_state_dict
+            self.register_buffer(f"noise_{key}", torch.zeros(shape, dtype=getattr(torch, dtype)))
+        self.model: PN2VModel | None = None
+        self.register_load_state_dict_post_hook(PackagedDenoiser._restore)
+
+    @staticmethod
+    def _restore(module: PackagedDenoiser, _incompatible) -> None:
+        """The model, from the arguments and the loaded tensors (sharing the network)."""
+        state = dict(module.state)
+        if state.get("noise_model") is not None:
+            arrays = {
+                name.removeprefix("noise_"): buffer.cpu()
+                for name, buffer in module.named_buffers()
+                if name.startswith("noise_")
+            }
+            state["noise_model"] = {**state["noise_model"], **arrays}
+        model = PN2VModel.from_state({**state, "weights": module.net.state_dict()}, "package")
+        model.net = module.net
+        module.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.model is None:
+            raise PN2VError("load the package's state dict first (load_state_dict)")
+        return denoise(self.model, self.net, x, self.output)
+
+
+def package_arguments(model: PN2VModel, output: str = "denoised") -> dict:
+    """:class:`PackagedDenoiser`'s arguments for ``model``: everything but its tensors, which
+    :func:`package_state` gives."""
+    state = model.to_state()
+    del state["weights"], state["noise_check"]  # the guard's findings are for the user
+    arrays = {}
+    if state["noise_model"] is not None:
+        noise = state["noise_model"]
+        arrays = {
+            key: [list(v.shape), str(v.dtype).removeprefix("torch.")]
+            for key, v in noise.items()
+            if isinstance(v, torch.Tensor)
+        }
+        state["noise_model"] = {k: v for k, v in noise.items() if k not in arrays}
+    return {"state": state, "arrays": arrays, "output": output}
+
+
+def package_state(model: PN2VModel) -> dict[str, torch.Tensor]:
+    """:class:`PackagedDenoiser`'s state dict for ``model``: tensors only."""
+    tensors = {f"net.{k}": v.detach().cpu() for k, v in model.net.state_dict().items()}
+    if model.noise_model is not None:
+        for key, value in model.noise_model.to_state().items():
+            if hasattr(value, "dtype"):  # the arrays, as the model file holds them
+                tensors[f"noise_{key}"] = torch.from_numpy(value)
+    return tensors
 
 
 def to_torchscript(model: PN2VModel, example: torch.Tensor, output: str = "denoised"):
