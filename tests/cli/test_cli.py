@@ -5,6 +5,7 @@ import pytest
 import tifffile
 
 from napari_pn2v.backend import HistogramNoiseModel, PN2VModel
+from napari_pn2v.backend.data.stores import open_zarr
 from napari_pn2v.cli import main
 from tests.conftest import TINY_NET, TINY_TRAINING
 
@@ -543,7 +544,7 @@ def test_predict_reads_lazily_and_writes_zarr_or_nothing(files, capsys, n2v_mode
     assert code == 0, err
     assert out.count("_denoised.zarr") == 2
     for stem in ("packed", "stack"):
-        result = zarr.open_array(files / "o" / f"{stem}_denoised.zarr", mode="r")
+        result = open_zarr(files / "o" / f"{stem}_denoised.zarr")
         assert result.shape == noisy.shape and result.dtype == np.float32
         assert np.isfinite(result[:]).all() and result[:].std() > 0
     broken = noisy.copy()
@@ -620,7 +621,6 @@ def test_train_under_torchrun_writes_one_model(files):
 
 
 def test_predict_on_a_local_cluster(files, capsys, n2v_model):
-    import zarr
 
     n2v_model.save(files / "n2v.pt")
     code, out, err = run(
@@ -641,7 +641,7 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
     )
     assert code == 0, err
     assert "noisy_denoised.zarr" in out
-    result = zarr.open_array(files / "c" / "noisy_denoised.zarr", mode="r")
+    result = open_zarr(files / "c" / "noisy_denoised.zarr")
     assert result.shape == (2, 64, 64) and np.isfinite(result[:]).all()
     code, _, err = run(
         [

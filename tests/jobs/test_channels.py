@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import tifffile
 import torch
-import zarr
 
 from napari_pn2v.backend import (
     ModelConfig,
@@ -15,6 +14,8 @@ from napari_pn2v.backend import (
     predict,
     synthetic,
 )
+from napari_pn2v.backend.data.metadata import channel_names
+from napari_pn2v.backend.data.stores import axes_hint, open_zarr
 from napari_pn2v.backend.errors import PN2VError
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.network.channels import ChannelModels, load_model
@@ -126,7 +127,9 @@ def test_channels_are_predicted_in_place_with_the_inputs_axes(tiny, tmp_path):
         for _ in written:
             pass
         path = written.results()["denoised"]
-        result = zarr.open_array(path, mode="r")[:] if fmt == "zarr" else tifffile.imread(path)
+        result = open_zarr(path)[:] if fmt == "zarr" else tifffile.imread(path)
+        # OME-TIFF or OME-Zarr: axes and the model's channel names travel with the result
+        assert axes_hint(path) == "TCYX" and channel_names(path, 2) == ["GFP", "DAPI"]
         for c in range(2):
             np.testing.assert_allclose(result[:, c], expected[c]["denoised"], atol=1e-4)
     results = in_memory.results()

@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..backend.data.lazy import is_lazy
+from ..backend.data.stores import open_zarr
 from ..backend.errors import PN2VError
 from ..backend.network.channels import load_model
 from ..backend.network.model import PN2VModel
@@ -71,9 +72,7 @@ def _predict(job: PredictionJob, folder: Path | None = None, stem: str = "image"
     results = run.results()
     if folder is None:
         return results
-    import zarr
-
-    return {name: zarr.open_array(path, mode="r") for name, path in results.items()}
+    return {name: open_zarr(path) for name, path in results.items()}
 
 
 class PredictionWidget(DockWidget):

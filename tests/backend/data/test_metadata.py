@@ -6,7 +6,7 @@ import tifffile
 import zarr
 
 from napari_pn2v.backend.data.metadata import describe, ome_metadata, pixel_sizes
-from napari_pn2v.backend.data.stores import OutputFiles
+from napari_pn2v.backend.data.stores import OutputFiles, axes_hint, open_zarr
 
 STACK = np.arange(2 * 16 * 24, dtype=np.uint16).reshape(2, 16, 24)
 
@@ -57,9 +57,9 @@ def test_ome_zarr_sizes(tmp_path):
         }
     ]
     assert pixel_sizes(tmp_path / "a.ome.zarr") == {
-        "Z": (2.0, "micrometer"),
-        "Y": (0.5, "micrometer"),
-        "X": (0.5, "micrometer"),
+        "Z": (2.0, "µm"),
+        "Y": (0.5, "µm"),
+        "X": (0.5, "µm"),
     }
 
 
@@ -82,6 +82,21 @@ def test_results_carry_the_axes_and_sizes(tmp_path, fmt):
         with tifffile.TiffFile(path) as tif:
             assert tif.is_ome and tif.series[0].axes == "ZYX"
             np.testing.assert_array_equal(tif.asarray(), STACK)
-    else:
-        attrs = dict(zarr.open_array(path, mode="r").attrs)
-        assert attrs["axes"] == "ZYX" and attrs["pixel_sizes"]["Z"] == [1.0, "µm"]
+    else:  # OME-Zarr: what reads OME-Zarr reads the axes and sizes back
+        assert pixel_sizes(path) == sizes and axes_hint(path) == "ZYX"
+        attrs = dict(zarr.open_group(path, mode="r").attrs)["ome"]
+        assert attrs["multiscales"][0]["axes"][0] == {
+            "name": "z",
+            "type": "space",
+            "unit": "micrometer",
+        }
+        np.testing.assert_array_equal(open_zarr(path)[:], STACK)
+
+
+def test_zarr_results_ngff_cannot_name_keep_their_axes_as_attributes(tmp_path):
+    """NGFF orders axes [T][C][Z]YX: a Z before a T stays a plain array, its axes noted."""
+    shape = (2, *STACK.shape)
+    files = OutputFiles(tmp_path, "a", ["denoised"], shape, "zarr", axes="ZTYX")
+    (path,) = files.commit()
+    attrs = dict(zarr.open_array(path, mode="r").attrs)
+    assert attrs["axes"] == "ZTYX" and open_zarr(path).shape == shape

@@ -6,6 +6,7 @@ import tifffile
 import zarr
 
 from napari_pn2v.backend import PN2VError, predict
+from napari_pn2v.backend.data.stores import open_zarr
 from napari_pn2v.backend.prediction.cluster import predict_on_cluster
 
 
@@ -34,7 +35,7 @@ def test_a_local_cluster_writes_what_one_process_computes(pn2v_model, noisy, tmp
     assert seen[-2] == (6, 6) and seen[-1] == (1, 1)
     alone = predict(pn2v_model, stack, device="cpu")
     for key, path in zip(("denoised", "std"), written[:2], strict=True):
-        result = zarr.open_array(path, mode="r")[:]
+        result = open_zarr(path)[:]
         np.testing.assert_allclose(result, alone[key], rtol=1e-4, atol=1e-3)
     assert not list((tmp_path / "out").glob("*.part"))
 
@@ -66,7 +67,7 @@ def test_tasks_of_a_3d_model_hold_whole_z_stacks(tmp_path):
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen[-1] == (2, 2)  # two tasks of one Z stack each
-    result = zarr.open_array(written[0], mode="r")
+    result = open_zarr(written[0])
     assert result.chunks[:2] == (1, 12)  # a task writes whole stacks
     np.testing.assert_allclose(
         result[:], predict(model, stacks, tile=32, overlap=8, device="cpu")["denoised"], atol=1e-4

@@ -8,12 +8,16 @@ scale of its first dataset. A denoised image is the same image: it carries the s
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from .formats import open_with_bioio, read_by_bioio
 
 #: axis -> (size of one pixel along it, unit), e.g. {"X": (0.2, "µm")}
 PixelSizes = dict[str, tuple[float, str]]
+#: OME-Zarr (NGFF): each axis's type, and the units it names as UDUNITS words
+NGFF_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
+NGFF_UNITS = {"µm": "micrometer", "nm": "nanometer", "mm": "millimeter"}
 
 
 def pixel_sizes(path: str | os.PathLike) -> PixelSizes:
@@ -60,8 +64,9 @@ def _tiff_sizes(path: Path) -> PixelSizes:
 
 
 def _unit(unit: str) -> str:
-    """ImageJ writes micrometres as "micron" or "\\u00B5m"."""
-    return {"micron": "µm", "um": "µm", "\\u00B5m": "µm"}.get(unit, unit)
+    """ImageJ writes micrometres as "micron" or "\\u00B5m", OME-Zarr as "micrometer"."""
+    known = {"micron": "µm", "um": "µm", "\\u00B5m": "µm"}
+    return known.get(unit) or {ngff: ours for ours, ngff in NGFF_UNITS.items()}.get(unit, unit)
 
 
 def _zarr_sizes(path: Path) -> PixelSizes:
@@ -122,6 +127,28 @@ def describe(sizes: PixelSizes) -> str:
     if "Z" in sizes:
         parts.append(f"Z step {sizes['Z'][0]:.4g} {sizes['Z'][1]}".rstrip())
     return ", ".join(parts)
+
+
+def ngff_metadata(
+    axes: str | None, sizes: PixelSizes, channels: list[str] | None = None
+) -> dict | None:
+    """The ``ome`` attributes (OME-Zarr, NGFF 0.5) of a one-level image in dataset "0" with
+    ``axes``, the input's ``sizes`` and ``channels``' names; None where NGFF cannot name the
+    axes (it orders them [T][C][Z]YX)."""
+    if not axes or not re.fullmatch("T?C?Z?YX", axes):
+        return None
+    described = []
+    for axis in axes:
+        entry = {"name": axis.lower(), "type": NGFF_TYPES[axis]}
+        if axis in sizes and sizes[axis][1] in NGFF_UNITS:
+            entry["unit"] = NGFF_UNITS[sizes[axis][1]]
+        described.append(entry)
+    scale = [float(sizes[a][0]) if a in sizes and a in "ZYX" else 1.0 for a in axes]
+    level = {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": scale}]}
+    ome: dict = {"version": "0.5", "multiscales": [{"axes": described, "datasets": [level]}]}
+    if channels and "C" in axes:
+        ome["omero"] = {"channels": [{"label": name} for name in channels]}
+    return ome
 
 
 def ome_metadata(axes: str, sizes: PixelSizes, channels: list[str] | None = None) -> dict:

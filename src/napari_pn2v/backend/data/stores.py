@@ -2,7 +2,8 @@
 
 Inputs: TIFF (memory-mapped when uncompressed, else read chunk by chunk through tifffile's
 zarr store), zarr and OME-Zarr (the full-resolution array), PNG (small: read at once).
-Outputs: TIFF (memory-mapped, BigTIFF when large) or zarr, written tile by tile into a
+Outputs: TIFF (memory-mapped, BigTIFF when large; OME-TIFF with axes, pixel sizes and channel
+names) or zarr (OME-Zarr where NGFF can name the axes), written tile by tile into a
 temporary file that replaces the target only when complete, so a failure or Ctrl-C never
 leaves a half-written result under the final name.
 """
@@ -20,7 +21,7 @@ from ..errors import PN2VError
 from .axes import check_axes, guess_axes, planes_axes, spatial_last
 from .formats import open_with_bioio, read_by_bioio
 from .images import read_image
-from .metadata import PixelSizes, ome_metadata
+from .metadata import PixelSizes, ngff_metadata, ome_metadata
 
 FORMATS = ("tiff", "zarr")
 SUFFIXES = {"tiff": ".tif", "zarr": ".zarr"}
@@ -33,7 +34,7 @@ def open_image(path: str | os.PathLike):
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".zarr" or (path.is_dir() and (path / "zarr.json").exists()):
-        return _open_zarr(path)
+        return open_zarr(path)
     if read_by_bioio(path):
         return open_with_bioio(path)[0]
     if suffix not in (".tif", ".tiff"):
@@ -94,11 +95,14 @@ def axes_hint(path: str | os.PathLike) -> str | None:
     return None
 
 
-def _open_zarr(path: Path):
+def open_zarr(path: str | os.PathLike, mode: str = "r"):
+    """The array of a zarr array, of an OME-Zarr image (its full resolution) or of a group's
+    first array: results written as OME-Zarr open as their array too."""
     import zarr
 
+    path = Path(path)
     try:
-        node = zarr.open(path, mode="r")
+        node = zarr.open(path, mode=mode)
     except Exception as error:
         raise PN2VError(f"{path}: cannot be opened as zarr ({error})") from error
     if isinstance(node, zarr.Array):
@@ -170,6 +174,13 @@ class OutputFiles(dict):
         import zarr
 
         chunks = chunks or (*(1,) * (len(shape) - 2), *(min(s, 512) for s in shape[-2:]))
+        ome = ngff_metadata(self.axes, self.sizes, self.channels)
+        if ome is not None:  # OME-Zarr: a group, its one level the array "0"
+            group = zarr.open_group(path, mode="w")
+            group.attrs["ome"] = ome
+            return group.create_array(
+                "0", shape=shape, chunks=chunks, dtype=np.float32, fill_value=0.0
+            )
         array = zarr.open_array(
             path, mode="w", shape=shape, chunks=chunks, dtype=np.float32, fill_value=0.0
         )

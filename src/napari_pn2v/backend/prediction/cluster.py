@@ -14,7 +14,8 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..data.stores import OutputFiles, open_stack, result_stem
+from ..data.metadata import pixel_sizes
+from ..data.stores import OutputFiles, open_stack, open_zarr, result_stem
 from ..errors import PN2VError
 from ..network.model import PN2VModel
 from .tiled import OVERLAP, TiledPrediction
@@ -31,10 +32,8 @@ def _task(
     device: str,
 ) -> int:
     """Denoise ``planes`` of one file into the zarr arrays at ``outputs``; runs on a worker."""
-    import zarr
-
     model = PN2VModel.load(model_path)
-    arrays = {name: zarr.open_array(path, mode="r+") for name, path in outputs.items()}
+    arrays = {name: open_zarr(path, mode="r+") for name, path in outputs.items()}
     image = open_stack(image_path, axes, model.config.dims)[0]
     run = TiledPrediction(model, image, tile, overlap, device, planes=planes)
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
@@ -95,6 +94,7 @@ def predict_on_cluster(
                     "zarr",
                     chunks=run.chunks,
                     axes=opened[path][1],
+                    sizes=pixel_sizes(path),
                 )
                 targets = {name: str(files_out.temporary[name]) for name in keys}
                 n = run.n_units
