@@ -25,7 +25,7 @@ from ..backend.network.config import ModelConfig
 from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import Progress, TrainConfig
 from ..jobs.export import ExportJob
-from ..jobs.training import TrainingJob, TrainingRun
+from ..jobs.training import TrainingJob, TrainingRun, warm_up
 from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
@@ -38,6 +38,7 @@ from .common import (
     image_data,
     layer_images,
     report,
+    warm_up_once,
     warn,
 )
 from .loss_plot import LossPlot
@@ -157,6 +158,7 @@ class TrainingWidget(DockWidget):
         napari_viewer.layers.selection.events.active.connect(self._tick_default)
         self._show_noise_model(self.session.noise_model)
         self._update_enabled()
+        warm_up_once(warm_up)  # the first training's imports, now rather than mid-training
 
     # ---------------------------------------------------------------- settings
     def train_config(self) -> TrainConfig:

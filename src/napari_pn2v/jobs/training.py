@@ -161,6 +161,18 @@ class TrainingJob:
         )
 
 
+def warm_up() -> None:
+    """Make the imports a first training makes, once per process: torch's first optimiser
+    alone imports some 800 modules (torch._dynamo, sympy; 1.2 s here), partly holding the
+    GIL. Run in a worker thread when the training widget docks, they no longer stall the
+    viewer during its first training."""
+    import torch
+
+    from ..backend.training import trainer  # noqa: F401 - imported for its imports (scipy)
+
+    torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+
+
 class TrainingRun:
     """A training under way: iterate for progress events (stop between any two); the best
     model so far is always there."""
