@@ -308,7 +308,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
     from tqdm import tqdm
 
     from ..backend.errors import PN2VError
-    from ..backend.network.model import PN2VModel
+    from ..backend.network.channels import load_model
     from ..backend.prediction.cluster import predict_on_cluster
     from ..jobs.prediction import PredictionJob
 
@@ -317,7 +317,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
             "--cluster writes zarr (tasks write their planes at the same time); "
             "leave out --format tiff"
         )
-    PredictionJob(PN2VModel.load(args.model), None, keys).check()  # one channel only
+    PredictionJob(load_model(args.model), None, keys).check()
     with tqdm(unit="plane", dynamic_ncols=True) as bar:
 
         def progress(done: int, total: int) -> None:

@@ -54,15 +54,9 @@ class PredictionJob:
             self._models()
 
     def _models(self) -> tuple[list, int | None]:
-        """(one model per channel, the channel axis or None): a single channel along a C
-        axis is a leading axis like any other for a model of one channel."""
-        from ..backend.network.channels import ChannelModels, channel_models
+        from ..backend.network.channels import models_for
 
-        axis = self.channel_axis
-        if axis is not None and self.image.shape[axis] == 1:
-            axis = axis if isinstance(self.model, ChannelModels) else None
-        count = 1 if axis is None else self.image.shape[axis]
-        return channel_models(self.model, count), axis
+        return models_for(self.model, tuple(self.image.shape), self.channel_axis)
 
     def start(self) -> PredictionRun:
         """Check everything and plan the tiles; nothing is computed or written yet."""

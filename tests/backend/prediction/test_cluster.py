@@ -72,3 +72,24 @@ def test_tasks_of_a_3d_model_hold_whole_z_stacks(tmp_path):
     np.testing.assert_allclose(
         result[:], predict(model, stacks, tile=32, overlap=8, device="cpu")["denoised"], atol=1e-4
     )
+
+
+def test_each_channel_is_denoised_by_its_own_model(pn2v_model, noisy, tmp_path):
+    from napari_pn2v.backend import ChannelModels
+    from napari_pn2v.backend.data.metadata import channel_names, ome_metadata
+
+    second = pn2v_model.copy()
+    second.spread_scale = 0.5  # another model, other values
+    ChannelModels([pn2v_model, second], ["GFP", "DAPI"]).save(tmp_path / "m.pt")
+    image = np.stack([noisy, noisy[::-1] + 20], axis=1)  # T C Y X
+    tifffile.imwrite(
+        tmp_path / "tc.ome.tif", image, ome=True, metadata=ome_metadata("TCYX", {}, ["a", "b"])
+    )
+    (path,) = predict_on_cluster(
+        tmp_path / "m.pt", [tmp_path / "tc.ome.tif"], tmp_path / "out", workers=2, device="cpu"
+    )
+    result = open_zarr(path)
+    assert result.shape == image.shape and channel_names(path, 2) == ["a", "b"]
+    for c, model in enumerate((pn2v_model, second)):
+        expected = predict(model, image[:, c], device="cpu")["denoised"]
+        np.testing.assert_allclose(result[:, c], expected, rtol=1e-4, atol=1e-3)

@@ -81,3 +81,12 @@ def channel_models(model: PN2VModel | ChannelModels | None, channels: int) -> li
         made = "one channel" if count == 1 else f"{count} channels"
         raise PN2VError(f"the model was trained on {made}; the image has {channels}")
     return list(model.models) if isinstance(model, ChannelModels) else [model]
+
+
+def models_for(model: PN2VModel | ChannelModels, shape: tuple[int, ...], axis: int | None):
+    """(one model per channel of an image of ``shape`` whose channel axis is ``axis``, the
+    channel axis to split, or None): a single channel along a C axis is a leading axis like
+    any other for a model of one channel; other mismatches are refused."""
+    if axis is not None and shape[axis] == 1 and not isinstance(model, ChannelModels):
+        axis = None
+    return channel_models(model, 1 if axis is None else shape[axis]), axis

@@ -14,10 +14,11 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..data.metadata import pixel_sizes
+from ..data.channels import channel_slot, channel_views
+from ..data.metadata import channel_names, pixel_sizes
 from ..data.stores import OutputFiles, open_stack, open_zarr, result_stem
 from ..errors import PN2VError
-from ..network.model import PN2VModel
+from ..network.channels import load_model, models_for
 from .tiled import OVERLAP, TiledPrediction
 
 
@@ -30,11 +31,17 @@ def _task(
     tile: int | None,
     overlap: int,
     device: str,
+    channel: int | None = None,
 ) -> int:
-    """Denoise ``planes`` of one file into the zarr arrays at ``outputs``; runs on a worker."""
-    model = PN2VModel.load(model_path)
+    """Denoise ``planes`` of one file (of its ``channel``, with that channel's model) into
+    the zarr arrays at ``outputs``; runs on a worker."""
+    model = load_model(model_path)
+    image, found = open_stack(image_path, axes, model.config.dims, channels=True)
     arrays = {name: open_zarr(path, mode="r+") for name, path in outputs.items()}
-    image = open_stack(image_path, axes, model.config.dims)[0]
+    if channel is not None:
+        axis = found.index("C")
+        model, image = model[channel], channel_views(image, axis)[channel]
+        arrays = {name: channel_slot(array, axis, channel) for name, array in arrays.items()}
     run = TiledPrediction(model, image, tile, overlap, device, planes=planes)
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
     for _ in run:
@@ -68,12 +75,21 @@ def predict_on_cluster(
             'pip install "napari-pn2v[cluster]"'
         ) from error
     model_path = str(Path(model_path).resolve())
-    model = PN2VModel.load(model_path)
-    opened = {Path(f).resolve(): open_stack(f, axes, model.config.dims) for f in files}
-    runs = {
-        path: TiledPrediction(model, image, tile, overlap, device)  # checks every input
-        for path, (image, _) in opened.items()
-    }  # (shape, type, noise-model range) first
+    model = load_model(model_path)
+    opened = {
+        Path(f).resolve(): open_stack(f, axes, model.config.dims, channels=True) for f in files
+    }
+    runs = {}  # every input checked (shape, type, channels, noise-model range) first
+    for path, (image, found) in opened.items():
+        models, axis = models_for(model, image.shape, found.index("C") if "C" in found else None)
+        views = channel_views(image, axis)
+        runs[path] = (
+            axis,
+            [
+                TiledPrediction(m, v, tile, overlap, device)
+                for m, v in zip(models, views, strict=True)
+            ],
+        )
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
@@ -85,19 +101,24 @@ def predict_on_cluster(
     results: list[Path] = []
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
-            for path, run in runs.items():
+            for path, (axis, tiles) in runs.items():
+                multi = axis is not None
+                shape, chunks = opened[path][0].shape, tiles[0].chunks
+                if multi:  # the result's chunks hold one channel
+                    chunks = (*chunks[:axis], 1, *chunks[axis:])
                 files_out = OutputFiles(
                     output,
                     result_stem(path),
                     keys,
-                    run.image_shape,
+                    tuple(shape),
                     "zarr",
-                    chunks=run.chunks,
+                    chunks=chunks,
                     axes=opened[path][1],
                     sizes=pixel_sizes(path),
+                    channels=(channel_names(path, len(tiles)) or model.names) if multi else None,
                 )
                 targets = {name: str(files_out.temporary[name]) for name in keys}
-                n = run.n_units
+                n = sum(tiled.n_units for tiled in tiles)
                 tasks = [
                     client.submit(
                         _task,
@@ -105,13 +126,15 @@ def predict_on_cluster(
                         str(path),
                         axes,
                         targets,
-                        range(start, min(start + planes_per_task, n)),
+                        range(start, min(start + planes_per_task, tiled.n_units)),
                         tile,
                         overlap,
                         device,
+                        c if multi else None,
                         pure=False,
                     )
-                    for start in range(0, n, planes_per_task)
+                    for c, tiled in enumerate(tiles)
+                    for start in range(0, tiled.n_units, planes_per_task)
                 ]
                 done = 0
                 try:
