@@ -20,10 +20,6 @@ def channel_count(shape: tuple[int, ...], axes: str) -> int:
     return int(shape[axes.index(CHANNEL)]) if CHANNEL in axes else 1
 
 
-def without_channel(axes: str) -> str:
-    return axes.replace(CHANNEL, "")
-
-
 def channel_views(data, axis: int | None) -> list:
     """``data`` split along its channel ``axis`` into one array per channel, without that axis
     (views for numpy and memory maps, lazy for dask; zarr is wrapped in dask so nothing is
@@ -100,7 +96,8 @@ class NamedChannels:
 class ChannelSlot:
     """Channel ``index`` of an output array along ``axis``, for writing results into tile by
     tile: ``slot[key] = values`` writes ``array[..., index, ...][key]`` (zarr arrays take no
-    views; numpy arrays get a plain view instead, see :func:`channel_slot`)."""
+    views; numpy arrays get a plain view instead, see :func:`channel_slot`). Write-only: what
+    is written is read back from the file."""
 
     def __init__(self, array, axis: int, index: int) -> None:
         self.array, self.axis, self.index = array, axis, index
@@ -115,12 +112,6 @@ class ChannelSlot:
 
     def __setitem__(self, key, values) -> None:
         self.array[self._key(key)] = values
-
-    def __getitem__(self, key):
-        return self.array[self._key(key)]
-
-    def __array__(self, dtype=None, copy=None):
-        return np.asarray(self.array[self._key(())], dtype=dtype)
 
 
 def channel_slot(array, axis: int, index: int):
