@@ -16,13 +16,15 @@ variance σ² in each band of the signal, 10·log10(MSE(prior mean) / Σ share·
 both measured against the reference — PN2V's whole margin over its prior mean.
 
     python -m benchmarks.lowsnr --type Confocal_MICE --method pn2v-pg [--seed 0]
+        [--location-weight W]
 
-Writes benchmarks/results/lowsnr-<type>-<method>[-seedN].json.
+Writes benchmarks/results/lowsnr-<type>-<method>[-lwW][-seedN].json.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import time
@@ -102,15 +104,18 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
     return Trainer(images, config, network, noise_model=noise_model).run(), info
 
 
-def run(kind: str, method: str, seed: int) -> dict:
+def run(kind: str, method: str, seed: int, location_weight: float | None = None) -> dict:
     raw, reference = load(kind)
     config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
+    if location_weight is not None:  # a lever of issue 21: N2V's error on the location
+        config = dataclasses.replace(config, location_weight=location_weight)
     start = time.perf_counter()
     model, result = train(kind, method, raw, config)
     result.update(
         type=kind,
         method=method,
         seed=seed,
+        location_weight=config.location_weight,
         date=time.strftime("%Y-%m-%d"),
         train_seconds=time.perf_counter() - start,
         machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
@@ -145,12 +150,16 @@ def main() -> None:
     parser.add_argument("--type", choices=TYPES, required=True)
     parser.add_argument("--method", choices=METHODS, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--location-weight", type=float, help="train with this location weight (a lever)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    result = run(args.type, args.method, args.seed)
+    result = run(args.type, args.method, args.seed, args.location_weight)
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
-    path = RESULTS / f"lowsnr-{args.type}-{args.method}{seed}.json"
+    lever = "" if args.location_weight is None else f"-lw{args.location_weight:g}"
+    path = RESULTS / f"lowsnr-{args.type}-{args.method}{lever}{seed}.json"
     path.write_text(json.dumps(result, indent=2))
     print(
         json.dumps({k: result.get(k) for k in ("denoised", "prior_mean", "wiener_gain", "guard")})

@@ -17,14 +17,39 @@ LOWSNR_METHODS = {
 }
 
 
-def _lowsnr_runs() -> dict[str, dict[str, dict]]:
+def _lowsnr_runs(levers: bool = False) -> dict[str, dict[str, dict]]:
+    """The runs by type and method: with the default settings, or (``levers``) those with
+    another location weight (``--location-weight``), keyed by method and weight."""
     runs: dict[str, dict[str, dict]] = {}
     for path in sorted(RESULTS.glob("lowsnr-*.json")):
-        if path.stem == "lowsnr-before":
+        if path.stem == "lowsnr-before" or ("-lw" in path.stem) != levers:
             continue
         result = json.loads(path.read_text())
-        runs.setdefault(result["type"], {})[result["method"]] = result
+        key = f"{result['method']} {result['location_weight']:g}" if levers else result["method"]
+        runs.setdefault(result["type"], {})[key] = result
     return runs
+
+
+def _lowsnr_levers(runs: dict[str, dict[str, dict]]) -> list[str]:
+    """Lines on the runs with another location weight, beside the default's."""
+    lines = []
+    for kind, found in _lowsnr_runs(levers=True).items():
+        for key, run in found.items():
+            method, weight = key.split()
+            default = runs.get(kind, {}).get(method)
+            was = (
+                f" (weight 1: {default['prior_mean']['psnr']:.2f} / "
+                f"{default['denoised']['psnr']:.2f})"
+                if default
+                else ""
+            )
+            lines.append(
+                f"- {kind}, {LOWSNR_METHODS[method]}, location weight {weight}: prior mean / "
+                f"MMSE {run['prior_mean']['psnr']:.2f} / {run['denoised']['psnr']:.2f} dB{was}"
+            )
+    if not lines:
+        return []
+    return ["", "Levers (issue 21), the same protocol with one setting changed:", "", *lines]
 
 
 def lowsnr_section() -> list[str]:
@@ -71,6 +96,7 @@ def lowsnr_section() -> list[str]:
                 f"{mmse:.2f} | {versus} | {mmse - prior:+.2f} | {run['wiener_gain']:.2f} | "
                 f"{100 * run['guard']['trusted_share']:.0f}% |"
             )
+    lines += _lowsnr_levers(runs)
     before = RESULTS / "lowsnr-before.json"
     if before.exists():
         data = json.loads(before.read_text())
