@@ -264,7 +264,8 @@ class NoiseModelWidget(DockWidget):
         job = self.job()
         self.summary.setText("Building…")
         self.progress.setValue(0)
-        self.progress.setMaximum(job.training.epochs * job.training.steps_per_epoch)
+        channels = len(job.channel_names or [None])  # a bootstrap trains one N2V per channel
+        self.progress.setMaximum(job.training.epochs * job.training.steps_per_epoch * channels)
         worker = _build(
             job,
             _start_thread=False,
