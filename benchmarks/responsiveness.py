@@ -23,6 +23,8 @@ import numpy as np
 from .quality import RESULTS
 
 TICK_MS = 50
+#: seconds a phase goes on after its work is done (see :func:`run`)
+SETTLE = 1.0
 
 
 class StallMeter:
@@ -83,18 +85,23 @@ def run(seconds: float) -> dict:
     wait(app, lambda: not common._RUNNING, 60)
     meter.phase = "idle"
     wait(app, lambda: False, 1.0)
+    # each phase ends SETTLE seconds after its work, as a user's next click comes: what the
+    # GUI does when a worker returns (a plot appears, layers are added) belongs to its phase
     meter.phase = "build noise model"
     noise.build_button.click()
     wait(app, lambda: noise.worker is None, 120)
+    wait(app, lambda: False, SETTLE)
     meter.phase = "train"
     training.train_button.click()
     wait(app, lambda: training.state is not State.TRAINING, seconds)
     meter.phase = "stop"
     training.train_button.click()
     wait(app, lambda: training.state is not State.TRAINING, 60)
+    wait(app, lambda: False, SETTLE)
     meter.phase = "denoise"
     denoise.run_button.click()
     wait(app, lambda: denoise.worker is None, 300)
+    wait(app, lambda: False, SETTLE)
     meter.phase = "idle after"
     wait(app, lambda: False, 1.0)
     meter.timer.stop()
