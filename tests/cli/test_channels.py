@@ -74,6 +74,33 @@ def test_noise_model_train_and_predict_channel_by_channel(files, capsys):
     with tifffile.TiffFile(result) as tif:
         assert tif.series[0].axes == "TCYX" and tif.series[0].shape == (2, 2, 64, 64)
     assert channel_names(result, 2) == NAMES and pixel_sizes(result) == SIZES
+    resume = ["train", files / "cells.ome.tif", "--resume", files / "model.pt"]
+    code, _, err = run([*resume, "-o", files / "more.pt", *TRAIN_FLAGS], capsys)
+    assert code == 0, err
+    more = load_model(files / "more.pt")
+    assert [m.epochs_trained for m in more.models] == [2 * m.epochs_trained for m in model.models]
+
+
+def test_supervised_training_with_multi_channel_targets(files, capsys):
+    clean, _ = noisy_images(count=2, shape=(64, 64))
+    write_ome(files / "clean.ome.tif", np.stack([clean, clean], axis=1), "TCYX")
+    code, _, err = run(
+        [
+            "train",
+            files / "cells.ome.tif",
+            "--mode",
+            "supervised",
+            "--target",
+            files / "clean.ome.tif",
+            "-o",
+            files / "s.pt",
+            *TRAIN_FLAGS,
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    model = load_model(files / "s.pt")
+    assert isinstance(model, ChannelModels) and model.config.mode == "supervised"
 
 
 def test_bootstrap_and_estimate_per_channel(files, capsys):
