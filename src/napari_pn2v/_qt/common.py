@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..backend.data.axes import SPATIAL, check_axes, guess_axes
-from ..backend.data.channels import channel_count, channels_first, check_channels
+from ..backend.data.channels import channel_count, channels_first, check_channels, numbered
 from ..backend.data.stores import axes_hint
 from ..backend.errors import PN2VError
 from ..session import session_for
@@ -267,7 +267,7 @@ def layer_images(layers: Sequence[Image], dims: int, what: str) -> tuple[list, l
         counts.append(channel_count(data.shape, axes))
         arrays.append(channels_first(data, axes) if counts[-1] > 1 else data)
     count = check_channels(counts, what) if counts else 1
-    return arrays, ([f"channel {c}" for c in range(count)] if count > 1 else None)
+    return arrays, (numbered(count) if count > 1 else None)
 
 
 def describe_stack(layer: Image, dims: int = 2) -> str:

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..backend.data.channels import channel_axis
 from ..backend.data.lazy import is_lazy
 from ..backend.data.stores import open_zarr
 from ..backend.errors import PN2VError
@@ -216,9 +217,8 @@ class PredictionWidget(DockWidget):
             if self.with_std.isChecked():
                 self._wanted.add("std")
         settings = self.form.values(PredictionConfig)
-        channel_axis = axes.index("C") if "C" in axes else None  # one model per channel
-        job = PredictionJob(
-            model, image, tuple(sorted(self._wanted)), **settings, channel_axis=channel_axis
+        job = PredictionJob(  # a channel axis: one model per channel
+            model, image, tuple(sorted(self._wanted)), **settings, channel_axis=channel_axis(axes)
         )
         job.check()
         worker = _predict(

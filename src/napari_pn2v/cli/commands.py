@@ -254,6 +254,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
 def predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..backend.data.channels import channel_axis
     from ..backend.data.metadata import channel_names, describe, pixel_sizes
     from ..backend.data.stores import open_stack, result_stem
     from ..backend.errors import PN2VError
@@ -284,7 +285,7 @@ def predict(args: argparse.Namespace) -> int:
             args.tile,
             args.overlap,
             args.device,
-            channel_axis=axes.index("C") if "C" in axes else None,
+            channel_axis=channel_axis(axes),
         ).start()
         for path, (image, axes) in opened.items()
     }

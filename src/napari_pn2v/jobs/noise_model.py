@@ -158,7 +158,7 @@ class NoiseModelJob:
     # ---------------------------------------------------------------- kinds
     def _per_channel(self) -> Generator[Progress, None, NoiseModelResult]:
         """The same job on each channel's data alone; notes and warnings name the channel."""
-        from ..backend.data.channels import check_channels
+        from ..backend.data.channels import check_channels, named, numbered
         from ..backend.noise.channels import ChannelNoiseModels
 
         data = {
@@ -169,7 +169,7 @@ class NoiseModelJob:
         images = self.images or []
         shapes = [np.shape(a)[0] for a in data.values()] + [image.shape[0] for image in images]
         count = check_channels(shapes, "data")
-        names = self.channel_names or [f"channel {c}" for c in range(count)]
+        names = self.channel_names or numbered(count)
         results = []
         for c in range(count):
             if getattr(self, "_stopped", False):
@@ -186,12 +186,10 @@ class NoiseModelJob:
                     results.append(done.value)
                     break
                 yield dataclasses.replace(event, channel=f"{names[c]} ({c + 1}/{count})")
-        model = ChannelNoiseModels([r.model for r in results], names)
-        named = zip(names, results, strict=True)
         return NoiseModelResult(
-            model,
-            notes=[f"{n}: {note}" for n, r in zip(names, results, strict=True) for note in r.notes],
-            warnings=[f"{n}: {w}" for n, r in named for w in r.warnings],
+            ChannelNoiseModels([r.model for r in results], names),
+            notes=named(names, (r.notes for r in results)),
+            warnings=named(names, (r.warnings for r in results)),
             channels=results,
         )
 

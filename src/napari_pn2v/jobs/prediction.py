@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backend.data.channels import named, numbered, with_channel
 from ..backend.errors import PN2VError
 
 #: what a model can give: every model the denoised image, PN2V also these
@@ -60,16 +61,13 @@ class PredictionJob:
 
     def start(self) -> PredictionRun:
         """Check everything and plan the tiles; nothing is computed or written yet."""
-        from ..backend.data.channels import channel_views
-        from ..backend.prediction.tiled import OVERLAP, TiledPrediction
+        from ..backend.prediction.tiled import OVERLAP, per_channel
 
         self.check()
         overlap = OVERLAP if self.overlap is None else self.overlap
-        models, axis = self._models()
-        tiles = [
-            TiledPrediction(model, image, self.tile, overlap, self.device)
-            for model, image in zip(models, channel_views(self.image, axis), strict=True)
-        ]
+        tiles, axis = per_channel(
+            self.model, self.image, self.channel_axis, self.tile, overlap, self.device
+        )
         return PredictionRun(tiles, tuple(self.outputs), axis, getattr(self.model, "names", None))
 
 
@@ -84,7 +82,7 @@ class PredictionRun:
         names: list[str] | None = None,
     ) -> None:
         self.tiles, self.wanted, self.channel_axis = tiles, outputs, channel_axis
-        self.names = names or [f"channel {c}" for c in range(len(tiles))]
+        self.names = names or numbered(len(tiles))
         self.files = None
         #: a multi-channel run's results in memory (made when it starts, unless it writes
         #: files), filled channel by channel
@@ -106,11 +104,7 @@ class PredictionRun:
     def warnings(self) -> list[str]:
         if len(self.tiles) == 1:
             return self.tiles[0].warnings
-        return [
-            f"{name}: {warning}"
-            for name, tiled in zip(self.names, self.tiles, strict=True)
-            for warning in tiled.warnings
-        ]
+        return named(self.names, (tiled.warnings for tiled in self.tiles))
 
     @property
     def n_tiles(self) -> int:
@@ -119,17 +113,12 @@ class PredictionRun:
     @property
     def image_shape(self) -> tuple[int, ...]:
         """The input's shape (its channel axis included)."""
-        shape = self.tiles[0].image_shape
-        if self.channel_axis is None:
-            return shape
-        return (*shape[: self.channel_axis], len(self.tiles), *shape[self.channel_axis :])
+        return with_channel(self.tiles[0].image_shape, self.channel_axis, len(self.tiles))
 
     @property
     def chunks(self) -> tuple[int, ...]:
-        chunks = self.tiles[0].chunks
-        if self.channel_axis is None:
-            return chunks
-        return (*chunks[: self.channel_axis], 1, *chunks[self.channel_axis :])
+        """Output chunks of one channel's tile."""
+        return with_channel(self.tiles[0].chunks, self.channel_axis, 1)
 
     def write_to(
         self,

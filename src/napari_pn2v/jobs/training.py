@@ -109,13 +109,13 @@ class TrainingJob:
 
     def _per_channel(self) -> ChannelTrainingRun:
         """One job per channel, on views of that channel; a time budget is shared evenly."""
-        from ..backend.data.channels import check_channels
+        from ..backend.data.channels import check_channels, numbered
         from ..backend.network.channels import channel_models
         from ..backend.noise.channels import for_channels
 
         lists = [self.images, self.targets or [], self.validation or []]
         count = check_channels([image.shape[0] for images in lists for image in images])
-        names = self.channel_names or [f"channel {c}" for c in range(count)]
+        names = self.channel_names or numbered(count)
         config = self.config
         if config.time_budget:
             config = dataclasses.replace(config, time_budget=config.time_budget / count)
@@ -138,14 +138,13 @@ class TrainingJob:
 
     def _trainer_arguments(self) -> dict:
         from ..backend.data.lazy import load_if_small
+        from ..backend.network.channels import channel_models
+        from ..backend.noise.channels import for_channels
 
         images = [load_if_small(image) for image in self.images]
         validation = (
             None if self.validation is None else [load_if_small(image) for image in self.validation]
         )
-        from ..backend.network.channels import channel_models
-        from ..backend.noise.channels import for_channels
-
         # a model or noise model of several channels is refused for one
         model, noise_model = channel_models(self.resume, 1)[0], for_channels(self.noise_model, 1)[0]
         if model is not None and noise_model is not None and model.is_probabilistic:
@@ -230,11 +229,9 @@ class TrainingRun:
     def messages(model) -> list[str]:
         """What the guard found about a trained model's noise model (none when all is well)."""
         if hasattr(model, "models"):  # one model per channel
-            return [
-                f"{name}: {message}"
-                for name, member in zip(model.names, model.models, strict=True)
-                for message in TrainingRun.messages(member)
-            ]
+            from ..backend.data.channels import named
+
+            return named(model.names, map(TrainingRun.messages, model.models))
         return model.noise_check.messages() if model.noise_check is not None else []
 
     @staticmethod
@@ -258,7 +255,6 @@ class ChannelTrainingRun(TrainingRun):
     progress events name their channel, a stop ends the whole run."""
 
     def __init__(self, runs: list[TrainingRun], names: list[str]) -> None:
-        self.trainer = runs[0].trainer  # the first channel's, for its configuration
         self.runs, self.names = runs, names
         self.started = 0
         self._stopped = False
@@ -289,11 +285,9 @@ class ChannelTrainingRun(TrainingRun):
 
     @property
     def warnings(self) -> list[str]:
-        return [
-            f"{name}: {warning}"
-            for name, run in zip(self.names, self.runs, strict=True)
-            for warning in run.warnings
-        ]
+        from ..backend.data.channels import named
+
+        return named(self.names, (run.warnings for run in self.runs))
 
     def describe(self) -> str:
         return f"{len(self.runs)} channels one after the other, each {self.runs[0].describe()}"

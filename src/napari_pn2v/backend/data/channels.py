@@ -6,13 +6,34 @@ axes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from ..errors import PN2VError
 
 CHANNEL = "C"
+
+
+def numbered(count: int) -> list[str]:
+    """Names for channels a file does not name: "channel 0", "channel 1", …"""
+    return [f"channel {c}" for c in range(count)]
+
+
+def named(names: Sequence[str], messages: Iterable[Iterable[str]]) -> list[str]:
+    """Each channel's messages, with its name: "GFP: …"."""
+    return [f"{name}: {m}" for name, ms in zip(names, messages, strict=True) for m in ms]
+
+
+def channel_axis(axes: str) -> int | None:
+    """Where ``axes`` hold C, or None."""
+    return axes.index(CHANNEL) if CHANNEL in axes else None
+
+
+def with_channel(values: tuple, axis: int | None, value: int) -> tuple:
+    """A shape (chunks) of one channel with the channel axis's ``value`` put back at
+    ``axis``; as it is without one."""
+    return values if axis is None else (*values[:axis], value, *values[axis:])
 
 
 def channel_count(shape: tuple[int, ...], axes: str) -> int:
@@ -68,7 +89,7 @@ def open_files(paths, axes: str | None = None, dims: int = 2) -> tuple[list, int
     count = check_channels([channel_count(a.shape, ax) for a, ax in opened], "files")
     arrays = [channels_first(a, ax) if count > 1 else a for a, ax in opened]
     names = channel_names(paths[0], count) if paths else None
-    return arrays, count, names or [f"channel {c}" for c in range(count)]
+    return arrays, count, names or numbered(count)
 
 
 class NamedChannels:
@@ -82,7 +103,7 @@ class NamedChannels:
         if len(models) < 2:
             raise PN2VError(f"a multi-channel {self.what} needs two channels or more")
         self.models = list(models)
-        self.names = list(names) if names else [f"channel {c}" for c in range(len(models))]
+        self.names = list(names) if names else numbered(len(models))
         if len(self.names) != len(self.models):
             raise PN2VError(f"{len(self.names)} channel names for {len(self.models)} channels")
 

@@ -14,12 +14,12 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ..data.channels import channel_slot, channel_views
+from ..data.channels import channel_axis, channel_slot, channel_views, with_channel
 from ..data.metadata import channel_names, pixel_sizes
 from ..data.stores import OutputFiles, open_stack, open_zarr, result_stem
 from ..errors import PN2VError
-from ..network.channels import load_model, models_for
-from .tiled import OVERLAP, TiledPrediction
+from ..network.channels import load_model
+from .tiled import OVERLAP, TiledPrediction, per_channel
 
 
 def _task(
@@ -79,17 +79,10 @@ def predict_on_cluster(
     opened = {
         Path(f).resolve(): open_stack(f, axes, model.config.dims, channels=True) for f in files
     }
-    runs = {}  # every input checked (shape, type, channels, noise-model range) first
-    for path, (image, found) in opened.items():
-        models, axis = models_for(model, image.shape, found.index("C") if "C" in found else None)
-        views = channel_views(image, axis)
-        runs[path] = (
-            axis,
-            [
-                TiledPrediction(m, v, tile, overlap, device)
-                for m, v in zip(models, views, strict=True)
-            ],
-        )
+    runs = {  # every input checked (shape, type, channels, noise-model range) first
+        path: per_channel(model, image, channel_axis(found), tile, overlap, device)
+        for path, (image, found) in opened.items()
+    }
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
@@ -101,18 +94,15 @@ def predict_on_cluster(
     results: list[Path] = []
     try:
         with Client(cluster if cluster is not None else scheduler) as client:
-            for path, (axis, tiles) in runs.items():
+            for path, (tiles, axis) in runs.items():
                 multi = axis is not None
-                shape, chunks = opened[path][0].shape, tiles[0].chunks
-                if multi:  # the result's chunks hold one channel
-                    chunks = (*chunks[:axis], 1, *chunks[axis:])
                 files_out = OutputFiles(
                     output,
                     result_stem(path),
                     keys,
-                    tuple(shape),
+                    tuple(opened[path][0].shape),
                     "zarr",
-                    chunks=chunks,
+                    chunks=with_channel(tiles[0].chunks, axis, 1),  # of one channel
                     axes=opened[path][1],
                     sizes=pixel_sizes(path),
                     channels=(channel_names(path, len(tiles)) or model.names) if multi else None,

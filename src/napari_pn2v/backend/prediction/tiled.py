@@ -20,9 +20,11 @@ from collections.abc import Callable, Iterator, MutableMapping
 import numpy as np
 import torch
 
+from ..data.channels import channel_views
 from ..data.lazy import PlaneSource, reflect
 from ..devices import choose_device
 from ..errors import PN2VError
+from ..network.channels import ChannelModels, models_for
 from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES
 from ..noise.coverage import check_coverage
@@ -207,3 +209,21 @@ def predict(
         if progress is not None:
             progress(done, total)
     return {name: array for name, array in run.outputs.items() if array is not None}
+
+
+def per_channel(
+    model: PN2VModel | ChannelModels,
+    image,
+    channel_axis: int | None,
+    tile: int | None = None,
+    overlap: int = OVERLAP,
+    device: str = "auto",
+) -> tuple[list[TiledPrediction], int | None]:
+    """(one :class:`TiledPrediction` per channel of ``image``, each with its channel's model,
+    the channel axis split or None): the model must have the image's channels."""
+    models, axis = models_for(model, tuple(image.shape), channel_axis)
+    views = channel_views(image, axis)
+    tiles = [
+        TiledPrediction(m, v, tile, overlap, device) for m, v in zip(models, views, strict=True)
+    ]
+    return tiles, axis
