@@ -36,13 +36,30 @@ def pixel_sizes(path: str | os.PathLike) -> PixelSizes:
     return {}
 
 
+def ome_pixels(tif) -> dict | None:
+    """The OME-XML ``Pixels`` of an open TIFF's first image (None for a TIFF without OME)."""
+    import tifffile
+
+    if not (tif.is_ome and tif.ome_metadata):
+        return None
+    image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
+    return (image[0] if isinstance(image, list) else image)["Pixels"]
+
+
+def ngff_attributes(path: str | os.PathLike) -> dict:
+    """A zarr node's OME-Zarr attributes: under "ome" (NGFF 0.5), or at the top (0.4)."""
+    import zarr
+
+    attrs = dict(zarr.open(path, mode="r").attrs)
+    return attrs.get("ome", attrs)
+
+
 def _tiff_sizes(path: Path) -> PixelSizes:
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
-        if tif.is_ome and tif.ome_metadata:
-            pixels = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
-            pixels = (pixels[0] if isinstance(pixels, list) else pixels)["Pixels"]
+        pixels = ome_pixels(tif)
+        if pixels is not None:
             return {
                 axis: (float(pixels[key]), pixels.get(f"{key}Unit", "µm"))
                 for axis in "XYZ"
@@ -70,10 +87,7 @@ def _unit(unit: str) -> str:
 
 
 def _zarr_sizes(path: Path) -> PixelSizes:
-    import zarr
-
-    attrs = dict(zarr.open(path, mode="r").attrs)
-    multiscales = attrs.get("ome", attrs).get("multiscales")
+    multiscales = ngff_attributes(path).get("multiscales")
     if not multiscales:
         return {}
     axes = multiscales[0].get("axes", [])
@@ -98,16 +112,13 @@ def channel_names(path: str | os.PathLike, count: int) -> list[str] | None:
             import tifffile
 
             with tifffile.TiffFile(path) as tif:
-                if tif.is_ome and tif.ome_metadata:
-                    image = tifffile.xml2dict(tif.ome_metadata)["OME"]["Image"]
-                    found = (image[0] if isinstance(image, list) else image)["Pixels"]["Channel"]
+                pixels = ome_pixels(tif)
+                if pixels is not None:
+                    found = pixels["Channel"]
                     found = found if isinstance(found, list) else [found]
                     names = [str(c.get("Name", "")) for c in found]
         elif path.is_dir():
-            import zarr
-
-            attrs = dict(zarr.open(path, mode="r").attrs)
-            names = [c.get("label", "") for c in attrs.get("ome", attrs)["omero"]["channels"]]
+            names = [c.get("label", "") for c in ngff_attributes(path)["omero"]["channels"]]
         elif read_by_bioio(path):
             from bioio import BioImage
 

@@ -21,7 +21,7 @@ from ..errors import PN2VError
 from .axes import check_axes, guess_axes, planes_axes, spatial_last
 from .formats import open_with_bioio, read_by_bioio
 from .images import read_image
-from .metadata import PixelSizes, ngff_metadata, ome_metadata
+from .metadata import PixelSizes, ngff_attributes, ngff_metadata, ome_metadata
 
 FORMATS = ("tiff", "zarr")
 SUFFIXES = {"tiff": ".tif", "zarr": ".zarr"}
@@ -82,10 +82,7 @@ def axes_hint(path: str | os.PathLike) -> str | None:
             with tifffile.TiffFile(path) as tif:
                 return tif.series[0].axes
         if path.is_dir():
-            import zarr
-
-            attrs = dict(zarr.open(path, mode="r").attrs)
-            multiscales = attrs.get("ome", attrs).get("multiscales")
+            multiscales = ngff_attributes(path).get("multiscales")
             if multiscales and "axes" in multiscales[0]:
                 return "".join(
                     (a if isinstance(a, str) else a["name"])[0] for a in multiscales[0]["axes"]
