@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tracemalloc
 from collections.abc import Callable
 
@@ -64,12 +65,15 @@ def n2v_model(noisy):
 
 def with_noise_model(model: PN2VModel, calibration: np.ndarray, kind: str) -> PN2VModel:
     """A copy of ``model`` with a noise model of another kind: a GMM fitted briefly to the
-    calibration stack, or the synthetic camera's Poisson–Gaussian model."""
+    calibration stack, or the synthetic camera's Poisson–Gaussian model (``skewed``: with its
+    photon counting's skew, a third cumulant of gain × variance)."""
     model = model.copy()
     if kind == "gmm":
         model.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=50)
     else:
         model.noise_model = PoissonGaussianNoiseModel.from_camera(2.0, 100.0, 6.0)
+        if kind == "skewed":
+            model.noise_model = dataclasses.replace(model.noise_model, skew_ratio=2.0)
     return model
 
 

@@ -1,4 +1,5 @@
 import itertools
+import json
 
 import numpy as np
 import pytest
@@ -171,4 +172,4 @@ def test_a_measured_curve_round_trips_and_older_readers_must_refuse_it(tmp_path)
     s = torch.linspace(-5, 300, 50)
     torch.testing.assert_close(loaded.variance(s), model.variance(s))
     with np.load(tmp_path / "pg.npz") as data:  # format 1 readers took only the line
-        assert '"version": 2' in str(data["meta"])
+        assert json.loads(str(data["meta"]))["version"] >= 2

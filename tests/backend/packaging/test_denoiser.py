@@ -51,7 +51,7 @@ def test_a_traced_n2v_model_gives_what_predict_gives(n2v_model, noisy):
     _trace_and_compare(n2v_model, noisy)
 
 
-@pytest.mark.parametrize("kind", ["gmm", "poisson-gaussian"])
+@pytest.mark.parametrize("kind", ["gmm", "poisson-gaussian", "skewed"])
 def test_other_noise_models_and_the_guard_are_traced_too(pn2v_model, noisy, calibration, kind):
     """The guard's untrusted band (prior mean above 300) is fixed into the module too."""
     model = with_noise_model(pn2v_model, calibration, kind)
@@ -65,7 +65,7 @@ def test_3d_models_are_refused():
         to_torchscript(model, torch.zeros(1, 1, 8, 16, 16))
 
 
-@pytest.mark.parametrize("kind", ["histogram", "gmm", "poisson-gaussian", None])
+@pytest.mark.parametrize("kind", ["histogram", "gmm", "poisson-gaussian", "skewed", None])
 def test_the_state_dict_weights_give_what_predict_gives(
     pn2v_model, n2v_model, noisy, calibration, kind
 ):

@@ -20,9 +20,9 @@ from ..errors import PN2VError
 
 FORMAT = "napari-pn2v-noise-model"
 #: the newest format this code reads; files are written as version 1 unless a state needs
-#: more (a Poisson–Gaussian model with a measured curve or clipping: 2), so older versions
-#: still read every file they can read correctly and refuse the others
-FORMAT_VERSION = 2
+#: more (a Poisson–Gaussian model with a measured curve or clipping: 2; with skewed noise:
+#: 3), so older versions still read every file they can read correctly and refuse the others
+FORMAT_VERSION = 3
 
 
 class NoiseModel(Protocol):
