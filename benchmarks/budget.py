@@ -62,8 +62,11 @@ from .quality import (
 METHODS: dict[str, tuple[dict, dict]] = {
     "n2v": (dict(mode="n2v"), {}),
     "pn2v": (dict(mode="pn2v"), {}),
-    "pn2v-plain": (dict(mode="pn2v"), dict(location_weight=0.0)),
-    "pn2v-published": (dict(mode="pn2v", prior="published"), dict(location_weight=0.0)),
+    "pn2v-plain": (dict(mode="pn2v"), dict(location_weight=0.0, prior_mean_loss="joint")),
+    "pn2v-published": (
+        dict(mode="pn2v", prior="published"),
+        dict(location_weight=0.0, prior_mean_loss="joint"),
+    ),
 }
 HOLDOUT = {"fmd": "region", "synthetic": "frames"}
 

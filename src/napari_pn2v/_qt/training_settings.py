@@ -32,7 +32,10 @@ SETTINGS = (
     (ModelConfig, ("samples", "depth", "features")),
 )
 ADVANCED = (
-    (TrainConfig, ("seed", "location_weight", "initial_spread", "spread_calibration")),
+    (
+        TrainConfig,
+        ("seed", "location_weight", "prior_mean_loss", "initial_spread", "spread_calibration"),
+    ),
     (ModelConfig, ("prior",)),
 )
 #: "Validate on" choices besides an image layer of other scenes -> TrainConfig.holdout

@@ -180,6 +180,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         device=args.device,
         seed=args.seed,
         location_weight=args.location_weight,
+        prior_mean_loss=args.prior_mean_loss,
         holdout=args.holdout,
         initial_spread=args.initial_spread,
         spread_calibration=args.spread_calibration,

@@ -315,6 +315,7 @@ def _train_parser(sub) -> None:
     _setting(tr, ModelConfig, "dims", int)
     _setting(tr, ModelConfig, "prior")
     _setting(tr, TrainConfig, "location_weight", _non_negative_float)
+    _setting(tr, TrainConfig, "prior_mean_loss")
     _setting(tr, TrainConfig, "initial_spread", _positive_float)
     tr.add_argument(
         "--no-spread-calibration",

@@ -198,22 +198,56 @@ def test_supervised_targets_are_checked(noisy):
     assert Trainer(noisy, TrainConfig(**TINY_TRAINING), config, targets=noisy[:1]).n_planes == 2
 
 
-def test_location_loss_is_added_while_training_and_left_out_of_validation(noisy, noise_model):
-    from napari_pn2v.backend.training.losses import mse_loss, pn2v_loss
-
-    trainer = make_trainer(noisy, noise_model, location_weight=2.5)
-    batch = trainer._val[0]
-    model, net = trainer.model, trainer.model.net
-    dense = net(batch.inputs)
+def _head_outputs(trainer, batch):
+    dense = trainer.model.net(batch.inputs)
     b, k = dense.shape[:2]
     raw = dense.flatten(2).gather(2, batch.index[:, None, :].expand(b, k, -1))
-    raw = raw.permute(0, 2, 1).reshape(-1, k)
+    return raw.permute(0, 2, 1).reshape(-1, k)
+
+
+@pytest.mark.parametrize("prior_mean_loss", ["squared-error", "joint"])
+def test_location_loss_is_added_while_training_and_left_out_of_validation(
+    noisy, noise_model, prior_mean_loss
+):
+    from napari_pn2v.backend.training.losses import mse_loss, pn2v_loss
+
+    trainer = make_trainer(noisy, noise_model, location_weight=2.5, prior_mean_loss=prior_mean_loss)
+    batch = trainer._val[0]
+    model = trainer.model
+    raw = _head_outputs(trainer, batch)
     target = batch.targets.reshape(-1)
-    pure = pn2v_loss(model.prior(raw).samples(), model.denormalise(target), model.noise_model)
-    location = mse_loss(raw[:, 0], target)
+    samples = model.prior(raw, calibrated=False).samples()
+    pure = pn2v_loss(samples, model.denormalise(target), model.noise_model)
+    on = raw[:, 0] if prior_mean_loss == "joint" else model.normalise(samples.mean(1))
+    location = mse_loss(on, target)
     torch.testing.assert_close(trainer.loss(batch, training=False), pure)
     torch.testing.assert_close(trainer.loss(batch), pure + 2.5 * location)
     assert location > 0
+
+
+def _location_gradient(trainer, batch) -> float:
+    trainer.model.net.zero_grad()
+    trainer.loss(batch).backward()
+    return float(trainer.model.net.head.bias.grad[0])
+
+
+def test_by_default_only_the_squared_error_moves_the_prior_mean(noisy, noise_model):
+    """The likelihood's gradient leaves the samples' mean alone, so the location's gradient
+    is the squared error's and grows with its weight exactly; jointly it does not."""
+    for loss, proportional in (("squared-error", True), ("joint", False)):
+        gradients = []
+        for weight in (1.0, 2.5):
+            trainer = make_trainer(
+                noisy, noise_model, location_weight=weight, prior_mean_loss=loss, seed=0
+            )
+            gradients.append(_location_gradient(trainer, trainer._val[0]))
+        ratio = gradients[1] / gradients[0]
+        assert (abs(ratio - 2.5) < 1e-3) == proportional, (loss, ratio)
+    with pytest.raises(PN2VError, match="nothing trains the prior's mean"):
+        TrainConfig(location_weight=0)
+    TrainConfig(location_weight=0, prior_mean_loss="joint")  # the PN2V loss alone
+    with pytest.raises(PN2VError, match="prior mean loss"):
+        TrainConfig(prior_mean_loss="likelihood")
 
 
 def test_location_loss_only_touches_the_location_scale_prior(noisy, noise_model):

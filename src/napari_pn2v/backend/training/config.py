@@ -10,6 +10,8 @@ from ..network.config import INITIAL_SPREAD
 from ..options import option
 
 HOLDOUTS = ("frames", "region")
+#: what trains a location-scale prior's mean: N2V's squared error alone, or with the likelihood
+PRIOR_MEAN_LOSSES = ("squared-error", "joint")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: the blind spot's neighbourhood: a masked pixel takes the value of another pixel of its
 #: 5×5 (5×5×5) window
@@ -95,12 +97,22 @@ class TrainConfig:
     val_patches: int = 64
     location_weight: float = option(
         1.0,
-        "weight of N2V's squared error on the location-scale prior's location, which "
-        "makes PN2V learn as fast as N2V; 0 = PN2V loss alone",
+        "weight of N2V's squared error on the location-scale prior's mean, which "
+        "makes PN2V learn as fast as N2V; 0 = PN2V loss alone (then the prior mean loss "
+        "must be 'joint')",
         label="Location weight",
         min=0.0,
         max=100.0,
         step=0.1,
+        advanced=True,
+    )
+    prior_mean_loss: str = option(
+        "squared-error",
+        "what trains the prior's mean: N2V's squared error alone, the likelihood shaping the "
+        "samples about it (a noise model of the wrong shape cannot pull it off), or 'joint': "
+        "the likelihood too (how earlier versions trained)",
+        label="Prior mean from",
+        choices=PRIOR_MEAN_LOSSES,
         advanced=True,
     )
     initial_spread: float = option(
@@ -143,6 +155,16 @@ class TrainConfig:
             raise PN2VError(f"device must be one of {DEVICES}, got {self.device!r}")
         if not self.location_weight >= 0:
             raise PN2VError(f"location weight must be ≥ 0, got {self.location_weight}")
+        if self.prior_mean_loss not in PRIOR_MEAN_LOSSES:
+            raise PN2VError(
+                f"prior mean loss must be one of {', '.join(PRIOR_MEAN_LOSSES)}, "
+                f"got {self.prior_mean_loss!r}"
+            )
+        if self.location_weight == 0 and self.prior_mean_loss == "squared-error":
+            raise PN2VError(
+                "with a location weight of 0 nothing trains the prior's mean: "
+                "use prior mean loss 'joint' (the PN2V loss alone)"
+            )
         if self.time_budget is not None and not self.time_budget > 0:
             raise PN2VError(f"time budget must be positive, got {self.time_budget} minutes")
         if self.residual_delay < 0:

@@ -135,13 +135,16 @@ class Trainer:
     def loss(self, batch: Batch, training: bool = True) -> torch.Tensor:
         """The PN2V, N2V or supervised loss of one batch.
 
-        While training PN2V with the location-scale prior, N2V's squared error on the location
-        μ is added (``location_weight``). The PN2V likelihood weights each pixel's error by its
-        inverse noise variance, so bright, noisy structures — which dominate the squared error
-        of the result — learn slowest; the squared error gives them N2V's pace. Both terms are
-        minimised by the same prior: the mean of p(s | neighbourhood) is E[x | neighbourhood],
-        N2V's target, and the residuals r_k leave the samples free. Validation reports the
-        PN2V loss alone.
+        While training PN2V with the location-scale prior, N2V's squared error on the prior
+        mean is added (``location_weight``), and by default (``prior_mean_loss``
+        "squared-error") it alone moves the prior mean: the likelihood's gradient reaches the
+        samples' spread and shape about their mean, not the mean. The mean of the true
+        p(s | neighbourhood) is E[x | neighbourhood], N2V's target, whatever the noise; the
+        likelihood pulls it wherever the noise model's shape is off (the prior absorbs what
+        the model lacks), and weights each pixel's error by its inverse noise variance, so
+        bright structures learned slowest. "joint": the likelihood moves the mean too, and the
+        squared error is on the location μ (how earlier versions trained). Validation reports
+        the PN2V loss alone.
         """
         model = self.model
         outputs = self._outputs if training else self._outputs.module
@@ -152,11 +155,16 @@ class Trainer:
         if not model.is_probabilistic:
             return mse_loss(raw[:, 0], target)
         samples = model.prior(raw, calibrated=False).samples()
-        loss = pn2v_loss(samples, model.denormalise(target), model.noise_model)
+        observed = model.denormalise(target)
         weight = self.config.location_weight
-        if training and weight > 0 and model.config.location_scale:
-            loss = loss + weight * mse_loss(raw[:, 0], target)
-        return loss
+        if not (training and weight > 0 and model.config.location_scale):
+            return pn2v_loss(samples, observed, model.noise_model)
+        if self.config.prior_mean_loss == "joint":
+            loss = pn2v_loss(samples, observed, model.noise_model)
+            return loss + weight * mse_loss(raw[:, 0], target)
+        mean = samples.mean(1, keepdim=True)  # the likelihood shapes the samples about it
+        loss = pn2v_loss(samples - mean + mean.detach(), observed, model.noise_model)
+        return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
 
     def request_stop(self) -> None:
         """Stop soon, from any thread: before the next step, or within the validation or the
