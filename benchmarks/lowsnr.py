@@ -116,6 +116,7 @@ def run(kind: str, method: str, seed: int, location_weight: float | None = None)
         method=method,
         seed=seed,
         location_weight=config.location_weight,
+        prior_mean_loss=config.prior_mean_loss,
         date=time.strftime("%Y-%m-%d"),
         train_seconds=time.perf_counter() - start,
         machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",

@@ -682,7 +682,9 @@ def main() -> None:
         "U-Net and BM3D have not changed since 2026-11-23; every PN2V row from "
         "2026-11-24 on has the location loss and the centred bins. The three PN2V rows "
         "with a noise model made without a histogram of calibration data (issue 5) show "
-        "what calibration data is worth.",
+        "what calibration data is worth. Every PN2V row here and in the time-to-quality "
+        "sweep predates the prior mean learned from the squared error alone and the skewed "
+        "Poisson–Gaussian estimate (issue 21, 2026-11-29; method.md): not yet measured again.",
         "",
     ]
     for preset in ("cpu", "gpu"):

@@ -22,7 +22,9 @@ def _lowsnr_runs(levers: bool = False) -> dict[str, dict[str, dict]]:
     another location weight (``--location-weight``), keyed by method and weight."""
     runs: dict[str, dict[str, dict]] = {}
     for path in sorted(RESULTS.glob("lowsnr-*.json")):
-        if path.stem == "lowsnr-before" or ("-lw" in path.stem) != levers:
+        if path.stem.startswith("lowsnr-before") or ("-lw" in path.stem) != levers:
+            continue
+        if "-seed" in path.stem:  # other seeds: :func:`_lowsnr_seeds`
             continue
         result = json.loads(path.read_text())
         key = f"{result['method']} {result['location_weight']:g}" if levers else result["method"]
@@ -33,23 +35,59 @@ def _lowsnr_runs(levers: bool = False) -> dict[str, dict[str, dict]]:
 def _lowsnr_levers(runs: dict[str, dict[str, dict]]) -> list[str]:
     """Lines on the runs with another location weight, beside the default's."""
     lines = []
+    before = RESULTS / "lowsnr-before-skew.json"
+    earlier = json.loads(before.read_text())["rows"] if before.exists() else {}
     for kind, found in _lowsnr_runs(levers=True).items():
         for key, run in found.items():
             method, weight = key.split()
-            default = runs.get(kind, {}).get(method)
-            was = (
-                f" (weight 1: {default['prior_mean']['psnr']:.2f} / "
-                f"{default['denoised']['psnr']:.2f})"
-                if default
-                else ""
-            )
+            if "prior_mean_loss" in run:
+                default = runs.get(kind, {}).get(method)
+                pair = (
+                    (default["prior_mean"]["psnr"], default["denoised"]["psnr"])
+                    if default
+                    else None
+                )
+            else:  # measured with the earlier code: beside that code's default
+                pair = earlier.get(kind, {}).get(method.removeprefix("pn2v-"))
+            was = f" (weight 1: {pair[0]:.2f} / {pair[1]:.2f})" if pair else ""
             lines.append(
                 f"- {kind}, {LOWSNR_METHODS[method]}, location weight {weight}: prior mean / "
                 f"MMSE {run['prior_mean']['psnr']:.2f} / {run['denoised']['psnr']:.2f} dB{was}"
             )
     if not lines:
         return []
-    return ["", "Levers (issue 21), the same protocol with one setting changed:", "", *lines]
+    return [
+        "",
+        "Levers (issue 21), the same protocol with one setting changed; runs of the earlier "
+        "code (before the skewed model and the squared-error prior mean) beside that code's "
+        "default:",
+        "",
+        *lines,
+    ]
+
+
+def _lowsnr_seeds(runs: dict[str, dict[str, dict]]) -> list[str]:
+    """Lines on the runs with other seeds, beside seed 0's."""
+    found: dict[tuple[str, str], list[dict]] = {}
+    for path in sorted(RESULTS.glob("lowsnr-*-seed*.json")):
+        result = json.loads(path.read_text())
+        found.setdefault((result["type"], result["method"]), []).append(result)
+    lines = []
+    for (kind, method), results in found.items():
+        first = runs.get(kind, {}).get(method)
+        every = ([first] if first else []) + sorted(results, key=lambda r: r["seed"])
+        label = LOWSNR_METHODS.get(method, "N2V")
+        scores = ", ".join(
+            f"seed {r['seed']}: "
+            + (f"{r['prior_mean']['psnr']:.2f} / " if "prior_mean" in r else "")
+            + f"{r['denoised']['psnr']:.2f}"
+            for r in every
+        )
+        what = "prior mean / MMSE" if "prior_mean" in every[0] else "denoised"
+        lines.append(f"- {kind}, {label}, {what}: {scores} dB")
+    if not lines:
+        return []
+    return ["", "Other seeds, the same protocol:", "", *lines]
 
 
 def lowsnr_section() -> list[str]:
@@ -67,11 +105,12 @@ def lowsnr_section() -> list[str]:
         "prior mean and pixel could gain at most, knowing each signal band's prior error and "
         "noise (16 bands). *Kept*: the share of pixels whose MMSE the guard kept (the rest "
         "get the prior mean). Four frames of one scene are a small test: differences below "
-        "~0.2 dB are noise; a second seed moved N2V by 0.05 dB and PN2V's prior mean by "
-        "0.15 dB on the two-photon data. The Poisson–Gaussian rows and the bootstrapped-GMM "
-        "rows of the mouse and two-photon data are from the code with the trimmed noise "
-        "variance (method.md), the other rows from the code just before it (its guard measured "
-        "the images' noise with (1.4826·MAD)²).",
+        "~0.2 dB are noise; a second seed moved N2V by 0.11 dB and PN2V's prior mean by "
+        "0.1–0.45 dB on the two-photon data. Rows marked † are from earlier code: before "
+        "the skewed Poisson–Gaussian model and the prior mean learned from the squared error "
+        "alone (method.md; the table after the levers has the earlier Poisson–Gaussian and "
+        "GMM rows), the bootstrapped-histogram and 4-frame rows also before the trimmed noise "
+        "variance.",
         "",
         "| type | method | input | prior mean | MMSE | MMSE − N2V | MMSE − prior | bound | kept |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -91,14 +130,17 @@ def lowsnr_section() -> list[str]:
                 continue
             mmse, prior = run["denoised"]["psnr"], run["prior_mean"]["psnr"]
             versus = f"{mmse - n2v['denoised']['psnr']:+.2f}" if n2v else "—"
+            label += "" if "prior_mean_loss" in run else " †"
             lines.append(
                 f"| {kind} | {label} | {run['input']['psnr']:.2f} | {prior:.2f} | "
                 f"{mmse:.2f} | {versus} | {mmse - prior:+.2f} | {run['wiener_gain']:.2f} | "
                 f"{100 * run['guard']['trusted_share']:.0f}% |"
             )
+    lines += _lowsnr_seeds(runs)
     lines += _lowsnr_levers(runs)
-    before = RESULTS / "lowsnr-before.json"
-    if before.exists():
+    for before in (RESULTS / "lowsnr-before-skew.json", RESULTS / "lowsnr-before.json"):
+        if not before.exists():
+            continue
         data = json.loads(before.read_text())
         lines += [
             "",
