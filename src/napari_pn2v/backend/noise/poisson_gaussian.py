@@ -101,14 +101,16 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
 
     def skewness(self, signal: torch.Tensor) -> torch.Tensor:
         """The skewness of x given s (0 for a Gaussian model), as the likelihood uses it."""
-        var = self.variance(signal)
-        return (self.skew_ratio / var.sqrt()).clamp(-MAX_SKEW, MAX_SKEW)
+        return self._skewness_at(self.variance(signal))
+
+    def _skewness_at(self, var: torch.Tensor) -> torch.Tensor:
+        return (self.skew_ratio * var.rsqrt()).clamp(-MAX_SKEW, MAX_SKEW)
 
     def _skew_normal(self, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(E[z], 1 / ω, α) of the skew-normal density ω⁻¹·2φ(z)Φ(αz), z = (x − s)/ω + E[z],
         that has mean s, variance ``var`` and this model's skewness (Azzalini's parameters
         from the moments)."""
-        gamma = (self.skew_ratio * var.rsqrt()).clamp(-MAX_SKEW, MAX_SKEW)
+        gamma = self._skewness_at(var)
         t = (2 / (4 - math.pi) * gamma.abs().clamp(min=1e-6)) ** (1 / 3)
         mean_z2 = t * t / (1 + t * t)  # E[z]² = δ²·2/π
         delta2 = mean_z2 * (math.pi / 2)
