@@ -190,3 +190,10 @@ def test_any_kind_of_noise_model_is_shown(viewer, calibration):
     widget = TrainingWidget(viewer)
     widget.session.noise_model = GaussianMixtureNoiseModel.from_calibration(calibration, steps=5)
     assert widget.noise_label.text().startswith("gmm, signals")
+
+
+def test_averaged_weights_are_an_advanced_setting(viewer):
+    widget = TrainingWidget(viewer)
+    assert widget.train_config().weight_average == 0
+    widget.panel.advanced_form.set_values({"weight_average": 100})
+    assert widget.train_config().weight_average == 100

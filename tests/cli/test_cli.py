@@ -319,6 +319,7 @@ def test_help_describes_every_option(command, capsys):
             "--seed",
             "--preset",
             "--resume",
+            "--weight-average",
         ):
             assert flag in text
 
@@ -329,6 +330,8 @@ def test_help_describes_every_option(command, capsys):
         ("--epochs", "0"),
         ("--location-weight", "-1"),
         ("--location-weight", "nan"),
+        ("--weight-average", "-1"),
+        ("--weight-average", "1.5"),
         ("--time-limit", "soon"),
         ("--time-limit", "-5m"),
     ],

@@ -34,7 +34,14 @@ SETTINGS = (
 ADVANCED = (
     (
         TrainConfig,
-        ("seed", "location_weight", "prior_mean_loss", "initial_spread", "spread_calibration"),
+        (
+            "seed",
+            "weight_average",
+            "location_weight",
+            "prior_mean_loss",
+            "initial_spread",
+            "spread_calibration",
+        ),
     ),
     (ModelConfig, ("prior",)),
 )

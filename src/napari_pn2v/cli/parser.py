@@ -29,6 +29,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
+
+
 def _non_negative_float(text: str) -> float:
     value = float(text)
     if not value >= 0:  # also refuses nan
@@ -316,6 +323,7 @@ def _train_parser(sub) -> None:
     _setting(tr, ModelConfig, "prior")
     _setting(tr, TrainConfig, "location_weight", _non_negative_float)
     _setting(tr, TrainConfig, "prior_mean_loss")
+    _setting(tr, TrainConfig, "weight_average", _non_negative_int)
     _setting(tr, TrainConfig, "initial_spread", _positive_float)
     tr.add_argument(
         "--no-spread-calibration",

@@ -94,6 +94,16 @@ class TrainConfig:
     sparse_head: bool = True
     lr_patience: int = 10
     lr_factor: float = 0.5
+    weight_average: int = option(
+        0,
+        "validate and keep an exponential moving average of the weights over about this "
+        "many steps (short, noisy trainings jump from step to step); 0 = the weights as "
+        "trained",
+        label="Average weights over (steps)",
+        min=0,
+        max=100_000,
+        advanced=True,
+    )
     val_patches: int = 64
     location_weight: float = option(
         1.0,
@@ -167,6 +177,8 @@ class TrainConfig:
             )
         if self.time_budget is not None and not self.time_budget > 0:
             raise PN2VError(f"time budget must be positive, got {self.time_budget} minutes")
+        if self.weight_average < 0:
+            raise PN2VError(f"weight average must be ≥ 0 steps, got {self.weight_average}")
         if self.residual_delay < 0:
             raise PN2VError(f"residual delay must be ≥ 0, got {self.residual_delay}")
         if not self.initial_spread > 0:

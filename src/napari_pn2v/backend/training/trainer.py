@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ from ..network.model import PN2VModel
 from ..noise.base import NoiseModel
 from ..noise.coverage import check_coverage
 from ..noise.diagnostics import NoiseCheck
+from .averaging import WeightAverage
 from .config import Progress, TrainConfig
 from .data import Images, TrainingData, mean_std
 from .distributed import mean_over_processes, world
@@ -101,6 +103,8 @@ class Trainer:
         self._check: tuple[int, NoiseCheck] | None = None
         model.net.to(self.device)
         self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
+        #: the weights validated and kept (:mod:`.averaging`); None: the network's own
+        self._average = WeightAverage(model.net, cfg.weight_average) if cfg.weight_average else None
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience
         )
@@ -217,6 +221,8 @@ class Trainer:
                 if (epoch - 1) * cfg.steps_per_epoch + step <= cfg.residual_delay:
                     self._hold_residuals()
                 self.optimizer.step()
+                if self._average is not None:
+                    self._average.update(net)
                 total += loss.item()
                 done = budget is not None and time.monotonic() - start >= budget
                 val_loss = None
@@ -264,18 +270,23 @@ class Trainer:
                 if grad is not None:
                     grad[2:] = 0
 
+    def _averaged(self) -> AbstractContextManager:
+        """Inside: the network holds the weights that are validated and kept."""
+        return nullcontext() if self._average is None else self._average.applied(self.model.net)
+
     def _end_epoch(self, train_loss: float) -> float | None:
         self.model.epochs_trained += 1
-        val_loss = self.validate()
-        monitored = train_loss if val_loss is None else val_loss
-        if self.config.time_budget is None:  # a time budget's rate follows the clock
-            self.scheduler.step(monitored)
-        if self.best_val_loss is None or monitored < self.best_val_loss:
-            self.best_val_loss = monitored
-            self._best_state = {
-                k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
-            }
-            self._best_epochs = self.model.epochs_trained
+        with self._averaged():
+            val_loss = self.validate()
+            monitored = train_loss if val_loss is None else val_loss
+            if self.config.time_budget is None:  # a time budget's rate follows the clock
+                self.scheduler.step(monitored)
+            if self.best_val_loss is None or monitored < self.best_val_loss:
+                self.best_val_loss = monitored
+                self._best_state = {
+                    k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
+                }
+                self._best_epochs = self.model.epochs_trained
         return val_loss
 
     def run(self) -> PN2VModel:
@@ -285,8 +296,10 @@ class Trainer:
         return self.best_model()
 
     def last_model(self) -> PN2VModel:
-        """The current weights (on the CPU), whatever their validation loss."""
-        model = self.model.copy()
+        """The current weights (averaged, if so configured; on the CPU), whatever their
+        validation loss."""
+        with self._averaged():
+            model = self.model.copy()
         model.net.cpu()
         return model
 
