@@ -16,9 +16,9 @@ variance σ² in each band of the signal, 10·log10(MSE(prior mean) / Σ share·
 both measured against the reference — PN2V's whole margin over its prior mean.
 
     python -m benchmarks.lowsnr --type Confocal_MICE --method pn2v-pg [--seed 0]
-        [--location-weight W]
+        [--location-weight W] [--weight-average N]
 
-Writes benchmarks/results/lowsnr-<type>-<method>[-lwW][-seedN].json.
+Writes benchmarks/results/lowsnr-<type>-<method>[-lwW][-waN][-seedN].json.
 """
 
 from __future__ import annotations
@@ -104,11 +104,19 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
     return Trainer(images, config, network, noise_model=noise_model).run(), info
 
 
-def run(kind: str, method: str, seed: int, location_weight: float | None = None) -> dict:
+def run(
+    kind: str,
+    method: str,
+    seed: int,
+    location_weight: float | None = None,
+    weight_average: int | None = None,
+) -> dict:
     raw, reference = load(kind)
     config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
     if location_weight is not None:  # a lever of issue 21: N2V's error on the location
         config = dataclasses.replace(config, location_weight=location_weight)
+    if weight_average is not None:  # a lever of issue 21: the kept weights averaged
+        config = dataclasses.replace(config, weight_average=weight_average)
     start = time.perf_counter()
     model, result = train(kind, method, raw, config)
     result.update(
@@ -117,6 +125,7 @@ def run(kind: str, method: str, seed: int, location_weight: float | None = None)
         seed=seed,
         location_weight=config.location_weight,
         prior_mean_loss=config.prior_mean_loss,
+        weight_average=config.weight_average,
         date=time.strftime("%Y-%m-%d"),
         train_seconds=time.perf_counter() - start,
         machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
@@ -154,12 +163,16 @@ def main() -> None:
     parser.add_argument(
         "--location-weight", type=float, help="train with this location weight (a lever)"
     )
+    parser.add_argument(
+        "--weight-average", type=int, help="keep weights averaged over N steps (a lever)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    result = run(args.type, args.method, args.seed, args.location_weight)
+    result = run(args.type, args.method, args.seed, args.location_weight, args.weight_average)
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
     lever = "" if args.location_weight is None else f"-lw{args.location_weight:g}"
+    lever += "" if args.weight_average is None else f"-wa{args.weight_average}"
     path = RESULTS / f"lowsnr-{args.type}-{args.method}{lever}{seed}.json"
     path.write_text(json.dumps(result, indent=2))
     print(

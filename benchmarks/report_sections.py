@@ -24,6 +24,8 @@ def _lowsnr_runs(levers: bool = False) -> dict[str, dict[str, dict]]:
     for path in sorted(RESULTS.glob("lowsnr-*.json")):
         if path.stem.startswith("lowsnr-before") or ("-lw" in path.stem) != levers:
             continue
+        if "-wa" in path.stem:  # averaged weights: :func:`_lowsnr_averaged`
+            continue
         if "-seed" in path.stem:  # other seeds: :func:`_lowsnr_seeds`
             continue
         result = json.loads(path.read_text())
@@ -70,6 +72,8 @@ def _lowsnr_seeds(runs: dict[str, dict[str, dict]]) -> list[str]:
     """Lines on the runs with other seeds, beside seed 0's."""
     found: dict[tuple[str, str], list[dict]] = {}
     for path in sorted(RESULTS.glob("lowsnr-*-seed*.json")):
+        if "-wa" in path.stem or "-lw" in path.stem:
+            continue
         result = json.loads(path.read_text())
         found.setdefault((result["type"], result["method"]), []).append(result)
     lines = []
@@ -88,6 +92,38 @@ def _lowsnr_seeds(runs: dict[str, dict[str, dict]]) -> list[str]:
     if not lines:
         return []
     return ["", "Other seeds, the same protocol:", "", *lines]
+
+
+def _scores(run: dict) -> str:
+    prior = f"{run['prior_mean']['psnr']:.2f} / " if run.get("prior_mean") else ""
+    return prior + f"{run['denoised']['psnr']:.2f}"
+
+
+def _lowsnr_averaged() -> list[str]:
+    """Lines on the runs that kept averaged weights (``--weight-average``), beside the same
+    seed's run with the weights as trained."""
+    lines = []
+    found = [json.loads(path.read_text()) for path in RESULTS.glob("lowsnr-*-wa*.json")]
+    for run in sorted(found, key=lambda r: (r["type"], r["method"], r["seed"])):
+        seed = f"-seed{run['seed']}" if run["seed"] else ""
+        plain = RESULTS / f"lowsnr-{run['type']}-{run['method']}{seed}.json"
+        was = f" (as trained: {_scores(json.loads(plain.read_text()))})" if plain.exists() else ""
+        what = "prior mean / MMSE" if run.get("prior_mean") else "denoised"
+        spread = f", spread factor {run['spread_scale']:.2f}" if "spread_scale" in run else ""
+        lines.append(
+            f"- {run['type']}, {LOWSNR_METHODS.get(run['method'], 'N2V')}, seed {run['seed']}, "
+            f"{what}: {_scores(run)} dB{was}{spread}"
+        )
+    if not lines:
+        return []
+    return [
+        "",
+        "Averaged weights (issue 21's lever, `--weight-average 100`: the weights validated and "
+        "kept are an exponential moving average over ~100 steps), beside the weights as "
+        "trained:",
+        "",
+        *lines,
+    ]
 
 
 def lowsnr_section() -> list[str]:
@@ -138,6 +174,7 @@ def lowsnr_section() -> list[str]:
             )
     lines += _lowsnr_seeds(runs)
     lines += _lowsnr_levers(runs)
+    lines += _lowsnr_averaged()
     for before in (RESULTS / "lowsnr-before-skew.json", RESULTS / "lowsnr-before.json"):
         if not before.exists():
             continue
