@@ -68,6 +68,11 @@ def _lowsnr_levers(runs: dict[str, dict[str, dict]]) -> list[str]:
     ]
 
 
+def _scores(run: dict) -> str:
+    prior = f"{run['prior_mean']['psnr']:.2f} / " if run.get("prior_mean") else ""
+    return prior + f"{run['denoised']['psnr']:.2f}"
+
+
 def _lowsnr_seeds(runs: dict[str, dict[str, dict]]) -> list[str]:
     """Lines on the runs with other seeds, beside seed 0's."""
     found: dict[tuple[str, str], list[dict]] = {}
@@ -81,22 +86,12 @@ def _lowsnr_seeds(runs: dict[str, dict[str, dict]]) -> list[str]:
         first = runs.get(kind, {}).get(method)
         every = ([first] if first else []) + sorted(results, key=lambda r: r["seed"])
         label = LOWSNR_METHODS.get(method, "N2V")
-        scores = ", ".join(
-            f"seed {r['seed']}: "
-            + (f"{r['prior_mean']['psnr']:.2f} / " if "prior_mean" in r else "")
-            + f"{r['denoised']['psnr']:.2f}"
-            for r in every
-        )
+        scores = ", ".join(f"seed {r['seed']}: {_scores(r)}" for r in every)
         what = "prior mean / MMSE" if "prior_mean" in every[0] else "denoised"
         lines.append(f"- {kind}, {label}, {what}: {scores} dB")
     if not lines:
         return []
     return ["", "Other seeds, the same protocol:", "", *lines]
-
-
-def _scores(run: dict) -> str:
-    prior = f"{run['prior_mean']['psnr']:.2f} / " if run.get("prior_mean") else ""
-    return prior + f"{run['denoised']['psnr']:.2f}"
 
 
 def _lowsnr_averaged() -> list[str]:

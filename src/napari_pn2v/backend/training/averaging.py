@@ -15,6 +15,10 @@ import torch
 from torch import nn
 
 
+def _copy_of(net: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
 class WeightAverage:
     """The average of ``net``'s weights, each step's weight (1 − decay) with decay = 1 − 1/window;
     the first steps average with shorter windows (decay ≤ (1 + n)/(10 + n)), so an early
@@ -23,7 +27,7 @@ class WeightAverage:
     def __init__(self, net: nn.Module, window: int) -> None:
         self.window = window
         self.steps = 0
-        self.state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        self.state = _copy_of(net)
 
     def update(self, net: nn.Module) -> None:
         """Fold in the weights after one more optimiser step."""
@@ -40,7 +44,7 @@ class WeightAverage:
     @contextmanager
     def applied(self, net: nn.Module) -> Iterator[None]:
         """``net`` holds the averaged weights inside the block, its own again after it."""
-        own = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        own = _copy_of(net)
         net.load_state_dict(self.state)
         try:
             yield

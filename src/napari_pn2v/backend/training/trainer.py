@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -270,23 +270,21 @@ class Trainer:
                 if grad is not None:
                     grad[2:] = 0
 
-    def _averaged(self) -> AbstractContextManager:
-        """Inside: the network holds the weights that are validated and kept."""
-        return nullcontext() if self._average is None else self._average.applied(self.model.net)
+    def _kept_state(self) -> dict[str, torch.Tensor]:
+        """The weights that are validated and kept: their average, or the network's own."""
+        return self.model.net.state_dict() if self._average is None else self._average.state
 
     def _end_epoch(self, train_loss: float) -> float | None:
         self.model.epochs_trained += 1
-        with self._averaged():
+        with nullcontext() if self._average is None else self._average.applied(self.model.net):
             val_loss = self.validate()
-            monitored = train_loss if val_loss is None else val_loss
-            if self.config.time_budget is None:  # a time budget's rate follows the clock
-                self.scheduler.step(monitored)
-            if self.best_val_loss is None or monitored < self.best_val_loss:
-                self.best_val_loss = monitored
-                self._best_state = {
-                    k: v.detach().cpu().clone() for k, v in self.model.net.state_dict().items()
-                }
-                self._best_epochs = self.model.epochs_trained
+        monitored = train_loss if val_loss is None else val_loss
+        if self.config.time_budget is None:  # a time budget's rate follows the clock
+            self.scheduler.step(monitored)
+        if self.best_val_loss is None or monitored < self.best_val_loss:
+            self.best_val_loss = monitored
+            self._best_state = {k: v.detach().cpu().clone() for k, v in self._kept_state().items()}
+            self._best_epochs = self.model.epochs_trained
         return val_loss
 
     def run(self) -> PN2VModel:
@@ -298,8 +296,8 @@ class Trainer:
     def last_model(self) -> PN2VModel:
         """The current weights (averaged, if so configured; on the CPU), whatever their
         validation loss."""
-        with self._averaged():
-            model = self.model.copy()
+        model = self.model.copy()
+        model.net.load_state_dict(self._kept_state())
         model.net.cpu()
         return model
 
