@@ -13,7 +13,6 @@ from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -40,6 +39,7 @@ from .common import (
     warn,
 )
 from .noise_plot import NoiseModelPlot
+from .progress import ProgressBar
 
 if TYPE_CHECKING:
     from ..backend.network.model import PN2VModel
@@ -125,7 +125,7 @@ class NoiseModelWidget(DockWidget):
         self.range_max = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=2, value=256)
         self.build_button = QPushButton("Build noise model")
         self.stop_button = QPushButton("Stop")
-        self.progress = QProgressBar()
+        self.progress = ProgressBar()
         self.progress.setFormat("N2V %v / %m steps")
         self.save_button = QPushButton("Save…")
         self.load_button = QPushButton("Load…")

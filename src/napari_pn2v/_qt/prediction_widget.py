@@ -15,7 +15,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
 )
@@ -44,6 +43,7 @@ from .common import (
     warn,
 )
 from .forms import ConfigForm
+from .progress import ProgressBar
 
 #: output key -> (layer name suffix, colormap)
 OUTPUTS = {
@@ -99,7 +99,7 @@ class PredictionWidget(DockWidget):
         self.with_std = QCheckBox("uncertainty (posterior std)")
         self.run_button = QPushButton("Denoise")
         self.stop_button = QPushButton("Stop")
-        self.progress = QProgressBar(format="tile %v/%m")
+        self.progress = ProgressBar(format="tile %v/%m")
         self.status = QLabel()
         self.status.setWordWrap(True)
 

@@ -15,7 +15,6 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
 )
@@ -42,6 +41,7 @@ from .common import (
     warn,
 )
 from .loss_plot import LossPlot
+from .progress import ProgressBar
 from .training_settings import FIELDS, TrainingSettings
 
 if TYPE_CHECKING:
@@ -110,8 +110,8 @@ class TrainingWidget(DockWidget):
             "a .zip for deepImageJ (Fiji), bioimageio.core and other bioimage.io tools; "
             "for PN2V it gives the MMSE. Needs napari-pn2v[bioimageio]"
         )
-        self.epoch_bar = QProgressBar(format="epoch %v/%m")
-        self.step_bar = QProgressBar(format="step %v/%m")
+        self.epoch_bar = ProgressBar(format="epoch %v/%m")
+        self.step_bar = ProgressBar(format="step %v/%m")
         self.status = QLabel(State.IDLE.value)
         self.status.setWordWrap(True)
         self.plot = LossPlot()
