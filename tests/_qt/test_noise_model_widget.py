@@ -139,7 +139,8 @@ def test_gmm_from_calibration_is_plotted_against_its_data(qtbot, viewer, errors)
     model = widget.session.noise_model
     assert errors == [] and isinstance(model, GaussianMixtureNoiseModel)
     assert "GMM noise model" in widget.summary.text()
-    assert len(widget.plot.curves) == N_CURVES and widget.plot.data_points
+    assert len(widget.plot.curves) == N_CURVES
+    assert all(len(points.getData()[0]) == 40 for points in widget.plot.data_points)
     line_s, line_std = widget.plot.std_line.getData()
     data_s, data_std = widget.plot.std_points.getData()
     assert len(data_s) >= 10

@@ -53,13 +53,21 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         self.histogram_plot.addItem(self.image)
         self.curve_plot = self.addPlot(title="p(x|s): model (lines), data (dots)")
         self.curve_plot.setLabel("bottom", "observation x")
-        self.curve_plot.addLegend(offset=(-5, 5))
+        self.legend = self.curve_plot.addLegend(offset=(-5, 5))
+        # made once, refilled for each model: making ten plot items took ~50 ms of the GUI
+        # thread each time a noise model was shown
+        colours = [pg.intColor(i, N_CURVES) for i in range(N_CURVES)]
+        self.curves = [
+            self.curve_plot.plot(pen=pg.mkPen(colour, width=2), name=" ") for colour in colours
+        ]
+        self.data_points = [
+            self.curve_plot.plot(pen=None, symbol="o", symbolSize=4, symbolBrush=colour)
+            for colour in colours
+        ]
         self.nextRow()
         self.std_plot = self.addPlot(colspan=2, title="noise std: model (line), data (dots)")
         self.std_plot.setLabel("bottom", "signal s")
         self.std_plot.setLabel("left", "std of x")
-        self.curves: list[pg.PlotDataItem] = []
-        self.data_points: list[pg.PlotDataItem] = []
         self.std_line = self.std_plot.plot(pen=pg.mkPen("w", width=2), name="model")
         self.std_extrapolated = self.std_plot.plot(
             pen=pg.mkPen("w", width=1, style=Qt.PenStyle.DashLine), name="extrapolated"
@@ -97,34 +105,18 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
         lo, hi = _display_range(model, built)
         x_lo, x_hi = self._x_range(model, lo, hi)
         self._show_image(model, lo, hi, x_lo, x_hi)
-        self.curve_plot.clear()
-        self.curves, self.data_points = [], []
         x = np.linspace(x_lo, x_hi, 1024)
         width = (hi - lo) / 80
         for i, s in enumerate(np.linspace(lo, hi, N_CURVES + 2)[1:-1]):
-            colour = pg.intColor(i, N_CURVES)
-            self.curves.append(
-                self.curve_plot.plot(
-                    x,
-                    model.likelihood_curve(s, x),
-                    pen=pg.mkPen(colour, width=2),
-                    name=f"s = {s:.4g}",
-                )
-            )
+            self.curves[i].setData(x, model.likelihood_curve(s, x))
+            self.legend.getLabel(self.curves[i]).setText(f"s = {s:.4g}")
+            centres = density = np.empty(0)
             if built is not None and built.pairs is not None:
                 near = np.abs(built.pairs[0] - s) < width
                 if near.sum() >= 20:
                     density, edges = np.histogram(built.pairs[1][near], bins=40, density=True)
-                    self.data_points.append(
-                        self.curve_plot.plot(
-                            0.5 * (edges[1:] + edges[:-1]),
-                            density,
-                            pen=None,
-                            symbol="o",
-                            symbolSize=4,
-                            symbolBrush=colour,
-                        )
-                    )
+                    centres = 0.5 * (edges[1:] + edges[:-1])
+            self.data_points[i].setData(centres, density)
         signals = np.linspace(lo, hi, 120)
         std = model_std(model, signals)
         measured = _measured(model, signals)
