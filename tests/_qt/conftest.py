@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
+from qtpy.QtCore import QTimer
 
 from napari_pn2v._qt import common
 
@@ -37,3 +40,30 @@ def tiny_training(widget, epochs=2, steps=3) -> None:
     widget.depth.value = 2
     widget.features.value = 8
     widget.device.setCurrentText("cpu")
+
+
+class EventLoopTicks:
+    """The longest gap between the ticks of a 50 ms timer on the GUI thread, by phase: how long
+    the viewer could not answer. (The speed goals live in benchmarks/responsiveness.py; tests
+    only catch work that blocks the viewer for seconds.)"""
+
+    def __init__(self) -> None:
+        self.phase = "start"
+        self.longest: dict[str, float] = {}
+        self._last = time.perf_counter()
+        self.timer = QTimer()
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(50)
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        gap = now - self._last - 0.05
+        self.longest[self.phase] = max(self.longest.get(self.phase, 0.0), gap)
+        self._last = now
+
+
+@pytest.fixture
+def ticks():
+    meter = EventLoopTicks()
+    yield meter
+    meter.timer.stop()

@@ -8,31 +8,40 @@ import textwrap
 import numpy as np
 import pytest
 
+from napari_pn2v._qt import common
 from napari_pn2v._qt.training_widget import State
 
 
-def test_build_train_stop_denoise_with_the_defaults(make_napari_viewer, qtbot, errors):
-    """The sample data, the three widgets docked, and only Build, Train, Stop, Denoise."""
+def test_build_train_stop_denoise_with_the_defaults(make_napari_viewer, qtbot, errors, ticks):
+    """The sample data, the three widgets docked, and only Build, Train, Stop, Denoise; the
+    viewer answers all along (each of these on the GUI thread would block it for seconds)."""
     viewer = make_napari_viewer()
     viewer.open_sample("napari-pn2v", "calibration")
     viewer.open_sample("napari-pn2v", "noisy")
     _, noise = viewer.window.add_plugin_dock_widget("napari-pn2v", "1. Noise model")
     _, training = viewer.window.add_plugin_dock_widget("napari-pn2v", "2. Training")
     _, denoise = viewer.window.add_plugin_dock_widget("napari-pn2v", "3. Denoise")
+    qtbot.waitUntil(lambda: not common._RUNNING, timeout=60_000)  # the first imports
+    ticks.phase = "build"
     noise.build_button.click()
     qtbot.waitUntil(lambda: noise.worker is None, timeout=60_000)
     assert training.layers.checked_names() == ["noisy"]  # not the calibration stack
+    ticks.phase = "train"
     training.train_button.click()
-    qtbot.waitUntil(lambda: len(training.plot.train_x) >= 1, timeout=60_000)
+    qtbot.waitUntil(lambda: len(training.plot.train_x) >= 3, timeout=60_000)
+    ticks.phase = "stop"
     training.train_button.click()  # Stop
     qtbot.waitUntil(lambda: training.state is not State.TRAINING, timeout=10_000)
     assert training.state is State.STOPPED and training.model is not None
     assert denoise.image.currentText() == "noisy"  # what the model was trained on
+    ticks.phase = "denoise"
     denoise.run_button.click()
     qtbot.waitUntil(lambda: "noisy_denoised" in viewer.layers, timeout=60_000)
     result = viewer.layers["noisy_denoised"].data
     assert result.dtype == np.float32 and result.shape == viewer.layers["noisy"].data.shape
     assert errors == []
+    phases = ("build", "train", "stop", "denoise")  # not "start": napari docking the widgets
+    assert all(ticks.longest[phase] < 1.0 for phase in phases), ticks.longest
 
 
 def test_the_denoise_widget_follows_the_selected_layer(make_napari_viewer, noisy):

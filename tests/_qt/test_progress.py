@@ -9,7 +9,7 @@ def _counting(base):
     class Counting(base):
         paints = 0
 
-        def paintEvent(self, event):  # noqa: N802 (Qt's name)
+        def paintEvent(self, event):
             type(self).paints += 1
             super().paintEvent(event)
 
