@@ -13,6 +13,7 @@ from pathlib import Path
 from .report_sections import (
     lowsnr_section,
     memory_section,
+    network_size_section,
     responsiveness_section,
     validation_section,
 )
@@ -690,6 +691,7 @@ def main() -> None:
     for preset in ("cpu", "gpu"):
         lines += _quality_section(preset)
     lines += _budget_section()
+    lines += network_size_section()
     lines += _ceiling_section()
     lines += lowsnr_section()
     lines += responsiveness_section()

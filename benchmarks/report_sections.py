@@ -1,5 +1,5 @@
-"""Sections of docs/benchmarks.md for the low-SNR data without calibration and for the
-viewer's responsiveness (called by :mod:`benchmarks.report`)."""
+"""Sections of docs/benchmarks.md for the network size against a time budget, the low-SNR
+data without calibration and the viewer's responsiveness (called by :mod:`benchmarks.report`)."""
 
 from __future__ import annotations
 
@@ -196,6 +196,66 @@ def lowsnr_section() -> list[str]:
     if notes:
         lines += ["", "What the guard said:", ""] + [f"- {note}" for note in notes]
     return [*lines, ""]
+
+
+def network_size_section() -> list[str]:
+    """The 32- and 64-feature runs of the FMD budget sweep, paired by seed and budget."""
+    from napari_pn2v.jobs.training import SHORT_BUDGET_STEPS
+
+    runs: dict[int, dict[int, dict]] = {32: {}, 64: {}}
+    for features in runs:
+        for path in RESULTS.glob(f"budget-fmd-pn2v-f{features}*.json"):
+            data = json.loads(path.read_text())
+            runs[features][data["seed"]] = {row["minutes"]: row for row in data["rows"]}
+    pairs = [
+        (seed, minutes, runs[64][seed][minutes], small[minutes])
+        for seed, small in sorted(runs[32].items())
+        if seed in runs[64]
+        for minutes in sorted(small.keys() & runs[64][seed].keys())
+    ]
+    if not pairs:
+        return []
+    lines = [
+        "### Network size against the time given (FMD, PN2V)",
+        "",
+        "The sweep above with 32 and with 64 start features (`--network features=32`), one "
+        "core each, side by side, same seed; a 32-feature step costs about a third. The "
+        "machine's pace varied between the runs, so the steps each network got say more "
+        "than the minutes.",
+        "",
+        "| seed | minutes | 64 features: steps | MMSE (dB) | 32 features: steps | MMSE (dB) "
+        "| 32 − 64 (dB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for seed, minutes, big, small in pairs:
+        gain = small["denoised"]["psnr"] - big["denoised"]["psnr"]
+        lines.append(
+            f"| {seed} | {minutes:g} | {big['steps']} | {big['denoised']['psnr']:.2f} | "
+            f"{small['steps']} | {small['denoised']['psnr']:.2f} | {gain:+.2f} |"
+        )
+    short = [
+        small["denoised"]["psnr"] - big["denoised"]["psnr"]
+        for _, _, big, small in pairs
+        if big["steps"] < SHORT_BUDGET_STEPS
+    ]
+    long = [
+        small["denoised"]["psnr"] - big["denoised"]["psnr"]
+        for _, _, big, small in pairs
+        if big["steps"] >= SHORT_BUDGET_STEPS
+    ]
+    lines += [
+        "",
+        f"Where the 64-feature network got fewer than {SHORT_BUDGET_STEPS} steps the smaller "
+        f"one scored higher in {sum(g > 0 for g in short)} of {len(short)} pairs "
+        f"(mean {sum(short) / max(len(short), 1):+.2f} dB); with more steps, in "
+        f"{sum(g > 0 for g in long)} of {len(long)} (mean "
+        f"{sum(long) / max(len(long), 1):+.2f} dB). So training under a time budget measures "
+        f"a few steps' pace first and, if the budget gives the network fewer than "
+        f"{SHORT_BUDGET_STEPS} steps, trains one of half the features "
+        "(`fit_network_to_budget`, on by default).",
+        "",
+    ]
+    return lines
 
 
 def responsiveness_section() -> list[str]:

@@ -197,3 +197,10 @@ def test_averaged_weights_are_an_advanced_setting(viewer):
     assert widget.train_config().weight_average == 0
     widget.panel.advanced_form.set_values({"weight_average": 100})
     assert widget.train_config().weight_average == 100
+
+
+def test_fitting_the_network_to_the_budget_is_an_advanced_setting(viewer):
+    widget = TrainingWidget(viewer)
+    assert widget.train_config().fit_network_to_budget
+    widget.panel.advanced_form.set_values({"fit_network_to_budget": False})
+    assert not widget.train_config().fit_network_to_budget

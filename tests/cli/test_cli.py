@@ -320,6 +320,7 @@ def test_help_describes_every_option(command, capsys):
             "--preset",
             "--resume",
             "--weight-average",
+            "--no-fit-network-to-budget",
         ):
             assert flag in text
 
@@ -780,6 +781,18 @@ def test_train_for_a_time_budget(files, capsys):
     assert code == 0, err
     assert "left=" in err and "wrote" in out
     assert PN2VModel.load(files / "timed.pt").epochs_trained >= 1
+
+
+def test_a_short_time_budget_trains_a_smaller_network_unless_told_not_to(files, capsys):
+    flags = [*TRAIN_FLAGS, "--features", "16", "--time-limit", "1s"]
+    base = ["train", files / "noisy.tif", "--mode", "n2v", *flags]
+    code, _, err = run([*base, "-o", files / "small.pt"], capsys)
+    assert code == 0, err
+    assert "one of 8 features" in err
+    assert PN2VModel.load(files / "small.pt").config.features == 8
+    code, _, err = run([*base, "-o", files / "kept.pt", "--no-fit-network-to-budget"], capsys)
+    assert code == 0, err
+    assert PN2VModel.load(files / "kept.pt").config.features == 16
 
 
 def test_export_writes_a_package_that_predict_reads_back(files, capsys, pn2v_model):

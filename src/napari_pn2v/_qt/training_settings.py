@@ -37,6 +37,7 @@ ADVANCED = (
         (
             "seed",
             "weight_average",
+            "fit_network_to_budget",
             "location_weight",
             "prior_mean_loss",
             "initial_spread",

@@ -326,6 +326,13 @@ def _train_parser(sub) -> None:
     _setting(tr, TrainConfig, "weight_average", _non_negative_int)
     _setting(tr, TrainConfig, "initial_spread", _positive_float)
     tr.add_argument(
+        "--no-fit-network-to-budget",
+        dest="fit_network_to_budget",
+        action="store_false",
+        help="keep the network's features however short --time-limit is (else a budget "
+        "of fewer than ~180 steps at the measured pace trains one of half the features)",
+    )
+    tr.add_argument(
         "--no-spread-calibration",
         dest="spread_calibration",
         action="store_false",

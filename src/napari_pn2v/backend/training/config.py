@@ -104,6 +104,14 @@ class TrainConfig:
         max=100_000,
         advanced=True,
     )
+    fit_network_to_budget: bool = option(
+        True,
+        "under a time budget too short for the network (fewer than ~180 steps at the pace "
+        "measured before training), train one with half the features: in the first "
+        "minutes on a CPU a smaller network learns more (benchmarks/budget.py)",
+        label="Fit the network to the time budget",
+        advanced=True,
+    )
     val_patches: int = 64
     location_weight: float = option(
         1.0,

@@ -170,6 +170,22 @@ class Trainer:
         loss = pn2v_loss(samples - mean + mean.detach(), observed, model.noise_model)
         return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
 
+    def seconds_per_step(self, steps: int = 2) -> float:
+        """A training step's time here, on real batches, after one step that warms up: the
+        gradients are dropped and the batches drawn with a generator of their own, so neither
+        the weights nor the patches training will see change."""
+        generator = torch.Generator().manual_seed(0)
+        times = []
+        for _ in range(steps + 1):
+            start = time.perf_counter()
+            batch = self.data.batch(self._train[0], self.config.batch_size, generator)
+            self.loss(batch).backward()
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            times.append(time.perf_counter() - start)
+            self.optimizer.zero_grad(set_to_none=True)
+        return float(np.median(times[1:]))
+
     def request_stop(self) -> None:
         """Stop soon, from any thread: before the next step, or within the validation or the
         spread's choice under way (which is then dropped); the best model so far stays."""

@@ -1,0 +1,56 @@
+"""Training through the job layer: the network a time budget gets (issue 20, goal 6)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
+from napari_pn2v.jobs.training import TrainingJob
+from tests.conftest import TINY_TRAINING
+
+NETWORK = ModelConfig(mode="n2v", depth=2, features=16)
+
+
+def job(noisy, minutes, **overrides) -> TrainingJob:
+    config = TrainConfig(**{**TINY_TRAINING, "time_budget": minutes, **overrides})
+    return TrainingJob(list(noisy[:2]), config, NETWORK)
+
+
+def test_a_budget_too_short_for_the_network_trains_half_the_features(noisy):
+    run = job(noisy, minutes=0.005).start()  # 0.3 s: far fewer than 180 steps of any pace
+    assert run.trainer.model.config.features == 8
+    assert "16 features" in run.warnings[0] and "one of 8 features" in run.warnings[0]
+    assert sum(1 for _ in run) >= 1  # and it trains
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        dict(minutes=1000.0),  # a budget that gives every network its steps
+        dict(minutes=0.005, fit_network_to_budget=False),
+        dict(minutes=None),  # epochs, not a budget
+    ],
+    ids=["long budget", "turned off", "no budget"],
+)
+def test_otherwise_the_network_keeps_its_features(noisy, how):
+    run = job(noisy, **how).start()
+    assert run.trainer.model.config.features == 16
+    assert not any("features" in message for message in run.warnings)
+
+
+def test_a_resumed_model_keeps_its_network(noisy, n2v_model):
+    resumed = dataclasses.replace(job(noisy, minutes=0.005), resume=n2v_model)
+    assert resumed.start().trainer.model.config == n2v_model.config
+
+
+def test_measuring_the_pace_changes_neither_the_weights_nor_the_patches(noisy):
+    def trainer() -> Trainer:
+        return Trainer(list(noisy[:2]), TrainConfig(**TINY_TRAINING), NETWORK)
+
+    measured, plain = trainer(), trainer()
+    assert measured.seconds_per_step() > 0
+    for name, weights in measured.model.net.state_dict().items():
+        assert (weights == plain.model.net.state_dict()[name]).all(), name
+    losses = [[event.train_loss for event in t] for t in (measured, plain)]
+    np.testing.assert_array_equal(*losses)
