@@ -147,3 +147,8 @@ class NoiseModelPlot(pg.GraphicsLayoutWidget):
             image = np.stack([model.likelihood_curve(v, x) for v in s]) * (x[1] - x[0])
         self.image.setImage(np.log10(np.maximum(image, 1e-12)))
         self.image.setRect(x_lo, lo, x_hi - x_lo, hi - lo)
+        # a narrow plot: two labelled ticks, not pyqtgraph's run-together "200400600"
+        ticks = [
+            float(f"{v:.2g}") for v in (x_lo + 0.1 * (x_hi - x_lo), x_hi - 0.1 * (x_hi - x_lo))
+        ]
+        self.histogram_plot.getAxis("bottom").setTicks([[(v, f"{v:g}") for v in ticks]])
