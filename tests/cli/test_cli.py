@@ -97,7 +97,7 @@ def test_train_and_predict_pn2v(files, capsys):
         capsys,
     )
     assert code == 0, err
-    assert "wrote" in out and "training pn2v (2-D) on 2 plane(s)" in err
+    assert "wrote" in out and "training pn2v (2-D, 8 features) on 2 plane(s)" in err
     assert "choosing the prior's spread" in err  # after the last step, before the model
     model = PN2VModel.load(files / "m.pt")
     assert model.config.samples == 16
@@ -734,7 +734,7 @@ def test_train_and_predict_a_3d_network_on_z_stacks(files, capsys):
     ]
     code, _, err = run(["train", files / "zyx.tif", "-o", files / "m3.pt", *flags], capsys)
     assert code == 0, err
-    assert "(3-D) on 1 Z stack(s)" in err
+    assert "(3-D, 4 features) on 1 Z stack(s)" in err
     assert PN2VModel.load(files / "m3.pt").config.dims == 3
     code, out, err = run(
         [
@@ -788,7 +788,7 @@ def test_a_short_time_budget_trains_a_smaller_network_unless_told_not_to(files, 
     base = ["train", files / "noisy.tif", "--mode", "n2v", *flags]
     code, _, err = run([*base, "-o", files / "small.pt"], capsys)
     assert code == 0, err
-    assert "one of 8 features" in err
+    assert "one of 8 features" in err and "(2-D, 8 features)" in err
     assert PN2VModel.load(files / "small.pt").config.features == 8
     code, _, err = run([*base, "-o", files / "kept.pt", "--no-fit-network-to-budget"], capsys)
     assert code == 0, err

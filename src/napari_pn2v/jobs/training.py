@@ -229,14 +229,16 @@ class TrainingRun:
         return self.trainer.warnings
 
     def describe(self) -> str:
-        """E.g. "pn2v (2-D) on 3 plane(s) with CPU only (no CUDA GPU found by this torch)"."""
+        """E.g. "pn2v (2-D, 64 features) on 3 plane(s) with CPU only (no CUDA GPU found by
+        this torch)"; the features as trained (a short time budget may have halved them)."""
         from ..backend.devices import describe_device
 
         trainer = self.trainer
+        config = trainer.model.config
         units = "Z stack(s)" if trainer.dims == 3 else "plane(s)"
         processes = f" in each of {trainer.world_size} processes" if trainer.world_size > 1 else ""
         return (
-            f"{trainer.model.config.mode} ({trainer.dims}-D) on {trainer.n_planes} "
+            f"{config.mode} ({trainer.dims}-D, {config.features} features) on {trainer.n_planes} "
             f"{units} with {describe_device(trainer.device)}{processes}"
         )
 
