@@ -113,11 +113,10 @@ class TrainingJob:
             raise PN2VError("run the bootstrap (noise_model_job) before training")
         if self.channels:
             return self._per_channel()
-        arguments = self._trainer_arguments()
-        trainer = Trainer(**arguments)
+        trainer = Trainer(**self._trainer_arguments())
         smaller = self._network_for_budget(trainer)
-        if smaller is not None:
-            trainer = Trainer(**{**arguments, "model_config": smaller[0]})
+        if smaller is not None:  # the data stay read: not a second trainer
+            trainer.use_network(smaller[0])
             trainer.warnings.insert(0, smaller[1])
         return TrainingRun(trainer)
 

@@ -95,6 +95,23 @@ class Trainer:
             self._spread_patches = data.spread_patches(self._val, self._train)
             #: the noise the training images show, which the guard holds the model against
             self.image_noise = ImageNoise.measure(data.noise_planes())
+        self._stop = threading.Event()
+        self._start_training(model)
+
+    def use_network(self, model_config: ModelConfig) -> None:
+        """Train a fresh network of ``model_config`` (same mode) instead, on the data already
+        read and with the same normalisation: for a time budget too short for the first."""
+        old = self.model
+        if self.config.seed is not None:
+            torch.manual_seed(self.config.seed)
+        model = PN2VModel(model_config, old.mean, old.std, old.noise_model)
+        model.start_spread(self.config.initial_spread)
+        self._start_training(model)
+
+    def _start_training(self, model: PN2VModel) -> None:
+        """``model`` becomes the one trained: its optimiser, schedule and kept weights."""
+        cfg = self.config
+        self.model = model
         #: (best epochs, their spread and guard bands), chosen when the best model is asked
         #: for (:mod:`.guard`); the model in training keeps its spread as the network gives it
         self._choice: tuple[int, SpreadChoice] | None = None
@@ -110,7 +127,6 @@ class Trainer:
         )
         self.best_val_loss: float | None = None
         self._best_state: dict | None = None
-        self._stop = threading.Event()
         outputs = HeadOutputs(
             model.net, model.config.mode == "supervised", amp=self.device.type == "cuda"
         )
