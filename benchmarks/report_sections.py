@@ -227,22 +227,14 @@ def network_size_section() -> list[str]:
         "| 32 − 64 (dB) |",
         "|---|---|---|---|---|---|---|",
     ]
+    short, long = [], []  # 32 − 64 where the 64-feature network got few steps, or more
     for seed, minutes, big, small in pairs:
         gain = small["denoised"]["psnr"] - big["denoised"]["psnr"]
+        (short if big["steps"] < SHORT_BUDGET_STEPS else long).append(gain)
         lines.append(
             f"| {seed} | {minutes:g} | {big['steps']} | {big['denoised']['psnr']:.2f} | "
             f"{small['steps']} | {small['denoised']['psnr']:.2f} | {gain:+.2f} |"
         )
-    short = [
-        small["denoised"]["psnr"] - big["denoised"]["psnr"]
-        for _, _, big, small in pairs
-        if big["steps"] < SHORT_BUDGET_STEPS
-    ]
-    long = [
-        small["denoised"]["psnr"] - big["denoised"]["psnr"]
-        for _, _, big, small in pairs
-        if big["steps"] >= SHORT_BUDGET_STEPS
-    ]
     lines += [
         "",
         f"Where the 64-feature network got fewer than {SHORT_BUDGET_STEPS} steps the smaller "
