@@ -101,7 +101,9 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
     if noise_model is not None:
         info["noise_model"] = noise_model.summary()
     network = ModelConfig(mode="n2v" if method == "n2v" else "pn2v")
-    return Trainer(images, config, network, noise_model=noise_model).run(), info
+    trainer = Trainer(images, config, network, noise_model=noise_model)
+    info["blind_radius"] = trainer.config.blind_radius  # as measured, where it was "auto"
+    return trainer.run(), info
 
 
 def run(
@@ -110,6 +112,7 @@ def run(
     seed: int,
     location_weight: float | None = None,
     weight_average: int | None = None,
+    blind_radius: int | None = None,
 ) -> dict:
     raw, reference = load(kind)
     config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
@@ -117,6 +120,8 @@ def run(
         config = dataclasses.replace(config, location_weight=location_weight)
     if weight_average is not None:  # a lever of issue 21: the kept weights averaged
         config = dataclasses.replace(config, weight_average=weight_average)
+    if blind_radius is not None:  # correlated noise: hide the block around each masked pixel
+        config = dataclasses.replace(config, blind_radius=blind_radius)
     start = time.perf_counter()
     model, result = train(kind, method, raw, config)
     result.update(
@@ -166,13 +171,24 @@ def main() -> None:
     parser.add_argument(
         "--weight-average", type=int, help="keep weights averaged over N steps (a lever)"
     )
+    parser.add_argument(
+        "--blind-radius", type=int, help="hide the (2r+1)² block around masked pixels (a lever)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    result = run(args.type, args.method, args.seed, args.location_weight, args.weight_average)
+    result = run(
+        args.type,
+        args.method,
+        args.seed,
+        args.location_weight,
+        args.weight_average,
+        args.blind_radius,
+    )
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
     lever = "" if args.location_weight is None else f"-lw{args.location_weight:g}"
     lever += "" if args.weight_average is None else f"-wa{args.weight_average}"
+    lever += "" if args.blind_radius is None else f"-br{args.blind_radius}"
     path = RESULTS / f"lowsnr-{args.type}-{args.method}{lever}{seed}.json"
     path.write_text(json.dumps(result, indent=2))
     print(

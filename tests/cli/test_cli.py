@@ -321,6 +321,7 @@ def test_help_describes_every_option(command, capsys):
             "--resume",
             "--weight-average",
             "--no-fit-network-to-budget",
+            "--blind-radius",
         ):
             assert flag in text
 
@@ -335,6 +336,8 @@ def test_help_describes_every_option(command, capsys):
         ("--weight-average", "1.5"),
         ("--time-limit", "soon"),
         ("--time-limit", "-5m"),
+        ("--blind-radius", "5"),
+        ("--blind-radius", "wide"),
     ],
 )
 def test_usage_errors_are_one_line(capsys, flag, value):
@@ -342,6 +345,17 @@ def test_usage_errors_are_one_line(capsys, flag, value):
         main(["train", "x.tif", "-o", "m.pt", flag, value])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and flag in err
+
+
+def test_blind_radius_is_a_number_or_auto():
+    from napari_pn2v.cli.parser import build_parser
+
+    parser = build_parser()
+    radii = [
+        parser.parse_args(["train", "x.tif", "-o", "m.pt", *flag]).blind_radius
+        for flag in ([], ["--blind-radius", "AUTO"], ["--blind-radius", "2"])
+    ]
+    assert radii == [None, None, 2]
 
 
 def test_train_supervised_with_targets(files, capsys):

@@ -38,6 +38,7 @@ ADVANCED = (
             "seed",
             "weight_average",
             "fit_network_to_budget",
+            "blind_radius",
             "location_weight",
             "prior_mean_loss",
             "initial_spread",

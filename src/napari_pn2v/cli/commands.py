@@ -182,6 +182,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         location_weight=args.location_weight,
         prior_mean_loss=args.prior_mean_loss,
         weight_average=args.weight_average,
+        blind_radius=args.blind_radius,
         fit_network_to_budget=args.fit_network_to_budget,
         holdout=args.holdout,
         initial_spread=args.initial_spread,

@@ -14,53 +14,20 @@ from ..backend.options import default_of, help_of
 from ..backend.prediction.config import PredictionConfig
 from ..backend.training.config import PRESET_FIELDS, PRESETS, TrainConfig, describe_preset
 from ..jobs.noise_model import KINDS
+from .values import (
+    blind_radius,
+    minutes,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 AXES_HELP = (
     "axis order of the files, letters of TZCYX (e.g. TZYX, CYX, YXZ); every axis but C, Y "
     "and X is folded into planes, and each channel (C) has its own model and noise model "
     "(default: the file's own, e.g. a TIFF's, else YX, TYX, TZYX by dimension)"
 )
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
-    return value
-
-
-def _minutes(text: str) -> float:
-    """A duration in minutes from e.g. "90s", "10m", "1.5h" or "10" (minutes)."""
-    units = {"s": 1 / 60, "m": 1.0, "h": 60.0}
-    scale = units.get(text[-1:].lower())
-    try:
-        value = float(text[:-1] if scale else text) * (scale or 1.0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 10m, 1h)") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -203,7 +170,7 @@ def _noise_model_parser(sub) -> None:
         "-o", "--output", required=True, metavar="NM", help="noise-model file to write (.npz)"
     )
     nm.add_argument(
-        "--bins", type=_positive_int, default=256, help="histogram bins per axis (default: 256)"
+        "--bins", type=positive_int, default=256, help="histogram bins per axis (default: 256)"
     )
     nm.add_argument(
         "--range",
@@ -215,7 +182,7 @@ def _noise_model_parser(sub) -> None:
     )
     nm.add_argument(
         "--components",
-        type=_positive_int,
+        type=positive_int,
         default=3,
         help="gmm: Gaussians in the mixture (default: 3)",
     )
@@ -296,7 +263,7 @@ def _train_parser(sub) -> None:
         help="continue training this model file (its network settings are kept)",
     )
     for name in PRESET_FIELDS:  # counts are positive, rates and fractions checked later
-        kind = _positive_int if isinstance(default_of(TrainConfig, name), int) else float
+        kind = positive_int if isinstance(default_of(TrainConfig, name), int) else float
         tr.add_argument(
             f"--{name.replace('_', '-')}",
             type=kind,
@@ -304,7 +271,7 @@ def _train_parser(sub) -> None:
         )
     tr.add_argument(
         "--time-limit",
-        type=_minutes,
+        type=minutes,
         metavar="TIME",
         help=f"{help_of(TrainConfig, 'time_budget')}; e.g. 10m, 1h, 90s",
     )
@@ -318,13 +285,19 @@ def _train_parser(sub) -> None:
         "nothing of FILE is held out",
     )
     for name in ("samples", "depth", "features"):
-        _setting(tr, ModelConfig, name, _positive_int)
+        _setting(tr, ModelConfig, name, positive_int)
     _setting(tr, ModelConfig, "dims", int)
     _setting(tr, ModelConfig, "prior")
-    _setting(tr, TrainConfig, "location_weight", _non_negative_float)
+    _setting(tr, TrainConfig, "location_weight", non_negative_float)
     _setting(tr, TrainConfig, "prior_mean_loss")
-    _setting(tr, TrainConfig, "weight_average", _non_negative_int)
-    _setting(tr, TrainConfig, "initial_spread", _positive_float)
+    _setting(tr, TrainConfig, "weight_average", non_negative_int)
+    _setting(tr, TrainConfig, "initial_spread", positive_float)
+    tr.add_argument(
+        "--blind-radius",
+        type=blind_radius,
+        metavar="R",
+        help=f"{help_of(TrainConfig, 'blind_radius')} (0–4 or auto; default: auto)",
+    )
     tr.add_argument(
         "--no-fit-network-to-budget",
         dest="fit_network_to_budget",
@@ -359,7 +332,7 @@ def _predict_parser(sub) -> None:
         help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG",
     )
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
-    pr.add_argument("--tile", type=_positive_int, help=help_of(PredictionConfig, "tile"))
+    pr.add_argument("--tile", type=positive_int, help=help_of(PredictionConfig, "tile"))
     _setting(pr, PredictionConfig, "overlap", int)
     pr.add_argument(
         "--save",
@@ -388,12 +361,12 @@ def _predict_parser(sub) -> None:
     )
     pr.add_argument(
         "--workers",
-        type=_positive_int,
+        type=positive_int,
         help="--cluster local: worker processes (default: one per CPU core)",
     )
     pr.add_argument(
         "--planes-per-task",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         help="--cluster: planes each task denoises (default: 1)",
     )

@@ -160,7 +160,12 @@ def test_correlated_noise_is_named():
     _, independent = estimate_poisson_gaussian(clean + white)
     _, levels = estimate_poisson_gaussian(clean + correlated)
     assert independent.correlation < 1.2 and independent.messages == []
-    assert levels.correlation > 2 and any("correlated" in m for m in levels.messages)
+    assert independent.blind_radius == 0
+    assert levels.correlation > 2 and any("blind-spot radius" in m for m in levels.messages)
+    # the noise of one pixel, measured between pixels beyond the correlation (a residual a
+    # pixel wide sees 1 % of it); signal that wide residuals take for noise errs high
+    assert levels.blind_radius >= 2
+    assert correlated.var() < np.median(levels.variances) < 4 * correlated.var()
 
 
 def test_a_measured_curve_round_trips_and_older_readers_must_refuse_it(tmp_path):

@@ -7,7 +7,12 @@ from scipy import ndimage
 
 from napari_pn2v.backend import PN2VModel, PoissonGaussianNoiseModel, predict, synthetic
 from napari_pn2v.backend.noise.diagnostics import NoiseCheck
-from napari_pn2v.backend.training.guard import ImageNoise, check_noise, guarded_spread
+from napari_pn2v.backend.training.guard import (
+    ImageNoise,
+    check_noise,
+    checked_variance,
+    guarded_spread,
+)
 from napari_pn2v.backend.training.spread import choose_spread
 from tests.backend.training.test_spread import ERROR_STD, NOISE_STD, band_errors, leaning_model
 from tests.backend.training.test_trainer import make_trainer
@@ -78,6 +83,14 @@ def test_correlated_noise_gets_the_prior_mean_everywhere():
     )
     assert not any(guarded.trusted)
     assert any("correlated" in m for m in check_noise(model, guarded, image_noise, []).messages())
+    # a network trained with a blind spot as wide as the correlation: the bands are SURE's
+    radius = image_noise.levels.blind_radius
+    assert radius >= 1
+    patches = model.normalise(noisy)
+    hidden = guarded_spread(model, patches, torch.Generator().manual_seed(0), image_noise, radius)
+    variance = checked_variance(model.noise_model, image_noise)
+    sure = choose_spread(model, patches, torch.Generator().manual_seed(0), variance)
+    assert hidden.trusted == sure.trusted
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ import torch
 from napari_pn2v.backend.training.masking import (
     NEIGHBOURHOOD,
     augment,
+    block_positions,
     mask_positions,
     masked_batch,
     n_masked,
@@ -65,6 +66,35 @@ def test_masked_batch_replaces_only_masked_pixels():
     masked.scatter_(1, batch.index, True)
     assert not (changed & ~masked).any()
     assert changed.sum() > 0.9 * masked.sum()  # random data: replacements differ
+
+
+def test_a_blind_radius_hides_the_block_around_each_masked_pixel():
+    frames = torch.randn(3, 40, 50)
+    radius, size = 2, 32
+    batch = masked_batch(frames, 6, size, torch.Generator().manual_seed(2), blind_radius=radius)
+    flat_in, flat_patch = batch.inputs.view(6, -1), batch.patches.view(6, -1)
+    torch.testing.assert_close(batch.targets, flat_patch.gather(1, batch.index))
+    # about as many pixels hidden as by a 3×3 block at the usual density
+    assert batch.index.shape[1] == round(n_masked(size) * 9 / 25)
+    block = block_positions(batch.index, size, radius).reshape(6, -1)
+    hidden = torch.zeros_like(flat_in, dtype=torch.bool).scatter_(1, block, True)
+    changed = flat_in != flat_patch
+    assert not (changed & ~hidden).any()
+    assert changed.sum() > 0.95 * hidden.sum()  # random data: replacements differ
+    # the whole 5×5 block of an interior pixel is hidden, no more
+    y, x = torch.meshgrid(torch.arange(-2, 3), torch.arange(-2, 3), indexing="ij")
+    expected = ((16 + y) * size + 16 + x).flatten()
+    assert block_positions(torch.tensor([16 * size + 16]), size, radius)[0].tolist() == sorted(
+        expected.tolist()
+    )
+
+
+def test_block_positions_stay_in_the_patch():
+    corners = torch.tensor([0, 7, 56, 63])
+    block = block_positions(corners, 8, 1)
+    assert block.shape == (4, 9)
+    assert ((block >= 0) & (block < 64)).all()
+    assert set(block[0].tolist()) == {0, 1, 8, 9}
 
 
 def test_patches_come_from_the_frames():

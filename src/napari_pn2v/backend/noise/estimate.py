@@ -30,6 +30,13 @@ CURVE_POINTS = 64
 #: spatially correlated noise (white noise: 1.0–1.1 on FMD and synthetic data; FMD's
 #: widefield camera: 6.4)
 CORRELATED_RATIO = 1.5
+#: correlated noise: the widest tap spacing of the residual tried (a blind spot of radius
+#: up to one less)
+MAX_SPACING = 5
+#: the residual's variance grows by less than this from one tap spacing to the next: the noise
+#: of pixels that far apart no longer correlates (FMD's widefield camera: ×6.0, ×1.6, ×0.95
+#: from spacing 1 to 4)
+PLATEAU = 1.15
 #: a signal level whose pixels are clipped more often than this is left out
 MAX_CLIPPED = 0.8
 #: noise whose skewness stays below this at every level is modelled as Gaussian
@@ -53,6 +60,11 @@ class NoiseLevels:
     messages: list[str] = field(default_factory=list)
     #: the noise's third cumulant at each level (NaN where clipping hides it)
     thirds: np.ndarray | None = None
+    #: correlated noise: the blind spot's radius that hides the pixels whose noise correlates
+    #: with a pixel's own (0 for independent noise); the levels are then measured with taps
+    #: one more pixel apart, which gives each pixel's own noise, not the part that differs
+    #: between neighbours
+    blind_radius: int = 0
 
     @property
     def skew_ratio(self) -> float:
@@ -83,6 +95,7 @@ _TRIMMED_SHARE = 1 - 2 * TRIM * math.exp(-(TRIM**2) / 2) / math.sqrt(2 * math.pi
 def _trimmed(values: np.ndarray) -> np.ndarray:
     """The values within :data:`TRIM` robust standard deviations (1.4826 · MAD) of their
     median: a few edges are left out."""
+    values = values.astype(np.float64)
     centre = np.median(values)
     spread = 1.4826 * np.median(np.abs(values - centre))
     return values[np.abs(values - centre) <= TRIM * spread] if spread > 0 else values
@@ -130,6 +143,26 @@ def unclip(mean: float, variance: float, limit: float, upper: bool = False) -> t
     return (limit - k * std if upper else limit + k * std), std**2
 
 
+def spaced_residual(plane: np.ndarray, spacing: int) -> np.ndarray:
+    """:data:`RESIDUAL_KERNEL` with its taps ``spacing`` pixels apart, applied to ``plane``."""
+    taps = np.zeros(2 * spacing + 1)
+    taps[::spacing] = [1.0, -2.0, 1.0]
+    rows = ndimage.correlate1d(plane, taps / math.sqrt(6), axis=0, mode="reflect")
+    return ndimage.correlate1d(rows, taps / math.sqrt(6), axis=1, mode="reflect")
+
+
+def blind_radius(ratios: np.ndarray) -> int:
+    """The blind-spot radius for noise whose residuals at tap spacings 1, 2, … have the
+    variance ratios ``ratios`` (each to spacing 1's; median over the levels): 0 for
+    independent noise, else one less than the spacing from which the variance stops growing."""
+    if ratios[1] <= CORRELATED_RATIO:
+        return 0
+    for spacing in range(2, len(ratios)):
+        if ratios[spacing] < PLATEAU * ratios[spacing - 1]:
+            return spacing - 1
+    return len(ratios) - 1
+
+
 def noise_levels(
     images: np.ndarray, levels: int = 40, max_planes: int = 16, smooth_fraction: float = 0.5
 ) -> NoiseLevels:
@@ -140,60 +173,72 @@ def noise_levels(
     Where the data is clipped (0, the type's maximum), a level whose windows hold clipped
     pixels gives the mean and variance of clipped values: the Gaussian behind them is worked
     out from both (:func:`unclip`), so dark backgrounds near 0 are measured, not left out.
-    The same residual with taps two pixels apart measures whether the noise is correlated
-    between neighbours (it then shows more variance: the one-pixel residual cancels
-    correlated noise as it cancels signal).
+    The same residual with taps 2, 3, … pixels apart measures whether the noise is correlated
+    between neighbours, and how far (it then shows more variance: the one-pixel residual
+    cancels correlated noise as it cancels signal); for correlated noise the levels are
+    measured with the taps as far apart as the correlation reaches.
     """
     data = as_planes(images, name="images", min_size=8)  # its own type: no float copy
     clipped, message = clipped_mask(data)
     limits = clip_limits(data)
-    wide = np.zeros((5, 5))
-    wide[::2, ::2] = RESIDUAL_KERNEL
     step = max(1, data.shape[0] // max_planes)
-    columns: list[list[np.ndarray]] = [[], [], [], [], [], []]
+    margin = MAX_SPACING
+    if min(data.shape[1:]) <= 2 * margin + 8:
+        raise PN2VError("the images are too small to estimate the noise")
+    inner = (slice(margin, -margin), slice(margin, -margin))
+    columns: list[list[np.ndarray]] = [[] for _ in range(5 + MAX_SPACING)]
     for plane, mask in zip(data[::step], clipped[::step], strict=True):
         plane = plane.astype(np.float64)
         mean = ndimage.uniform_filter(plane, 5, mode="reflect")
-        inner = (slice(2, -2), slice(2, -2))
         touched = ndimage.maximum_filter(mask, 5, mode="nearest")
+        # the widest residual of the local mean: signal the wide residuals would take for noise
+        curvature = np.abs(spaced_residual(mean, MAX_SPACING))
+        residuals = [spaced_residual(plane, d) for d in range(1, MAX_SPACING + 1)]
         for column, values in zip(
             columns,
-            (
-                mean,
-                ndimage.correlate(plane, RESIDUAL_KERNEL, mode="reflect"),
-                ndimage.correlate(plane, wide, mode="reflect"),
-                np.hypot(*np.gradient(mean)),
-                touched,
-                mask,
-            ),
+            (mean, np.hypot(*np.gradient(mean)), curvature, touched, mask, *residuals),
             strict=True,
         ):
-            column.append(values[inner].ravel())
-    mean, residual, wide_residual, gradient, touched, at_limit = map(np.concatenate, columns)
+            column.append(values[inner].astype(np.float32 if values.dtype.kind == "f" else bool))
+    mean, gradient, curvature, touched, at_limit, *residuals = (
+        np.concatenate([c.ravel() for c in column]) for column in columns
+    )
     if mean.size < 1000:
         raise PN2VError("too few pixels to estimate the noise")
     edges = np.linspace(*np.quantile(mean, [0.001, 0.999]), levels + 1)
     index = np.searchsorted(edges, mean, side="right") - 1
-    rows, ratios = [], []
-    for i in range(levels):
-        chosen = np.flatnonzero(index == i)
-        if chosen.size < 2 * 50:
-            continue
-        smooth = chosen[gradient[chosen] <= np.quantile(gradient[chosen], smooth_fraction)]
-        level = float(mean[smooth].mean())
+    chosen_levels = [c for i in range(levels) if (c := np.flatnonzero(index == i)).size >= 100]
+
+    def smoothest(by: np.ndarray) -> list[np.ndarray]:
+        return [c[by[c] <= np.quantile(by[c], smooth_fraction)] for c in chosen_levels]
+
+    flattest = smoothest(curvature)  # where the wide residuals hold the least signal
+    ratios = np.median(
+        [
+            [_robust_variance(r[smooth]) / variance for r in residuals]
+            for smooth in flattest
+            if not (limits and touched[smooth].mean() > 0.01)
+            and (variance := _robust_variance(residuals[0][smooth])) > 0
+        ]
+        or [[1.0] * MAX_SPACING],
+        axis=0,
+    )
+    radius = blind_radius(ratios)
+    residual = residuals[radius]  # taps beyond the correlation: each pixel's own noise
+    rows = []
+    for smooth in flattest if radius else smoothest(gradient):
+        level = float(mean[smooth].mean(dtype=np.float64))
         if limits and touched[smooth].mean() > 0.01:  # clipped values: mean and variance
             if at_limit[smooth].mean() > MAX_CLIPPED:
                 continue  # mostly piled up at the limit: the values say little of the noise
             limit = min(limits, key=lambda v: abs(v - level))
             level, variance = unclip(
-                level, float(residual[smooth].var()), limit, upper=limit > level
+                level, float(residual[smooth].var(dtype=np.float64)), limit, upper=limit > level
             )
             third = math.nan  # clipping cuts a tail: the skew is not the noise's
         else:
             variance = _robust_variance(residual[smooth])
             third = _third_cumulant(residual[smooth])
-            if variance > 0:
-                ratios.append(_robust_variance(wide_residual[smooth]) / variance)
         rows.append((level, variance, smooth.size, third))
     if len(rows) < 2:
         raise PN2VError(
@@ -201,18 +246,26 @@ def noise_levels(
             "give the camera parameters instead"
         )
     found = np.array(sorted(rows))
-    correlation = float(np.median(ratios)) if ratios else 1.0
+    correlation = float(ratios[1])
     messages = [message.replace("left out", "found")] if message else []
     if correlation > CORRELATED_RATIO:
         messages.append(
             f"the noise is correlated between neighbouring pixels (a residual two pixels wide "
             f"shows {correlation:.1f}× the variance of one a pixel wide; 1 for independent "
-            "noise): Noise2Void and PN2V assume each pixel's noise is independent, so noise "
-            "will be left in the result and a noise model estimated from single pixels is "
-            "too low"
+            f"noise) up to about {radius} pixel{'s' * (radius > 1)} apart: N2V and PN2V "
+            "assume each pixel's noise is independent, so training hides the "
+            f"{2 * radius + 1}×{2 * radius + 1} block around each masked pixel (blind-spot "
+            f"radius {radius}, chosen by 'auto') and the noise model measures pixels "
+            f"{radius + 1} apart"
         )
     return NoiseLevels(
-        found[:, 0], found[:, 1], found[:, 2].astype(int), correlation, messages, found[:, 3]
+        found[:, 0],
+        found[:, 1],
+        found[:, 2].astype(int),
+        correlation,
+        messages,
+        found[:, 3],
+        radius,
     )
 
 

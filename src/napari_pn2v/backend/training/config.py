@@ -112,6 +112,18 @@ class TrainConfig:
         label="Fit the network to the time budget",
         advanced=True,
     )
+    blind_radius: int | None = option(
+        None,
+        "hide the (2r+1)² block around each masked pixel, not the pixel alone, for noise "
+        "correlated between neighbouring pixels (the network would learn a pixel's noise "
+        "from its neighbours'); auto: as far as the training images' noise correlates "
+        "(0 for independent noise)",
+        label="Blind-spot radius",
+        min=0,
+        max=4,
+        none="auto",
+        advanced=True,
+    )
     val_patches: int = 64
     location_weight: float = option(
         1.0,
@@ -187,6 +199,8 @@ class TrainConfig:
             raise PN2VError(f"time budget must be positive, got {self.time_budget} minutes")
         if self.weight_average < 0:
             raise PN2VError(f"weight average must be ≥ 0 steps, got {self.weight_average}")
+        if self.blind_radius is not None and not 0 <= self.blind_radius <= 4:
+            raise PN2VError(f"blind-spot radius must be 0–4 pixels, got {self.blind_radius}")
         if self.residual_delay < 0:
             raise PN2VError(f"residual delay must be ≥ 0, got {self.residual_delay}")
         if not self.initial_spread > 0:

@@ -266,8 +266,11 @@ class TrainingData:
         patch: tuple[int, ...] | None = None,
     ) -> Batch:
         """A masked batch (N2V, PN2V) or an (input, target) batch (supervised), normalised."""
-        make = paired_batch if self.supervised else masked_batch
-        return make(frames, size, patch or self.patch_shape, generator).map(self._normalise)
+        shape = patch or self.patch_shape
+        if self.supervised:
+            return paired_batch(frames, size, shape, generator).map(self._normalise)
+        batch = masked_batch(frames, size, shape, generator, self.config.blind_radius or 0)
+        return batch.map(self._normalise)
 
     def validation_batches(self, held_out: list[Frames]) -> list[Batch]:
         """A fixed set of patches, so validation losses compare across epochs. Patches shrink

@@ -14,8 +14,9 @@ compared, band by band of the signal, with two things the data show without clea
   see them): Var(x − prior mean) should be the noise variance plus the prior's spread²; where
   it is higher by :data:`UNDER`, the model and the prior together claim too much certainty.
 
-Noise correlated between neighbouring pixels breaks PN2V's independence assumption itself:
-then the prior mean is predicted everywhere. The result (:class:`NoiseCheck`) is stored in the
+Noise correlated between neighbouring pixels breaks PN2V's independence assumption itself,
+unless training hid the pixels it correlates with (the blind spot's radius): otherwise the
+prior mean is predicted everywhere. The result (:class:`NoiseCheck`) is stored in the
 model file, named to the user (CLI, notification) and marked in the noise-model plot.
 """
 
@@ -35,6 +36,7 @@ from ..errors import PN2VError
 from ..noise.base import NoiseModel
 from ..noise.diagnostics import UNDER, NoiseCheck
 from ..noise.estimate import CORRELATED_RATIO, NoiseLevels, noise_levels
+from .config import TrainConfig
 from .spread import SpreadChoice, Variance, choose_spread
 
 
@@ -76,6 +78,19 @@ class ImageNoise:
         )
 
 
+def with_blind_radius(
+    config: TrainConfig, image_noise: ImageNoise | None, warnings: list[str]
+) -> TrainConfig:
+    """``config`` with an automatic blind-spot radius replaced by the one the images' noise
+    asks for (0 where it was not measured); named in ``warnings`` when it is not 0."""
+    if config.blind_radius is not None:
+        return config
+    radius = image_noise.levels.blind_radius if image_noise is not None else 0
+    if radius:
+        warnings += [m for m in image_noise.levels.messages if "correlated" in m]
+    return replace(config, blind_radius=radius)
+
+
 def checked_variance(noise_model: NoiseModel, image_noise: ImageNoise | None) -> Variance:
     """The noise model's variance, or the images' where that is :data:`UNDER` times higher."""
     if image_noise is None:
@@ -93,12 +108,15 @@ def guarded_spread(
     patches: torch.Tensor,
     generator: torch.Generator,
     image_noise: ImageNoise | None,
+    blind_radius: int = 0,
 ) -> SpreadChoice:
     """:func:`.spread.choose_spread` with Stein's noise variance checked against the images'
-    (:func:`checked_variance`); no band keeps the MMSE when the noise is correlated."""
+    (:func:`checked_variance`); no band keeps the MMSE when the noise correlates further than
+    the ``blind_radius`` the network was trained with: its prior then saw part of the pixel's
+    noise."""
     variance = checked_variance(model.noise_model, image_noise)
     choice = choose_spread(model, patches, generator, variance)
-    if image_noise is not None and image_noise.correlated:
+    if image_noise is not None and image_noise.levels.blind_radius > blind_radius:
         choice = replace(choice, trusted=(False,) * len(choice.trusted))
     return choice
 

@@ -156,25 +156,54 @@ def neighbour_positions(
     return flat
 
 
+def block_positions(index: torch.Tensor, size: int | Shape, radius: int) -> torch.Tensor:
+    """For each flat index, the flat indices of its (2·radius+1)² (or ³) block, clamped to the
+    patch: (..., block pixels)."""
+    shape = patch_shape(size)
+    offsets = torch.tensor(list(itertools.product(range(-radius, radius + 1), repeat=len(shape))))
+    position = torch.unravel_index(index, shape)
+    flat = torch.zeros(*index.shape, len(offsets), dtype=torch.long, device=index.device)
+    for axis, (n, p) in enumerate(zip(shape, position, strict=True)):
+        moved = p[..., None] + offsets[:, axis].to(index.device)
+        flat = flat * n + moved.clamp(0, n - 1)
+    return flat
+
+
 def masked_batch(
     frames: torch.Tensor | LazyFrames,
     batch: int,
     size: int | Shape,
     generator: torch.Generator | None = None,
+    blind_radius: int = 0,
 ) -> Batch:
-    """Sample, augment and mask one batch from (N, *space) or (N, 1, *space) ``frames``."""
+    """Sample, augment and mask one batch from (N, *space) or (N, 1, *space) ``frames``.
+
+    ``blind_radius`` r > 0 hides the whole (2r+1)² block around each masked pixel (each of its
+    pixels takes the value of a random pixel of the patch), for noise correlated between
+    neighbours (structured N2V, Broaddus et al. 2020): the network then learns to predict a
+    pixel from pixels whose noise is independent of its own. Fewer pixels are masked, so that
+    about as many are hidden as by a 3×3 block at the usual density.
+    """
     shape = patch_shape(size)
     if min(shape) < NEIGHBOURHOOD:
         raise ValueError(f"patch size must be at least {NEIGHBOURHOOD}, got {shape}")
     if not isinstance(frames, LazyFrames):
         frames = frames.reshape(-1, *frames.shape[-len(shape) :])
     patches = sample_patches(frames, batch, shape, generator)
-    index = mask_positions(batch, shape, n_masked(shape), generator).to(frames.device)
-    source = neighbour_positions(index, shape, generator)
+    count = n_masked(shape)
+    if blind_radius:
+        count = max(1, round(count * (3 / (2 * blind_radius + 1)) ** len(shape)))
+    index = mask_positions(batch, shape, count, generator).to(frames.device)
     flat = patches.reshape(batch, -1)
     targets = flat.gather(1, index)
     inputs = flat.clone()
-    inputs.scatter_(1, index, flat.gather(1, source))
+    if blind_radius:
+        hidden = block_positions(index, shape, blind_radius).reshape(batch, -1)
+        source = torch.randint(flat.shape[1], hidden.shape, generator=generator)
+        inputs.scatter_(1, hidden, flat.gather(1, source.to(flat.device)))
+    else:
+        source = neighbour_positions(index, shape, generator)
+        inputs.scatter_(1, index, flat.gather(1, source))
     return Batch(inputs.view(batch, 1, *shape), index, targets, patches)
 
 

@@ -32,7 +32,7 @@ from .averaging import WeightAverage
 from .config import Progress, TrainConfig
 from .data import Images, TrainingData, mean_std
 from .distributed import mean_over_processes, world
-from .guard import ImageNoise, check_noise, guarded_spread
+from .guard import ImageNoise, check_noise, guarded_spread, with_blind_radius
 from .losses import ForOneProcess, HeadOutputs, mse_loss, pn2v_loss
 from .masking import Batch
 from .spread import SpreadChoice
@@ -89,12 +89,16 @@ class Trainer:
             self._generator.manual_seed(cfg.seed + self.rank)
         elif self.world_size > 1:  # each process draws its own patches
             self._generator.manual_seed(int.from_bytes(os.urandom(7), "little"))
+        calibrated = model.is_probabilistic and cfg.spread_calibration
+        #: the noise the training images show: how far it correlates between pixels (the
+        #: blind spot), and what the guard holds the model against
+        image_noise = None
+        if not data.supervised and (cfg.blind_radius is None or calibrated):
+            image_noise = ImageNoise.measure(data.noise_planes())
+        self.config = data.config = cfg = with_blind_radius(cfg, image_noise, self.warnings)
         self._val = data.validation_batches(held_out)
-        self._spread_patches = self.image_noise = None
-        if model.is_probabilistic and cfg.spread_calibration:
-            self._spread_patches = data.spread_patches(self._val, self._train)
-            #: the noise the training images show, which the guard holds the model against
-            self.image_noise = ImageNoise.measure(data.noise_planes())
+        self.image_noise = image_noise if calibrated else None
+        self._spread_patches = data.spread_patches(self._val, self._train) if calibrated else None
         self._stop = threading.Event()
         self._start_training(model)
 
@@ -346,7 +350,10 @@ class Trainer:
             model.net.load_state_dict(self._best_state)
             model.net.to(self.device)
             generator = torch.Generator().manual_seed(0)
-            choice = guarded_spread(model, self._spread_patches, generator, self.image_noise)
+            radius = self.config.blind_radius or 0
+            choice = guarded_spread(
+                model, self._spread_patches, generator, self.image_noise, radius
+            )
             self._choice = (self._best_epochs, choice)
         return self._choice[1]
 
