@@ -113,6 +113,7 @@ def run(
     location_weight: float | None = None,
     weight_average: int | None = None,
     blind_radius: int | None = None,
+    body_weight: float | None = None,
 ) -> dict:
     raw, reference = load(kind)
     config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
@@ -122,6 +123,8 @@ def run(
         config = dataclasses.replace(config, weight_average=weight_average)
     if blind_radius is not None:  # correlated noise: hide the block around each masked pixel
         config = dataclasses.replace(config, blind_radius=blind_radius)
+    if body_weight is not None:  # a lever of issue 21: the likelihood trains the body less
+        config = dataclasses.replace(config, likelihood_body_weight=body_weight)
     start = time.perf_counter()
     model, result = train(kind, method, raw, config)
     result.update(
@@ -131,6 +134,7 @@ def run(
         location_weight=config.location_weight,
         prior_mean_loss=config.prior_mean_loss,
         weight_average=config.weight_average,
+        likelihood_body_weight=config.likelihood_body_weight,
         date=time.strftime("%Y-%m-%d"),
         train_seconds=time.perf_counter() - start,
         machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
@@ -174,6 +178,11 @@ def main() -> None:
     parser.add_argument(
         "--blind-radius", type=int, help="hide the (2r+1)² block around masked pixels (a lever)"
     )
+    parser.add_argument(
+        "--body-weight",
+        type=float,
+        help="PN2V: the likelihood's weight on the network's body, 0–1 (a lever)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     result = run(
@@ -183,12 +192,14 @@ def main() -> None:
         args.location_weight,
         args.weight_average,
         args.blind_radius,
+        args.body_weight,
     )
     RESULTS.mkdir(exist_ok=True)
     seed = f"-seed{args.seed}" if args.seed else ""
     lever = "" if args.location_weight is None else f"-lw{args.location_weight:g}"
     lever += "" if args.weight_average is None else f"-wa{args.weight_average}"
     lever += "" if args.blind_radius is None else f"-br{args.blind_radius}"
+    lever += "" if args.body_weight is None else f"-body{args.body_weight:g}"
     path = RESULTS / f"lowsnr-{args.type}-{args.method}{lever}{seed}.json"
     path.write_text(json.dumps(result, indent=2))
     print(

@@ -137,15 +137,15 @@ def _lowsnr_averaged() -> list[str]:
 
 
 def _lowsnr_network_levers(runs: dict[str, dict[str, dict]]) -> list[str]:
-    """Lines on the runs with a blind-spot radius set by hand (``--blind-radius``) or the body
-    trained by the squared error alone (``--body-from-squared-error``), beside the default."""
+    """Lines on the runs with a blind-spot radius set by hand (``--blind-radius``) or another
+    weight of the likelihood on the network's body (``--body-weight``), beside the default."""
     lines = []
     for path in sorted([*RESULTS.glob("lowsnr-*-br*.json"), *RESULTS.glob("lowsnr-*-body*.json")]):
         run = json.loads(path.read_text())
         lever = (
             f"blind-spot radius {run['blind_radius']}"
             if "-br" in path.stem
-            else "the body from the squared error alone"
+            else f"the likelihood's weight on the body {run['likelihood_body_weight']:g}"
         )
         default = runs.get(run["type"], {}).get(run["method"])
         radius = f", radius {default['blind_radius']}" if default.get("blind_radius") else ""

@@ -250,6 +250,39 @@ def test_by_default_only_the_squared_error_moves_the_prior_mean(noisy, noise_mod
         TrainConfig(prior_mean_loss="likelihood")
 
 
+def _body_gradients(trainer, batch) -> list[torch.Tensor]:
+    trainer.model.net.zero_grad()
+    trainer.loss(batch).backward()
+    return [p.grad.clone() for n, p in trainer.model.net.named_parameters() if "head" not in n]
+
+
+def test_the_likelihoods_weight_on_the_body_scales_its_gradient_there(noisy, noise_model):
+    """The body's gradient is the squared error's plus the likelihood's times the weight: 0
+    leaves the squared error's alone (the prior mean learned as N2V's), ½ halfway; the loss
+    is the same, and the head still gets the likelihood's gradient."""
+    gradients, losses = {}, {}
+    for body in (0.0, 0.5, 1.0):
+        trainer = make_trainer(noisy, noise_model, likelihood_body_weight=body, seed=0)
+        batch = trainer._val[0]
+        gradients[body] = _body_gradients(trainer, batch)
+        losses[body] = trainer.loss(batch)
+        spread_rows = trainer.model.net.head.weight.grad[1:]
+        assert spread_rows.abs().sum() > 0
+    torch.testing.assert_close(losses[0.0], losses[1.0])
+    for none, half, full in zip(gradients[0.0], gradients[0.5], gradients[1.0], strict=True):
+        torch.testing.assert_close(half, (none + full) / 2, rtol=1e-4, atol=1e-8)
+    pairs = zip(gradients[0.0], gradients[1.0], strict=True)
+    assert any(not torch.allclose(a, b) for a, b in pairs)
+    squared_error = make_trainer(
+        noisy, noise_model, location_weight=2.5, likelihood_body_weight=0, seed=0
+    )
+    scaled = _body_gradients(squared_error, batch)
+    for low, high in zip(gradients[0.0], scaled, strict=True):  # the squared error's alone
+        torch.testing.assert_close(high, 2.5 * low, rtol=1e-4, atol=1e-8)
+    with pytest.raises(PN2VError, match="weight on the body"):
+        TrainConfig(likelihood_body_weight=1.5)
+
+
 def test_location_loss_only_touches_the_location_scale_prior(noisy, noise_model):
     config = ModelConfig(mode="pn2v", samples=16, prior="published", **TINY_NET)
     training = TrainConfig(**TINY_TRAINING, location_weight=2.5)

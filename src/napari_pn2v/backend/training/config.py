@@ -145,6 +145,17 @@ class TrainConfig:
         choices=PRIOR_MEAN_LOSSES,
         advanced=True,
     )
+    likelihood_body_weight: float = option(
+        1.0,
+        "PN2V: how much the likelihood's gradient trains the network's body (the head's "
+        "spread and shape it always trains); 0: the body learns from N2V's squared error "
+        "alone, so the prior mean is learned as N2V's",
+        label="Likelihood's weight on the body",
+        min=0.0,
+        max=1.0,
+        step=0.1,
+        advanced=True,
+    )
     initial_spread: float = option(
         INITIAL_SPREAD,
         "spread of a new location-scale prior, a fraction of the data's standard deviation",
@@ -199,6 +210,11 @@ class TrainConfig:
             raise PN2VError(f"time budget must be positive, got {self.time_budget} minutes")
         if self.weight_average < 0:
             raise PN2VError(f"weight average must be ≥ 0 steps, got {self.weight_average}")
+        if not 0 <= self.likelihood_body_weight <= 1:
+            raise PN2VError(
+                f"the likelihood's weight on the body must be in [0, 1], got "
+                f"{self.likelihood_body_weight}"
+            )
         if self.blind_radius is not None and not 0 <= self.blind_radius <= 4:
             raise PN2VError(f"blind-spot radius must be 0–4 pixels, got {self.blind_radius}")
         if self.residual_delay < 0:

@@ -28,6 +28,36 @@ def mse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return torch.mean((prediction - target) ** 2)
 
 
+def prior_loss(
+    model, raw: torch.Tensor, target: torch.Tensor, config, training: bool
+) -> torch.Tensor:
+    """PN2V's loss at the masked pixels from the head's outputs ``raw`` (N, K+…), or (2, N, …)
+    where the likelihood's second copy reaches the body scaled (``likelihood_body_weight``).
+
+    ``target`` is normalised; ``config`` the :class:`.config.TrainConfig`. While training the
+    location-scale prior, N2V's squared error on the prior mean is added
+    (``location_weight``), and by default (``prior_mean_loss`` "squared-error") it alone moves
+    the prior mean: the likelihood shapes the samples' spread and shape about their mean.
+    """
+    shaping = None
+    if raw.dim() == 3:
+        raw, shaping = raw
+    samples = model.prior(raw, calibrated=False).samples()
+    observed = model.denormalise(target)
+    weight = config.location_weight
+    if not (training and weight > 0 and model.config.location_scale):
+        return pn2v_loss(samples, observed, model.noise_model)
+    if config.prior_mean_loss == "joint":
+        loss = pn2v_loss(samples, observed, model.noise_model)
+        return loss + weight * mse_loss(raw[:, 0], target)
+    mean = samples.mean(1, keepdim=True)
+    if shaping is not None:
+        samples = model.prior(shaping, calibrated=False).samples()
+    shaped = samples - samples.mean(1, keepdim=True) + mean.detach()
+    loss = pn2v_loss(shaped, observed, model.noise_model)
+    return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
+
+
 class HeadOutputs(nn.Module):
     """The part of a loss that holds parameters, as one forward so DistributedDataParallel can
     wrap it: the head's outputs at the masked pixels (B·M, out_channels), or the one output at
@@ -38,8 +68,11 @@ class HeadOutputs(nn.Module):
         self.net, self.supervised, self.amp = net, supervised, amp
 
     def forward(
-        self, inputs: torch.Tensor, index: torch.Tensor, sparse: bool = True
+        self, inputs: torch.Tensor, index: torch.Tensor, sparse: bool = True, body: float = 1.0
     ) -> torch.Tensor:
+        """``body`` < 1: the sparse head's outputs twice, (2, B·M, out_channels), the second
+        on features whose gradient to the body is scaled by ``body`` (0: detached), so that a
+        loss on it trains the body that much less."""
         net = self.net
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
             features = net.body(inputs)
@@ -50,7 +83,11 @@ class HeadOutputs(nn.Module):
             b, c = features.shape[:2]
             flat = features.flatten(2)  # (B, C, P*P)
             picked = flat.gather(2, index[:, None, :].expand(b, c, -1))
-            return net.head_at(picked.permute(0, 2, 1).reshape(-1, c))
+            picked = picked.permute(0, 2, 1).reshape(-1, c)
+            if body < 1.0:
+                scaled = picked.detach() + body * (picked - picked.detach())
+                return torch.stack([net.head_at(picked), net.head_at(scaled)])
+            return net.head_at(picked)
         dense = net.head(features)  # every pixel, as the published code does
         b, k = dense.shape[:2]
         picked = dense.flatten(2).gather(2, index[:, None, :].expand(b, k, -1))

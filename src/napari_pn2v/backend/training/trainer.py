@@ -33,7 +33,7 @@ from .config import Progress, TrainConfig
 from .data import Images, TrainingData, mean_std
 from .distributed import mean_over_processes, world
 from .guard import ImageNoise, check_noise, guarded_spread, with_blind_radius
-from .losses import ForOneProcess, HeadOutputs, mse_loss, pn2v_loss
+from .losses import ForOneProcess, HeadOutputs, mse_loss, prior_loss
 from .masking import Batch
 from .spread import SpreadChoice
 
@@ -170,25 +170,17 @@ class Trainer:
         squared error is on the location μ (how earlier versions trained). Validation reports
         the PN2V loss alone.
         """
-        model = self.model
+        model, cfg = self.model, self.config
         outputs = self._outputs if training else self._outputs.module
-        raw = outputs(batch.inputs, batch.index, self.config.sparse_head)
+        shaped = training and cfg.prior_mean_loss == "squared-error" and cfg.sparse_head
+        shaped = shaped and model.is_probabilistic and model.config.location_scale
+        body = cfg.likelihood_body_weight if shaped else 1.0
+        raw = outputs(batch.inputs, batch.index, cfg.sparse_head, body)
         if model.config.mode == "supervised":
             return mse_loss(raw, batch.targets)
-        target = batch.targets.reshape(-1)
         if not model.is_probabilistic:
-            return mse_loss(raw[:, 0], target)
-        samples = model.prior(raw, calibrated=False).samples()
-        observed = model.denormalise(target)
-        weight = self.config.location_weight
-        if not (training and weight > 0 and model.config.location_scale):
-            return pn2v_loss(samples, observed, model.noise_model)
-        if self.config.prior_mean_loss == "joint":
-            loss = pn2v_loss(samples, observed, model.noise_model)
-            return loss + weight * mse_loss(raw[:, 0], target)
-        mean = samples.mean(1, keepdim=True)  # the likelihood shapes the samples about it
-        loss = pn2v_loss(samples - mean + mean.detach(), observed, model.noise_model)
-        return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
+            return mse_loss(raw[:, 0], batch.targets.reshape(-1))
+        return prior_loss(model, raw, batch.targets.reshape(-1), cfg, training)
 
     def seconds_per_step(self, steps: int = 2) -> float:
         """A training step's time here, on real batches, after one step that warms up: the
