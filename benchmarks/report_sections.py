@@ -179,7 +179,7 @@ def lowsnr_section() -> list[str]:
         "0.1–0.45 dB on the two-photon data. Rows marked † are from earlier code: before "
         "the skewed Poisson–Gaussian model and the prior mean learned from the squared error "
         "alone (method.md; the table after the levers has the earlier Poisson–Gaussian and "
-        "GMM rows), the bootstrapped-histogram and 4-frame rows also before the trimmed noise "
+        "GMM rows), the bootstrapped-histogram rows also before the trimmed noise "
         "variance. The widefield camera's noise is correlated between neighbouring pixels: "
         "its rows hide the 5 × 5 block around each masked pixel in training (the automatic "
         "blind-spot radius, 2) and measure the noise between pixels 3 apart; the rows before "
