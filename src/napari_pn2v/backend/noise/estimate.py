@@ -255,8 +255,8 @@ def noise_levels(
             f"noise) up to about {radius} pixel{'s' * (radius > 1)} apart: N2V and PN2V "
             "assume each pixel's noise is independent, so training hides the "
             f"{2 * radius + 1}×{2 * radius + 1} block around each masked pixel (blind-spot "
-            f"radius {radius}, chosen by 'auto') and the noise model measures pixels "
-            f"{radius + 1} apart"
+            f"radius {radius}, chosen by 'auto'), and the noise's level is measured between "
+            f"pixels {radius + 1} apart"
         )
     return NoiseLevels(
         found[:, 0],
