@@ -7,6 +7,7 @@ from scipy import ndimage
 
 from napari_pn2v.backend import PN2VModel, PoissonGaussianNoiseModel, predict, synthetic
 from napari_pn2v.backend.noise.diagnostics import NoiseCheck
+from napari_pn2v.backend.noise.estimate import CORRELATED_RATIO
 from napari_pn2v.backend.training.guard import (
     ImageNoise,
     check_noise,
@@ -33,7 +34,7 @@ def stand_in(noise_variance: float):
 
 def test_the_images_show_their_noise():
     image_noise = stand_in(NOISE_STD**2)[3]
-    assert not image_noise.correlated
+    assert image_noise.levels.blind_radius == 0
     variance = image_noise.variance(torch.tensor([105.0, 110.0, 120.0, 130.0, 140.0]))
     torch.testing.assert_close(variance, torch.full((5,), NOISE_STD**2), rtol=0.2, atol=0)
 
@@ -76,7 +77,7 @@ def test_correlated_noise_gets_the_prior_mean_everywhere():
         [ndimage.gaussian_filter(rng.normal(0, 10.0, (128, 128)), 1.0) for _ in range(4)]
     )
     image_noise = ImageNoise.measure([SMOOTH.numpy() + 3.5 * blurred])
-    assert image_noise.correlated
+    assert image_noise.levels.correlation > CORRELATED_RATIO
     model = stand_in(NOISE_STD**2)[0]
     guarded = guarded_spread(
         model, model.normalise(noisy), torch.Generator().manual_seed(0), image_noise

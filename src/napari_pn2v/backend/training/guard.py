@@ -35,7 +35,7 @@ from ..data.images import plane_views
 from ..errors import PN2VError
 from ..noise.base import NoiseModel
 from ..noise.diagnostics import UNDER, NoiseCheck
-from ..noise.estimate import CORRELATED_RATIO, NoiseLevels, noise_levels
+from ..noise.estimate import NoiseLevels, noise_levels
 from .config import TrainConfig
 from .spread import SpreadChoice, Variance, choose_spread
 
@@ -62,10 +62,6 @@ class ImageNoise:
             return cls(noise_levels(np.stack(planes))) if planes else None
         except PN2VError:
             return None
-
-    @property
-    def correlated(self) -> bool:
-        return self.levels.correlation > CORRELATED_RATIO
 
     def variance(self, signal: torch.Tensor) -> torch.Tensor:
         means = torch.as_tensor(self.levels.means, dtype=torch.float32, device=signal.device)

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from ..noise.base import NoiseModel
+
+if TYPE_CHECKING:
+    from ..network.model import PN2VModel
+    from .config import TrainConfig
 
 
 def pn2v_loss(
@@ -29,12 +34,12 @@ def mse_loss(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def prior_loss(
-    model, raw: torch.Tensor, target: torch.Tensor, config, training: bool
+    model: PN2VModel, raw: torch.Tensor, target: torch.Tensor, config: TrainConfig, training: bool
 ) -> torch.Tensor:
     """PN2V's loss at the masked pixels from the head's outputs ``raw`` (N, K+…), or (2, N, …)
     where the likelihood's second copy reaches the body scaled (``likelihood_body_weight``).
 
-    ``target`` is normalised; ``config`` the :class:`.config.TrainConfig`. While training the
+    ``target`` is normalised. While training the
     location-scale prior, N2V's squared error on the prior mean is added
     (``location_weight``), and by default (``prior_mean_loss`` "squared-error") it alone moves
     the prior mean: the likelihood shapes the samples' spread and shape about their mean.
