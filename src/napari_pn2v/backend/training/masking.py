@@ -131,14 +131,37 @@ def mask_positions(
     return flat
 
 
+def shifted_positions(
+    index: torch.Tensor, shape: Shape, offsets: torch.Tensor, mirror: bool
+) -> torch.Tensor:
+    """Flat indices of the pixels at ``index`` moved by ``offsets`` ((..., dims), broadcast
+    against ``index``). An offset that would leave the patch is mirrored (y - dy instead of
+    y + dy) or, without ``mirror``, stops at the patch's edge."""
+    position = torch.unravel_index(index, shape)
+    offsets = offsets.to(index.device)
+    flat = torch.zeros(
+        torch.broadcast_shapes(index.shape, offsets.shape[:-1]),
+        dtype=torch.long,
+        device=index.device,
+    )
+    for axis, (n, p) in enumerate(zip(shape, position, strict=True)):
+        d = offsets[..., axis]
+        moved = p + d
+        if mirror:
+            flat = flat * n + torch.where((moved < 0) | (moved >= n), p - d, moved)
+        else:
+            flat = flat * n + moved.clamp(0, n - 1)
+    return flat
+
+
 def neighbour_positions(
     index: torch.Tensor, size: int | Shape, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """For each flat index, a random other pixel of its 5×5 (or 5×5×5) window, inside the
     patch.
 
-    An offset that would leave the patch is mirrored (y - dy instead of y + dy); since the
-    offset is never all zeros the replacement is never the pixel itself.
+    An offset that would leave the patch is mirrored; since the offset is never all zeros the
+    replacement is never the pixel itself.
     """
     shape = patch_shape(size)
     half = NEIGHBOURHOOD // 2
@@ -146,14 +169,7 @@ def neighbour_positions(
         [o for o in itertools.product(range(-half, half + 1), repeat=len(shape)) if any(o)]
     )
     pick = torch.randint(len(offsets), index.shape, generator=generator)
-    chosen = offsets[pick].to(index.device)  # (..., dims)
-    position = torch.unravel_index(index, shape)
-    flat = torch.zeros_like(index)
-    for axis, (n, p) in enumerate(zip(shape, position, strict=True)):
-        d = chosen[..., axis]
-        moved = p + d
-        flat = flat * n + torch.where((moved < 0) | (moved >= n), p - d, moved)
-    return flat
+    return shifted_positions(index, shape, offsets[pick], mirror=True)
 
 
 def block_positions(index: torch.Tensor, size: int | Shape, radius: int) -> torch.Tensor:
@@ -161,12 +177,7 @@ def block_positions(index: torch.Tensor, size: int | Shape, radius: int) -> torc
     patch: (..., block pixels)."""
     shape = patch_shape(size)
     offsets = torch.tensor(list(itertools.product(range(-radius, radius + 1), repeat=len(shape))))
-    position = torch.unravel_index(index, shape)
-    flat = torch.zeros(*index.shape, len(offsets), dtype=torch.long, device=index.device)
-    for axis, (n, p) in enumerate(zip(shape, position, strict=True)):
-        moved = p[..., None] + offsets[:, axis].to(index.device)
-        flat = flat * n + moved.clamp(0, n - 1)
-    return flat
+    return shifted_positions(index[..., None], shape, offsets, mirror=False)
 
 
 def masked_batch(
