@@ -67,6 +67,11 @@ class NoiseLevels:
     blind_radius: int = 0
 
     @property
+    def correlation_messages(self) -> list[str]:
+        """What :attr:`messages` say of correlated noise (the blind spot's radius)."""
+        return [m for m in self.messages if "correlated" in m]
+
+    @property
     def skew_ratio(self) -> float:
         """The third cumulant over the variance, one number for all levels (it is one for
         photon counting, where both grow with the signal): the levels' ratios averaged with

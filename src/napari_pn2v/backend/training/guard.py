@@ -83,7 +83,7 @@ def with_blind_radius(
         return config
     radius = image_noise.levels.blind_radius if image_noise is not None else 0
     if radius:
-        warnings += [m for m in image_noise.levels.messages if "correlated" in m]
+        warnings += image_noise.levels.correlation_messages
     return replace(config, blind_radius=radius)
 
 
@@ -152,7 +152,7 @@ def check_noise(
     correlation = 1.0
     if image_noise is not None:
         correlation = image_noise.levels.correlation
-        notes = [m for m in image_noise.levels.messages if "correlated" in m]
+        notes = image_noise.levels.correlation_messages
     return NoiseCheck(
         tuple(float(e) for e in edges),
         choice.shares,
