@@ -564,8 +564,58 @@ def _speed_section() -> list[str]:
         "512² prediction ≤ 3 s (the published implementation: ≈ 3–4 s and ≈ 32–35 s here), "
         "peak memory ≤ 1 GiB for either. Measured: " + _speed_verdict(r),
         "",
+        *_noise_models_section(),
     ]
     return lines
+
+
+#: 512² prediction with each kind of noise model (``speed.py --noise-models``)
+NOISE_CASES = {
+    "predict_512": "histogram (calibration frames)",
+    "predict_512_gmm": "GMM",
+    "predict_512_pg_skewed": "skewed Poisson–Gaussian",
+}
+
+
+def _noise_models_section() -> list[str]:
+    """What each kind of noise model costs a prediction, before and after its likelihood was
+    tabulated per pixel (``speed-noise-models-before.json``: the same cases, the code before)."""
+    path = RESULTS / "speed-noise-models.json"
+    if not path.exists():
+        return []
+    after = json.loads(path.read_text())
+    before_path = RESULTS / "speed-noise-models-before.json"
+    before = json.loads(before_path.read_text())["results"] if before_path.exists() else {}
+    lines = [
+        "### Prediction with each kind of noise model",
+        "",
+        f"`python -m benchmarks.speed --noise-models`, {after['machine']}, {after['date']}: "
+        "512² MMSE prediction, median of 7, the untrained network of the table above. With "
+        "a GMM or a Poisson–Gaussian model the prior's spread is set to half the noise's std "
+        "(four models trained on FMD's low-SNR frames: medians 0.02–0.37 of it), since their "
+        "cost depends on it: "
+        "p(x | s) is tabulated along s for each pixel, 8 points per width of the noise, and "
+        "interpolated at the K samples (`noise/sampling.py`); the histogram's own lookup is "
+        "unchanged. *Before*: the same cases run just before on the code that evaluated "
+        "every sample.",
+        "",
+        "| noise model | before | after | speed-up |",
+        "|---|---|---|---|",
+    ]
+    for name, label in NOISE_CASES.items():
+        if name not in after["results"]:
+            continue
+        now = after["results"][name]["seconds"]
+        was = before.get(name, {}).get("seconds")
+        ratio = f"{was / now:.1f}×" if was else "—"
+        was_text = f"{was:.2f} s" if was else "—"
+        lines.append(f"| {label} | {was_text} | {now:.2f} s | {ratio} |")
+    models = "; ".join(
+        f"{label}: {after['results'][n]['noise_model']}"
+        for n, label in NOISE_CASES.items()
+        if n in after["results"]
+    )
+    return [*lines, "", f"The models: {models}.", ""]
 
 
 def _speed_verdict(r: dict) -> str:

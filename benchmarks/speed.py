@@ -2,9 +2,11 @@
 
     python -m benchmarks.speed            # all cases, ~10 min on 2 CPU cores
     python -m benchmarks.speed --quick    # fewer repeats
+    python -m benchmarks.speed --noise-models   # 512² prediction with each kind, ~3 min
 
 Each case runs in a fresh process so its peak resident memory is its own. Writes
-benchmarks/results/speed.json; `python -m benchmarks.report` turns it into docs/benchmarks.md.
+benchmarks/results/speed.json (speed-noise-models.json); `python -m benchmarks.report` turns it
+into docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -49,10 +51,22 @@ def in_fresh_processes(
     path.write_text(json.dumps(record, indent=2))
 
 
-def _noise_model():
-    from napari_pn2v.backend import HistogramNoiseModel, synthetic
+def _noise_model(kind: str = "histogram"):
+    """A noise model of the synthetic camera: fitted to its calibration frames (histogram,
+    GMM), or its Poisson–Gaussian law, skewed as photon counting is on FMD's two-photon
+    frames (skewness ≈ 1 in the dark) and clipped at 0."""
+    from napari_pn2v.backend import (
+        GaussianMixtureNoiseModel,
+        HistogramNoiseModel,
+        PoissonGaussianNoiseModel,
+        synthetic,
+    )
 
-    return HistogramNoiseModel.from_calibration(synthetic.calibration_stack(20, (128, 128)))
+    if kind == "pg-skewed":
+        return PoissonGaussianNoiseModel(2.0, 30.0, skew_ratio=10.0, clip_low=0.0, step=1.0)
+    fit = {"histogram": HistogramNoiseModel, "gmm": GaussianMixtureNoiseModel}[kind]
+    torch.manual_seed(0)
+    return fit.from_calibration(synthetic.calibration_stack(20, (128, 128)))
 
 
 def matmul_peak(repeats: int) -> dict:
@@ -114,13 +128,20 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     }
 
 
-def prediction(size: int, repeats: int) -> dict:
+def prediction(size: int, repeats: int, noise: str = "histogram") -> dict:
+    """An untrained network; with a noise model other than the histogram, its prior's spread
+    is set to half the noise's std at the image's mean (trained priors are narrower: medians of
+    0.02–0.37 of it, four models trained on FMD's low-SNR frames), since those models' cost
+    depends on it."""
     from napari_pn2v.backend import ModelConfig, PN2VModel, predict
     from napari_pn2v.backend.prediction.config import OVERLAP, TILE
 
     torch.manual_seed(0)
-    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0, noise_model=_noise_model())
+    noise_model = _noise_model(noise)
+    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0, noise_model=noise_model)
     image = np.random.default_rng(0).uniform(150, 600, (size, size)).astype(np.float32)
+    if noise != "histogram":
+        model.spread_scale = 0.5 * _noise_std(noise_model, 375.0) / _prior_std(model, image)
     baseline = _peak_rss_mib()
     predict(model, image[:256, :256], device="cpu")  # warm-up
     times = []
@@ -130,6 +151,7 @@ def prediction(size: int, repeats: int) -> dict:
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     return {
+        "noise_model": noise_model.summary(),
         "seconds": seconds,
         "mpixel_per_s": size * size / seconds / 1e6,
         "repeats": repeats,
@@ -137,6 +159,19 @@ def prediction(size: int, repeats: int) -> dict:
         "tile": TILE[2],
         "overlap": OVERLAP,
     }
+
+
+def _noise_std(noise_model, signal: float) -> float:
+    return float(noise_model.variance(torch.tensor([signal])).sqrt())
+
+
+@torch.no_grad()
+def _prior_std(model, image: np.ndarray) -> float:
+    """The untrained prior's median std over a corner of ``image``."""
+    x = model.normalise(torch.as_tensor(image[:64, :64]))[None, None]
+    raw = model.net.head_at(model.net.body(x)[0].flatten(1).T)
+    prior = model.prior(raw, calibrated=False)
+    return float((prior.scale[:, 0] * prior.u.std(1)).median())
 
 
 CASES = {
@@ -148,10 +183,16 @@ CASES = {
     "predict_512": lambda r: prediction(512, r),
     "predict_2048": lambda r: prediction(2048, 1),
 }
+#: prediction with each kind of noise model (``--noise-models``): what the kind costs
+NOISE_CASES = {
+    "predict_512": CASES["predict_512"],
+    "predict_512_gmm": lambda r: prediction(512, r, "gmm"),
+    "predict_512_pg_skewed": lambda r: prediction(512, r, "pg-skewed"),
+}
 
 
 def run_case(name: str, repeats: int) -> dict:
-    result = CASES[name](repeats)
+    result = {**CASES, **NOISE_CASES}[name](repeats)
     result["peak_rss_mib"] = _peak_rss_mib()
     return result
 
@@ -159,6 +200,11 @@ def run_case(name: str, repeats: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 7")
+    parser.add_argument(
+        "--noise-models",
+        action="store_true",
+        help="only 512² prediction with each kind of noise model (speed-noise-models.json)",
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
@@ -166,7 +212,7 @@ def main() -> None:
         print(json.dumps(run_case(args.case, repeats)))
         return
     results = {}
-    for name in CASES:
+    for name in NOISE_CASES if args.noise_models else CASES:
         print(f"{name} …", file=sys.stderr, flush=True)
         command = [sys.executable, "-m", "benchmarks.speed", "--case", name]
         if args.quick:
@@ -175,7 +221,8 @@ def main() -> None:
         results[name] = json.loads(output.strip().splitlines()[-1])
         print(f"  {results[name]}", file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "speed.json").write_text(
+    name = "speed-noise-models.json" if args.noise_models else "speed.json"
+    (RESULTS / name).write_text(
         json.dumps(
             {
                 "machine": f"{platform.processor() or platform.machine()}, "

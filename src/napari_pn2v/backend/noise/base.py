@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import PN2VError
+from .sampling import tabulated_likelihood
 
 FORMAT = "napari-pn2v-noise-model"
 #: the newest format this code reads; files are written as version 1 unless a state needs
@@ -40,6 +41,9 @@ class NoiseModel(Protocol):
 
     def variance(self, signal: torch.Tensor) -> torch.Tensor:
         """Var(x | s): how far observations scatter about a signal (the spread's choice)."""
+
+    def finest_scale(self, signal: torch.Tensor) -> torch.Tensor:
+        """The narrowest change of s over which p(x | s) changes shape, at each signal."""
 
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray: ...
 
@@ -65,8 +69,13 @@ class NoiseModelFiles:
         self, observation: torch.Tensor, loc: torch.Tensor, scale: torch.Tensor, u: torch.Tensor
     ) -> torch.Tensor:
         """p(x | loc + scale·u) for prediction's K samples per pixel (observation, loc,
-        scale: (N, 1); u: (N, K)); a kind may compute it in fewer passes, without gradients."""
-        return self.likelihood(observation, torch.addcmul(loc, scale, u))
+        scale: (N, 1); u: (N, K)), without gradients: tabulated along s per pixel
+        (:mod:`.sampling`); a kind may have a faster way."""
+        return tabulated_likelihood(self, observation, loc, scale, u)
+
+    def finest_scale(self, signal: torch.Tensor) -> torch.Tensor:
+        """The noise's standard deviation: p(x | s) moves with s and is that wide."""
+        return self.variance(signal).sqrt()
 
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
         """p(x | s) for one signal at many observations, for plots."""

@@ -236,6 +236,10 @@ class GaussianMixtureNoiseModel(NoiseModelFiles):
         mean = (alpha * means).sum(-1)
         return (alpha * (std**2 + means**2)).sum(-1) - mean**2
 
+    def finest_scale(self, signal: torch.Tensor) -> torch.Tensor:
+        """The narrowest component's std: the mixture's density changes shape over it."""
+        return self.parameters(signal.float())[2].amin(-1)
+
     def _coefficients(self, signal: torch.Tensor) -> torch.Tensor:
         key = str(signal.device)
         if key not in self._tensors:

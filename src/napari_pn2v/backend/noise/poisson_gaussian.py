@@ -99,6 +99,15 @@ class PoissonGaussianNoiseModel(NoiseModelFiles):
             )
         return self._tensors[key]
 
+    def finest_scale(self, signal: torch.Tensor) -> torch.Tensor:
+        """The noise's std; a skewed density's steep side is narrower: ω / α of its
+        skew-normal (Φ(αz) rises over 1/α of z)."""
+        var = self.variance(signal)
+        if not self.skew_ratio:
+            return var.sqrt()
+        _, inverse_scale, alpha = self._skew_normal(var)
+        return (inverse_scale * alpha.abs().clamp(min=1)).reciprocal()
+
     def skewness(self, signal: torch.Tensor) -> torch.Tensor:
         """The skewness of x given s (0 for a Gaussian model), as the likelihood uses it."""
         return self._skewness_at(self.variance(signal))
