@@ -45,6 +45,9 @@ class NoiseModel(Protocol):
     def finest_scale(self, signal: torch.Tensor) -> torch.Tensor:
         """The narrowest change of s over which p(x | s) changes shape, at each signal."""
 
+    def covers(self, observation: torch.Tensor) -> torch.Tensor:
+        """Where p(x | s) can weigh the observation (not where it is only clamped)."""
+
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray: ...
 
     @property
@@ -76,6 +79,10 @@ class NoiseModelFiles:
     def finest_scale(self, signal: torch.Tensor) -> torch.Tensor:
         """The noise's standard deviation: p(x | s) moves with s and is that wide."""
         return self.variance(signal).sqrt()
+
+    def covers(self, observation: torch.Tensor) -> torch.Tensor:
+        """Everywhere: a parametric model describes any observation."""
+        return torch.ones_like(observation, dtype=torch.bool)
 
     def likelihood_curve(self, signal: float, observations: np.ndarray) -> np.ndarray:
         """p(x | s) for one signal at many observations, for plots."""

@@ -27,6 +27,7 @@ def check_coverage(noise_model: NoiseModel, data: np.ndarray, name: str) -> str 
     if fraction > WARN_FRACTION:
         return (
             f"{name}: {100 * fraction:.2f}% of the pixels lie outside the noise model's "
-            f"range {where} and are treated as its edge values"
+            f"range {where}; the posterior cannot weigh them, so they are denoised as their "
+            "prior mean"
         )
     return None

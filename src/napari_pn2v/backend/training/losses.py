@@ -21,8 +21,15 @@ def pn2v_loss(
     """−mean log((1/K) Σ_k p(x | s_k)): samples (N, K) and observations (N,) in intensity units.
 
     Computed as a logsumexp of log-likelihoods, so a pixel whose samples all miss its
-    observation gives a large finite loss instead of log(0).
+    observation gives a large finite loss instead of log(0). Observations the noise model does
+    not cover (beyond a histogram's range, where it would read them as its edge bin and pull
+    the samples there) count nothing; the mean is over the others.
     """
+    covered = noise_model.covers(observed)
+    if not covered.all():
+        samples, observed = samples[covered], observed[covered]
+        if not len(observed):
+            return samples.sum() * 0.0  # keeps the graph for the optimiser's step
     log_p = noise_model.log_likelihood(observed[:, None], samples)
     return -(torch.logsumexp(log_p, dim=1) - math.log(samples.shape[1])).mean()
 
