@@ -565,6 +565,7 @@ def _speed_section() -> list[str]:
         "peak memory ≤ 1 GiB for either. Measured: " + _speed_verdict(r),
         "",
         *_noise_models_section(),
+        *_precision_section(),
     ]
     return lines
 
@@ -616,6 +617,35 @@ def _noise_models_section() -> list[str]:
         if n in after["results"]
     )
     return [*lines, "", f"The models: {models}.", ""]
+
+
+def _precision_section() -> list[str]:
+    """Prediction with the network in float32 and in bfloat16 (``speed.py --precision``)."""
+    path = RESULTS / "speed-precision.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    r = data["results"]
+    lines = [
+        "### Prediction in bfloat16",
+        "",
+        f"`python -m benchmarks.speed --precision`, {data['machine']}, {data['date']} "
+        f"({data.get('cpu', 'CPU')}): 512² prediction, median of 7, the untrained network "
+        "of the table above, its body (the convolutions) computed in float32 or in bfloat16 "
+        "(`--precision bfloat16`; the head, the noise model and the posterior stay in "
+        "float32).",
+        "",
+        "| network | float32 | bfloat16 | speed-up |",
+        "|---|---|---|---|",
+    ]
+    for mode, label in (("pn2v", "PN2V (histogram)"), ("n2v", "N2V")):
+        exact, fast = (r.get(f"predict_512_{mode}_{p}") for p in ("float32", "bfloat16"))
+        if exact and fast:
+            lines.append(
+                f"| {label} | {exact['seconds']:.2f} s | {fast['seconds']:.2f} s | "
+                f"{exact['seconds'] / fast['seconds']:.1f}× |"
+            )
+    return [*lines, ""]
 
 
 def _speed_verdict(r: dict) -> str:

@@ -3,6 +3,7 @@
     python -m benchmarks.speed            # all cases, ~10 min on 2 CPU cores
     python -m benchmarks.speed --quick    # fewer repeats
     python -m benchmarks.speed --noise-models   # 512² prediction with each kind, ~3 min
+    python -m benchmarks.speed --precision      # 512² prediction, float32 and bfloat16
 
 Each case runs in a fresh process so its peak resident memory is its own. Writes
 benchmarks/results/speed.json (speed-noise-models.json); `python -m benchmarks.report` turns it
@@ -128,30 +129,38 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     }
 
 
-def prediction(size: int, repeats: int, noise: str = "histogram") -> dict:
-    """An untrained network; with a noise model other than the histogram, its prior's spread
-    is set to half the noise's std at the image's mean (trained priors are narrower: medians of
-    0.02–0.37 of it, four models trained on FMD's low-SNR frames), since those models' cost
-    depends on it."""
+def prediction(
+    size: int,
+    repeats: int,
+    noise: str = "histogram",
+    precision: str = "auto",
+    mode: str = "pn2v",
+) -> dict:
+    """An untrained network (PN2V, or N2V with ``mode``), in the given ``precision``; with a
+    noise model other than the histogram, its prior's spread is set to half the noise's std at
+    the image's mean (trained priors are narrower: medians of 0.02–0.37 of it, four models
+    trained on FMD's low-SNR frames), since those models' cost depends on it."""
     from napari_pn2v.backend import ModelConfig, PN2VModel, predict
     from napari_pn2v.backend.prediction.config import OVERLAP, TILE
 
     torch.manual_seed(0)
     noise_model = _noise_model(noise)
-    model = PN2VModel(ModelConfig(**PAPER_NET), mean=300.0, std=100.0, noise_model=noise_model)
+    network = ModelConfig(**{**PAPER_NET, "mode": mode})
+    model = PN2VModel(network, mean=300.0, std=100.0, noise_model=noise_model)
     image = np.random.default_rng(0).uniform(150, 600, (size, size)).astype(np.float32)
     if noise != "histogram":
         model.spread_scale = 0.5 * _noise_std(noise_model, 375.0) / _prior_std(model, image)
     baseline = _peak_rss_mib()
-    predict(model, image[:256, :256], device="cpu")  # warm-up
+    predict(model, image[:256, :256], device="cpu", precision=precision)  # warm-up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        predict(model, image, device="cpu")
+        predict(model, image, device="cpu", precision=precision)
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     return {
-        "noise_model": noise_model.summary(),
+        "noise_model": noise_model.summary() if mode == "pn2v" else None,
+        "precision": precision,
         "seconds": seconds,
         "mpixel_per_s": size * size / seconds / 1e6,
         "repeats": repeats,
@@ -191,8 +200,27 @@ NOISE_CASES = {
 }
 
 
+#: prediction in float32 and bfloat16 (``--precision``): what the arithmetic costs
+PRECISION_CASES = {
+    f"predict_512_{mode}_{precision}": (
+        lambda r, m=mode, p=precision: prediction(512, r, precision=p, mode=m)
+    )
+    for mode in ("pn2v", "n2v")
+    for precision in ("float32", "bfloat16")
+}
+
+
+def _cpu_units() -> str:
+    """Which bfloat16 units this CPU has (they decide what bfloat16 gains)."""
+    from napari_pn2v.backend.prediction.tiled import cpu_has_bfloat16
+
+    checks = {"AMX": "_is_amx_tile_supported", "AVX512-BF16": "_is_avx512_bf16_supported"}
+    units = [name for name, check in checks.items() if getattr(torch.cpu, check, bool)()]
+    return f"bfloat16 units: {', '.join(units)}" if cpu_has_bfloat16() else "no bfloat16 units"
+
+
 def run_case(name: str, repeats: int) -> dict:
-    result = {**CASES, **NOISE_CASES}[name](repeats)
+    result = {**CASES, **NOISE_CASES, **PRECISION_CASES}[name](repeats)
     result["peak_rss_mib"] = _peak_rss_mib()
     return result
 
@@ -205,6 +233,11 @@ def main() -> None:
         action="store_true",
         help="only 512² prediction with each kind of noise model (speed-noise-models.json)",
     )
+    parser.add_argument(
+        "--precision",
+        action="store_true",
+        help="only 512² prediction in float32 and bfloat16 (speed-precision.json)",
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
@@ -212,7 +245,8 @@ def main() -> None:
         print(json.dumps(run_case(args.case, repeats)))
         return
     results = {}
-    for name in NOISE_CASES if args.noise_models else CASES:
+    cases = NOISE_CASES if args.noise_models else PRECISION_CASES if args.precision else CASES
+    for name in cases:
         print(f"{name} …", file=sys.stderr, flush=True)
         command = [sys.executable, "-m", "benchmarks.speed", "--case", name]
         if args.quick:
@@ -221,7 +255,13 @@ def main() -> None:
         results[name] = json.loads(output.strip().splitlines()[-1])
         print(f"  {results[name]}", file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    name = "speed-noise-models.json" if args.noise_models else "speed.json"
+    name = (
+        "speed-noise-models.json"
+        if args.noise_models
+        else "speed-precision.json"
+        if args.precision
+        else "speed.json"
+    )
     (RESULTS / name).write_text(
         json.dumps(
             {
@@ -229,6 +269,7 @@ def main() -> None:
                 f"{torch.get_num_threads()} torch threads",
                 "torch": torch.__version__,
                 "date": time.strftime("%Y-%m-%d"),
+                "cpu": _cpu_units(),
                 "results": results,
             },
             indent=2,

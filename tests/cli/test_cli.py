@@ -654,6 +654,8 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
             1,
             "--device",
             "cpu",
+            "--precision",
+            "bfloat16",
         ],
         capsys,
     )
@@ -677,6 +679,10 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
     )
     one_line_error(code, err)
     assert not (files / "d").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", str(files / "n2v.pt"), "x.tif", "-o", "e", "--precision", "fp8"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and "--precision" in err
 
 
 def test_predict_takes_a_stated_axis_order(files, capsys, n2v_model, noisy):

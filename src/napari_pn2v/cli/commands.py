@@ -289,6 +289,7 @@ def predict(args: argparse.Namespace) -> int:
             args.tile,
             args.overlap,
             args.device,
+            args.precision,
             channel_axis=channel_axis(axes),
         ).start()
         for path, (image, axes) in opened.items()
@@ -343,6 +344,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
             overlap=args.overlap,
             device=args.device,
             progress=progress,
+            precision=args.precision,
         )
     for path in written:
         print(f"wrote {path}")

@@ -371,3 +371,4 @@ def _predict_parser(sub) -> None:
         help="--cluster: planes each task denoises (default: 1)",
     )
     _setting(pr, PredictionConfig, "device")
+    _setting(pr, PredictionConfig, "precision")

@@ -35,6 +35,7 @@ class PredictionJob:
     tile: int | None = None
     overlap: int | None = None
     device: str = "auto"
+    precision: str = "auto"
     #: the image's channel axis, if it has one (then the model needs one model per channel)
     channel_axis: int | None = None
 
@@ -66,7 +67,13 @@ class PredictionJob:
         self.check()
         overlap = OVERLAP if self.overlap is None else self.overlap
         tiles, axis = per_channel(
-            self.model, self.image, self.channel_axis, self.tile, overlap, self.device
+            self.model,
+            self.image,
+            self.channel_axis,
+            self.tile,
+            overlap,
+            self.device,
+            self.precision,
         )
         return PredictionRun(tiles, tuple(self.outputs), axis, getattr(self.model, "names", None))
 

@@ -31,6 +31,7 @@ def _task(
     tile: int | None,
     overlap: int,
     device: str,
+    precision: str,
     channel: int | None = None,
 ) -> int:
     """Denoise ``planes`` of one file (of its ``channel``, with that channel's model) into
@@ -42,7 +43,7 @@ def _task(
         axis = found.index("C")
         model, image = model[channel], channel_views(image, axis)[channel]
         arrays = {name: channel_slot(array, axis, channel) for name, array in arrays.items()}
-    run = TiledPrediction(model, image, tile, overlap, device, planes=planes)
+    run = TiledPrediction(model, image, tile, overlap, device, planes=planes, precision=precision)
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
     for _ in run:
         pass
@@ -62,6 +63,7 @@ def predict_on_cluster(
     overlap: int = OVERLAP,
     device: str = "auto",
     progress: Callable[[int, int], None] | None = None,
+    precision: str = "auto",
 ) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``
     (an address such as ``tcp://10.0.0.1:8786``), or on a local cluster of ``workers``
@@ -80,7 +82,7 @@ def predict_on_cluster(
         Path(f).resolve(): open_stack(f, axes, model.config.dims, channels=True) for f in files
     }
     runs = {  # every input checked (shape, type, channels, noise-model range) first
-        path: per_channel(model, image, channel_axis(found), tile, overlap, device)
+        path: per_channel(model, image, channel_axis(found), tile, overlap, device, precision)
         for path, (image, found) in opened.items()
     }
     cluster = None
@@ -120,6 +122,7 @@ def predict_on_cluster(
                         tile,
                         overlap,
                         device,
+                        precision,
                         c if multi else None,
                         pure=False,
                     )

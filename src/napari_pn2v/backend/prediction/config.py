@@ -17,11 +17,13 @@ TILE = {2: 320, 3: 128}
 #: default overlap of neighbouring tiles: each tile's pixels see half of it as context
 #: (:data:`.network.config.CONTEXT`), which covers most of the default U-Net's receptive field
 OVERLAP = 2 * CONTEXT
+#: the network's arithmetic: ``auto`` = bfloat16 on a CUDA GPU, float32 elsewhere
+PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass
 class PredictionConfig:
-    """Tiling and device of a prediction."""
+    """Tiling, device and arithmetic of a prediction."""
 
     tile: int | None = option(
         None,
@@ -43,3 +45,10 @@ class PredictionConfig:
         step=4,
     )
     device: str = option("auto", "auto = CUDA, then Apple MPS, then CPU", choices=DEVICES)
+    precision: str = option(
+        "auto",
+        "the network's arithmetic: auto = bfloat16 on a CUDA GPU, float32 elsewhere (the "
+        "exact values); bfloat16 on a CPU with AMX units (recent Xeons): N2V 3x, PN2V 1.4x "
+        "faster, within 0.02 dB",
+        choices=PRECISIONS,
+    )

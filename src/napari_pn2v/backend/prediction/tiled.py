@@ -28,7 +28,7 @@ from ..network.channels import ChannelModels, models_for
 from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES
 from ..noise.coverage import check_coverage
-from .config import OVERLAP, TILE
+from .config import OVERLAP, PRECISIONS, TILE
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -54,6 +54,7 @@ class TiledPrediction:
         device: str = "auto",
         outputs: MutableMapping | None = None,
         planes: range | None = None,
+        precision: str = "auto",
     ) -> None:
         self.model = model
         self.dims = model.config.dims
@@ -87,6 +88,7 @@ class TiledPrediction:
         self.tile, self.overlap = tile, overlap
         self.device = choose_device(device)
         self.warnings: list[str] = []
+        self.bfloat16 = _bfloat16(self.device, precision, self.warnings)
         if model.is_probabilistic:
             warning = check_coverage(model.noise_model, self.planes.sample(), "image")
             if warning:
@@ -174,7 +176,7 @@ class TiledPrediction:
     ) -> dict[str, np.ndarray]:
         model = self.model
         x = torch.as_tensor(window, device=self.device)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16):
             features = net.body(model.normalise(x)[None, None])
         centre = tuple(slice(margin, margin + core) for core in cores)
         features = features[(0, slice(None), *centre)].float()
@@ -193,6 +195,30 @@ class TiledPrediction:
         return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
 
 
+def _bfloat16(device: torch.device, precision: str, warnings: list[str]) -> bool:
+    """Whether the network runs in bfloat16 (its head, the noise model and the posterior stay
+    in float32): by default on a CUDA GPU; asked for, also on a CPU (fast with AMX units)."""
+    if precision not in PRECISIONS:
+        raise PN2VError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto" or device.type not in ("cuda", "cpu"):
+        if precision == "bfloat16":
+            warnings.append(f"bfloat16 is not used on {device.type}: predicting in float32")
+        return device.type == "cuda" and precision != "float32"
+    if precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+        warnings.append(
+            "this CPU has no bfloat16 units (AMX or AVX512-BF16): bfloat16 is emulated, "
+            "likely slower than float32"
+        )
+    return precision == "bfloat16"
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16), so that
+    oneDNN's bfloat16 convolutions are faster than float32 ones."""
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 def predict(
     model: PN2VModel,
     image,
@@ -201,10 +227,11 @@ def predict(
     device: str = "auto",
     progress: Callable[[int, int], None] | None = None,
     outputs: MutableMapping | None = None,
+    precision: str = "auto",
 ) -> dict:
     """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in
     memory or lazy); see :class:`TiledPrediction`."""
-    run = TiledPrediction(model, image, tile, overlap, device, outputs)
+    run = TiledPrediction(model, image, tile, overlap, device, outputs, precision=precision)
     for done, total in run:
         if progress is not None:
             progress(done, total)
@@ -218,12 +245,14 @@ def per_channel(
     tile: int | None = None,
     overlap: int = OVERLAP,
     device: str = "auto",
+    precision: str = "auto",
 ) -> tuple[list[TiledPrediction], int | None]:
     """(one :class:`TiledPrediction` per channel of ``image``, each with its channel's model,
     the channel axis split or None): the model must have the image's channels."""
     models, axis = models_for(model, tuple(image.shape), channel_axis)
     views = channel_views(image, axis)
     tiles = [
-        TiledPrediction(m, v, tile, overlap, device) for m, v in zip(models, views, strict=True)
+        TiledPrediction(m, v, tile, overlap, device, precision=precision)
+        for m, v in zip(models, views, strict=True)
     ]
     return tiles, axis
