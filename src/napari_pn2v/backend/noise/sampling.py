@@ -2,14 +2,15 @@
 
 Prediction weighs K = 800 samples of every pixel by p(x_i | s_ik). For a Gaussian mixture or a
 skewed, clipped Poisson–Gaussian model that is 10–30 elementwise passes per sample: a 512²
-image took 49 s with a bootstrapped GMM and 14 s with a skewed Poisson–Gaussian model, 3.4 s
-with a histogram's two lookups. For one pixel, p(x_i | s) is a smooth function of s that
-changes shape over the noise's own width (:meth:`finest_scale`); tabulated on G evenly spaced
-signals across the pixel's samples, :data:`POINTS_PER_WIDTH` per width, and interpolated
-linearly at the K samples, it costs G model evaluations plus a histogram's lookup. Linear
-interpolation of a Gaussian at a spacing of width/8 errs by at most (1/8)²/8 ≈ 0.2 % of the
-density at its peak. Where a pixel's samples span so many widths that the table would hold
-more than K/2 signals, the samples are evaluated directly.
+image took 12.6 s with a GMM and 4.4 s with a skewed Poisson–Gaussian model, 2.5 s with a
+histogram's two lookups (``benchmarks/speed.py --noise-models``). For one pixel, p(x_i | s)
+is a smooth function of s that changes shape over the noise's own width
+(:meth:`finest_scale`); tabulated on G evenly spaced signals across the pixel's samples,
+:data:`POINTS_PER_WIDTH` per width, and interpolated linearly at the K samples, it costs G
+model evaluations plus a histogram's lookup. Linear interpolation of a Gaussian at a spacing of
+width/8 errs by at most (1/8)²/8 ≈ 0.2 % of the density at its peak, and tabulating log p
+keeps that error relative in the tails too. Where a pixel's samples span so many widths that
+its table would hold more than K/4 signals, its samples are evaluated directly.
 """
 
 from __future__ import annotations

@@ -200,16 +200,17 @@ def _bfloat16(device: torch.device, precision: str, warnings: list[str]) -> bool
     in float32): by default on a CUDA GPU; asked for, also on a CPU (fast with AMX units)."""
     if precision not in PRECISIONS:
         raise PN2VError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto" or device.type not in ("cuda", "cpu"):
-        if precision == "bfloat16":
-            warnings.append(f"bfloat16 is not used on {device.type}: predicting in float32")
-        return device.type == "cuda" and precision != "float32"
-    if precision == "bfloat16" and device.type == "cpu" and not cpu_has_bfloat16():
+    if precision != "bfloat16":
+        return precision == "auto" and device.type == "cuda"
+    if device.type not in ("cuda", "cpu"):
+        warnings.append(f"bfloat16 is not used on {device.type}: predicting in float32")
+        return False
+    if device.type == "cpu" and not cpu_has_bfloat16():
         warnings.append(
             "this CPU has no bfloat16 units (AMX or AVX512-BF16): bfloat16 is emulated, "
             "likely slower than float32"
         )
-    return precision == "bfloat16"
+    return True
 
 
 def cpu_has_bfloat16() -> bool:
