@@ -173,6 +173,14 @@ def run(
     }
 
 
+def _number_or_text(value: str) -> float | str:
+    """A ``--set`` value: a number where it reads as one (precision=bfloat16 stays text)."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=("fmd", "synthetic"), default="fmd")
@@ -216,7 +224,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     minutes = [float(m) for m in args.minutes.split(",")]
-    overrides: dict = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides: dict = {k: _number_or_text(v) for k, v in (i.split("=", 1) for i in args.set)}
     if args.holdout:
         overrides["holdout"] = args.holdout
     network = {k: int(v) for k, v in (item.split("=", 1) for item in args.network)}

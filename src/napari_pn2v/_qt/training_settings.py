@@ -43,6 +43,7 @@ ADVANCED = (
             "prior_mean_loss",
             "initial_spread",
             "spread_calibration",
+            "precision",
         ),
     ),
     (ModelConfig, ("prior",)),

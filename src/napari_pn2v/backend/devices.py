@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .errors import PN2VError
-from .training.config import DEVICES
+from .training.config import DEVICES, PRECISIONS
 
 
 def choose_device(name: str = "auto") -> torch.device:
@@ -28,3 +28,29 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return "GPU: Apple MPS"
     return "CPU only (no CUDA GPU found by this torch)"
+
+
+def uses_bfloat16(device: torch.device, precision: str, warnings: list[str]) -> bool:
+    """Whether the U-Net's body computes in bfloat16 (its head, the noise model and the
+    posterior stay in float32): by default on a CUDA GPU; asked for, also on a CPU (fast with
+    AMX units). Where it is not used or only emulated, ``warnings`` says so."""
+    if precision not in PRECISIONS:
+        raise PN2VError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "bfloat16":
+        return precision == "auto" and device.type == "cuda"
+    if device.type not in ("cuda", "cpu"):
+        warnings.append(f"bfloat16 is not used on {device.type}: computing in float32")
+        return False
+    if device.type == "cpu" and not cpu_has_bfloat16():
+        warnings.append(
+            "this CPU has no bfloat16 units (AMX or AVX512-BF16): bfloat16 is emulated, "
+            "likely slower than float32"
+        )
+    return True
+
+
+def cpu_has_bfloat16() -> bool:
+    """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16), so that
+    oneDNN's bfloat16 convolutions are faster than float32 ones."""
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)

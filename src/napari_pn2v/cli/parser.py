@@ -314,6 +314,7 @@ def _train_parser(sub) -> None:
         "data, and without the guard against a wrong noise model (PN2V)",
     )
     _setting(tr, TrainConfig, "device")
+    _setting(tr, TrainConfig, "precision")
     tr.add_argument("--seed", type=int, help=help_of(TrainConfig, "seed"))
 
 

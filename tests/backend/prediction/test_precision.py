@@ -4,7 +4,7 @@ asked (fast on CPUs with AMX units), which must not change what the user sees.""
 import numpy as np
 import pytest
 
-import napari_pn2v.backend.prediction.tiled as tiled
+import napari_pn2v.backend.devices as devices
 from napari_pn2v.backend import PN2VError, predict, synthetic
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.prediction.tiled import TiledPrediction
@@ -39,7 +39,7 @@ def test_bfloat16_denoises_as_well_as_float32(model, pair, request):
 def test_precision_is_checked_and_emulation_named(pn2v_model, pair, monkeypatch):
     with pytest.raises(PN2VError, match="precision must be one of"):
         TiledPrediction(pn2v_model, pair[1], device="cpu", precision="float16")
-    monkeypatch.setattr(tiled, "cpu_has_bfloat16", lambda: False)
+    monkeypatch.setattr(devices, "cpu_has_bfloat16", lambda: False)
     run = TiledPrediction(pn2v_model, pair[1], device="cpu", precision="bfloat16")
     assert run.bfloat16
     assert any("emulated" in warning for warning in run.warnings)

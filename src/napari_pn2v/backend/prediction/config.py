@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ..network.config import CONTEXT
 from ..options import option
-from ..training.config import DEVICES
+from ..training.config import DEVICES, PRECISIONS
 
 #: default tile edges by network dimensionality. 320 cuts a 512² plane into 2×2 tiles of 304²
 #: (1.4× its pixels through the network, against 1.7× for 3×3 tiles of 224²); a 3-D tile of
@@ -17,8 +17,6 @@ TILE = {2: 320, 3: 128}
 #: default overlap of neighbouring tiles: each tile's pixels see half of it as context
 #: (:data:`.network.config.CONTEXT`), which covers most of the default U-Net's receptive field
 OVERLAP = 2 * CONTEXT
-#: the network's arithmetic: ``auto`` = bfloat16 on a CUDA GPU, float32 elsewhere
-PRECISIONS = ("auto", "float32", "bfloat16")
 
 
 @dataclass

@@ -22,13 +22,13 @@ import torch
 
 from ..data.channels import channel_views
 from ..data.lazy import PlaneSource, reflect
-from ..devices import choose_device
+from ..devices import choose_device, uses_bfloat16
 from ..errors import PN2VError
 from ..network.channels import ChannelModels, models_for
 from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES
 from ..noise.coverage import check_coverage
-from .config import OVERLAP, PRECISIONS, TILE
+from .config import OVERLAP, TILE
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -88,7 +88,7 @@ class TiledPrediction:
         self.tile, self.overlap = tile, overlap
         self.device = choose_device(device)
         self.warnings: list[str] = []
-        self.bfloat16 = _bfloat16(self.device, precision, self.warnings)
+        self.bfloat16 = uses_bfloat16(self.device, precision, self.warnings)
         if model.is_probabilistic:
             warning = check_coverage(model.noise_model, self.planes.sample(), "image")
             if warning:
@@ -193,31 +193,6 @@ class TiledPrediction:
             for name in parts:
                 parts[name].append(results[name])
         return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
-
-
-def _bfloat16(device: torch.device, precision: str, warnings: list[str]) -> bool:
-    """Whether the network runs in bfloat16 (its head, the noise model and the posterior stay
-    in float32): by default on a CUDA GPU; asked for, also on a CPU (fast with AMX units)."""
-    if precision not in PRECISIONS:
-        raise PN2VError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision != "bfloat16":
-        return precision == "auto" and device.type == "cuda"
-    if device.type not in ("cuda", "cpu"):
-        warnings.append(f"bfloat16 is not used on {device.type}: predicting in float32")
-        return False
-    if device.type == "cpu" and not cpu_has_bfloat16():
-        warnings.append(
-            "this CPU has no bfloat16 units (AMX or AVX512-BF16): bfloat16 is emulated, "
-            "likely slower than float32"
-        )
-    return True
-
-
-def cpu_has_bfloat16() -> bool:
-    """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16), so that
-    oneDNN's bfloat16 convolutions are faster than float32 ones."""
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def predict(

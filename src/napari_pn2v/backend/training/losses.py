@@ -86,7 +86,7 @@ class HeadOutputs(nn.Module):
         on features whose gradient to the body is scaled by ``body`` (0: detached), so that a
         loss on it trains the body that much less."""
         net = self.net
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.amp):
+        with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=self.amp):
             features = net.body(inputs)
         features = features.float()
         if self.supervised:

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..devices import choose_device
+from ..devices import choose_device, uses_bfloat16
 from ..errors import PN2VError, Stopped
 from ..network.config import ModelConfig
 from ..network.model import PN2VModel
@@ -131,9 +131,8 @@ class Trainer:
         )
         self.best_val_loss: float | None = None
         self._best_state: dict | None = None
-        outputs = HeadOutputs(
-            model.net, model.config.mode == "supervised", amp=self.device.type == "cuda"
-        )
+        amp = uses_bfloat16(self.device, cfg.precision, self.warnings)
+        outputs = HeadOutputs(model.net, model.config.mode == "supervised", amp=amp)
         self._outputs: ForOneProcess | DistributedDataParallel = ForOneProcess(outputs)
         if self.world_size > 1:  # gradients averaged over the processes at every step
             self._outputs = DistributedDataParallel(
