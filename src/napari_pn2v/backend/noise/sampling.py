@@ -24,6 +24,9 @@ POINTS_PER_WIDTH = 8
 
 
 class Likelihood(Protocol):
+    """What the table needs of a noise model (:class:`.base.NoiseModel`, which imports this
+    module, so it is not named here)."""
+
     def likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor: ...
 
     def log_likelihood(self, observation: torch.Tensor, signal: torch.Tensor) -> torch.Tensor: ...

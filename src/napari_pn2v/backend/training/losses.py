@@ -62,10 +62,11 @@ def prior_loss(
     if config.prior_mean_loss == "joint":
         loss = pn2v_loss(samples, observed, model.noise_model)
         return loss + weight * mse_loss(raw[:, 0], target)
-    mean = samples.mean(1, keepdim=True)
-    if shaping is not None:
+    mean = centre = samples.mean(1, keepdim=True)
+    if shaping is not None:  # the second copy's samples, about their own mean
         samples = model.prior(shaping, calibrated=False).samples()
-    shaped = samples - samples.mean(1, keepdim=True) + mean.detach()
+        centre = samples.mean(1, keepdim=True)
+    shaped = samples - centre + mean.detach()
     loss = pn2v_loss(shaped, observed, model.noise_model)
     return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
 
