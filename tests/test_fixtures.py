@@ -16,6 +16,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED = np.load(FIXTURES / "expected-v1.npz")
 
 
+def tolerance(name: str) -> dict:
+    """The posterior std is a second moment of sharply peaked weights: the convolutions' float
+    rounding, which differs between CPUs, moves it most (2 % at 2 of 1,920 pixels on an AMD
+    EPYC against the Intel CPU that wrote the files); the estimates themselves stay close."""
+    return dict(rtol=1e-2, atol=0.02) if name == "std" else dict(rtol=1e-4, atol=1e-3)
+
+
 @pytest.mark.parametrize("kind", ["histogram", "gmm", "pg"])
 def test_noise_model_files_give_the_same_likelihood(kind):
     model = load_noise_model(FIXTURES / f"{kind}-v1.npz")
@@ -33,7 +40,7 @@ def test_model_files_predict_the_same_values(mode):
     assert set(outputs) == set(names)
     for name in names:
         np.testing.assert_allclose(
-            outputs[name], EXPECTED[f"{mode}_{name}"], rtol=1e-4, atol=1e-3, err_msg=name
+            outputs[name], EXPECTED[f"{mode}_{name}"], err_msg=name, **tolerance(name)
         )
 
 
@@ -52,5 +59,5 @@ def test_multi_channel_files_give_the_same_values():
         outputs = predict(model[c], expected["image"][c], tile=32, overlap=8)
         for name in ("denoised", "prior_mean", "std"):
             np.testing.assert_allclose(
-                outputs[name], expected[f"{name}_{c}"], rtol=1e-4, atol=1e-3, err_msg=name
+                outputs[name], expected[f"{name}_{c}"], err_msg=name, **tolerance(name)
             )
