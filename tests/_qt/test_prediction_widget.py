@@ -2,6 +2,7 @@ import numpy as np
 
 from napari_pn2v._qt.common import guarded
 from napari_pn2v._qt.prediction_widget import PredictionWidget
+from napari_pn2v.backend import predict
 
 
 def run(qtbot, widget, layer="noisy"):
@@ -40,6 +41,10 @@ def test_a_model_file_can_be_loaded(qtbot, viewer, n2v_model, tmp_path, errors):
     run(qtbot, widget)
     assert errors == [] and "noisy_denoised" in viewer.layers
     assert "noisy_std" not in viewer.layers
+    widget.form["augment"].value = True  # test-time augmentation reaches the job
+    run(qtbot, widget)
+    expected = predict(n2v_model, viewer.layers["noisy"].data, augment=True)["denoised"]
+    np.testing.assert_allclose(viewer.layers["noisy_denoised [1]"].data, expected, atol=1e-4)
 
 
 def test_bad_input_becomes_notifications(qtbot, viewer, pn2v_model, tmp_path, errors):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from napari_pn2v.backend import HistogramNoiseModel, PN2VModel
+from napari_pn2v.backend import HistogramNoiseModel, PN2VModel, predict
 from napari_pn2v.backend.data.stores import open_zarr
 from napari_pn2v.cli import main
 from tests.conftest import TINY_NET, TINY_TRAINING
@@ -656,6 +656,7 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
             "cpu",
             "--precision",
             "bfloat16",
+            "--augment",
         ],
         capsys,
     )
@@ -683,6 +684,18 @@ def test_predict_on_a_local_cluster(files, capsys, n2v_model):
         main(["predict", str(files / "n2v.pt"), "x.tif", "-o", "e", "--precision", "fp8"])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.count("\n") == 1 and "--precision" in err
+
+
+def test_predict_augment_combines_the_eight_views(files, capsys, n2v_model, noisy):
+    n2v_model.save(files / "n2v.pt")
+    code, _, err = run(
+        ["predict", files / "n2v.pt", files / "noisy.tif", "-o", files / "a", "--augment"], capsys
+    )
+    assert code == 0, err
+    written = tifffile.imread(files / "a" / "noisy_denoised.tif")
+    expected = predict(n2v_model, noisy, augment=True)["denoised"]
+    np.testing.assert_allclose(written, expected, rtol=1e-5, atol=1e-4)
+    assert np.abs(written - predict(n2v_model, noisy)["denoised"]).max() > 1e-2
 
 
 def test_predict_takes_a_stated_axis_order(files, capsys, n2v_model, noisy):

@@ -93,7 +93,9 @@ class PredictionWidget(DockWidget):
         self.load_button = QPushButton("Load model…")
         self.model_label = QLabel()
         self.model_label.setWordWrap(True)
-        self.form = ConfigForm((PredictionConfig, ("tile", "overlap", "device", "precision")))
+        self.form = ConfigForm(
+            (PredictionConfig, ("tile", "overlap", "device", "precision", "augment"))
+        )
         self.tile, self.overlap, self.device = (self.form[n] for n in ("tile", "overlap", "device"))
         self.with_prior = QCheckBox("prior mean")
         self.with_std = QCheckBox("uncertainty (posterior std)")

@@ -290,6 +290,7 @@ def predict(args: argparse.Namespace) -> int:
             args.overlap,
             args.device,
             args.precision,
+            args.augment,
             channel_axis=channel_axis(axes),
         ).start()
         for path, (image, axes) in opened.items()
@@ -345,6 +346,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
             device=args.device,
             progress=progress,
             precision=args.precision,
+            augment=args.augment,
         )
     for path in written:
         print(f"wrote {path}")

@@ -373,3 +373,4 @@ def _predict_parser(sub) -> None:
     )
     _setting(pr, PredictionConfig, "device")
     _setting(pr, PredictionConfig, "precision")
+    pr.add_argument("--augment", action="store_true", help=help_of(PredictionConfig, "augment"))

@@ -36,6 +36,8 @@ class PredictionJob:
     overlap: int | None = None
     device: str = "auto"
     precision: str = "auto"
+    #: combine the 8 rotations and mirror images (:mod:`..backend.prediction.views`)
+    augment: bool = False
     #: the image's channel axis, if it has one (then the model needs one model per channel)
     channel_axis: int | None = None
 
@@ -74,6 +76,7 @@ class PredictionJob:
             overlap,
             self.device,
             self.precision,
+            self.augment,
         )
         return PredictionRun(tiles, tuple(self.outputs), axis, getattr(self.model, "names", None))
 

@@ -113,15 +113,20 @@ class PN2VModel:
             prior = Prior(self.denormalise(raw[:, :1]), scale, z + raw[:, 2:])
         return prior.scaled(self.spread_scale) if calibrated else prior
 
-    def estimate(self, raw: torch.Tensor, observed: torch.Tensor) -> dict[str, torch.Tensor]:
+    def estimate(
+        self, raw: torch.Tensor | list[torch.Tensor], observed: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
         """MMSE (``denoised``), ``prior_mean`` and posterior ``std`` of (N, out_channels)
-        head outputs and (N, 1) observations, with the spread as calibrated; in the guard's
+        head outputs and (N, 1) observations, with the spread as calibrated (of a list of
+        head outputs, the views of test-time augmentation: of their priors' mixture); in the guard's
         untrusted bands, and where the noise model does not cover the observation, the prior
         mean, with the prior's spread as trained as its uncertainty.
         The std of each band is scaled to the posterior's with the spread as trained
         (:attr:`std_factors`): the narrower calibrated prior makes the MMSE better, but its
         posterior spread understates the error (by 2× on synthetic data at a factor of 0.25)."""
-        prior = self.prior(raw)
+        views = raw if isinstance(raw, list) else [raw]
+        prior = Prior.mixture([self.prior(r) for r in views])
+        raw = views[0]
         results = posterior(self.noise_model, prior, observed)
         covered = self.noise_model.covers(observed[:, 0])
         if all(self.trusted) and all(f == 1.0 for f in self.std_factors) and covered.all():

@@ -40,6 +40,17 @@ class Prior:
             self.u,
         )
 
+    @staticmethod
+    def mixture(priors: list[Prior]) -> Prior:
+        """The equal mixture of several priors of the same pixels (their samples together),
+        about their mean location and scale (each view's of test-time augmentation)."""
+        if len(priors) == 1:
+            return priors[0]
+        loc = torch.stack([p.loc for p in priors]).mean(0)
+        scale = torch.stack([p.scale for p in priors]).mean(0)
+        u = torch.cat([(p.loc - loc + p.scale * p.u) / scale for p in priors], dim=1)
+        return Prior(loc, scale, u)
+
 
 def posterior(
     noise_model: NoiseModel, prior: Prior, observed: torch.Tensor

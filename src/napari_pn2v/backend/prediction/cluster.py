@@ -32,6 +32,7 @@ def _task(
     overlap: int,
     device: str,
     precision: str,
+    augment: bool,
     channel: int | None = None,
 ) -> int:
     """Denoise ``planes`` of one file (of its ``channel``, with that channel's model) into
@@ -43,7 +44,9 @@ def _task(
         axis = found.index("C")
         model, image = model[channel], channel_views(image, axis)[channel]
         arrays = {name: channel_slot(array, axis, channel) for name, array in arrays.items()}
-    run = TiledPrediction(model, image, tile, overlap, device, planes=planes, precision=precision)
+    run = TiledPrediction(
+        model, image, tile, overlap, device, planes=planes, precision=precision, augment=augment
+    )
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
     for _ in run:
         pass
@@ -64,6 +67,7 @@ def predict_on_cluster(
     device: str = "auto",
     progress: Callable[[int, int], None] | None = None,
     precision: str = "auto",
+    augment: bool = False,
 ) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``
     (an address such as ``tcp://10.0.0.1:8786``), or on a local cluster of ``workers``
@@ -82,7 +86,9 @@ def predict_on_cluster(
         Path(f).resolve(): open_stack(f, axes, model.config.dims, channels=True) for f in files
     }
     runs = {  # every input checked (shape, type, channels, noise-model range) first
-        path: per_channel(model, image, channel_axis(found), tile, overlap, device, precision)
+        path: per_channel(
+            model, image, channel_axis(found), tile, overlap, device, precision, augment
+        )
         for path, (image, found) in opened.items()
     }
     cluster = None
@@ -123,6 +129,7 @@ def predict_on_cluster(
                         overlap,
                         device,
                         precision,
+                        augment,
                         c if multi else None,
                         pure=False,
                     )

@@ -50,3 +50,9 @@ class PredictionConfig:
         "faster, within 0.02 dB",
         choices=PRECISIONS,
     )
+    augment: bool = option(
+        False,
+        "test-time augmentation: combine the network's results on the 8 rotations and "
+        "mirror images of the image (PN2V: the mixture of their priors); 8x the time",
+        label="Test-time augmentation",
+    )

@@ -29,6 +29,7 @@ from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES
 from ..noise.coverage import check_coverage
 from .config import OVERLAP, TILE
+from .views import VIEWS, View
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -40,7 +41,9 @@ class TiledPrediction:
 
     Outputs, float32 in the input's shape and units: ``denoised`` (the MMSE estimate for PN2V,
     the network output for N2V) and, for PN2V, ``prior_mean`` and ``std`` (posterior standard
-    deviation, a per-pixel uncertainty). ``outputs`` may give arrays to write them into (e.g.
+    deviation, a per-pixel uncertainty). ``augment``: combine the network's results on the
+    8 rotations and mirror images of each tile (:mod:`.views`; 8× the time). ``outputs`` may
+    give arrays to write them into (e.g.
     zarr arrays for a lazy input, see :mod:`.stores`), by name, or None for an output not
     wanted; the others are made in memory.
     """
@@ -55,8 +58,10 @@ class TiledPrediction:
         outputs: MutableMapping | None = None,
         planes: range | None = None,
         precision: str = "auto",
+        augment: bool = False,
     ) -> None:
         self.model = model
+        self.views = VIEWS if augment else VIEWS[:1]
         self.dims = model.config.dims
         self.planes = PlaneSource(image, name="image")
         self.image_shape = self.planes.image_shape
@@ -176,23 +181,29 @@ class TiledPrediction:
     ) -> dict[str, np.ndarray]:
         model = self.model
         x = torch.as_tensor(window, device=self.device)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16):
-            features = net.body(model.normalise(x)[None, None])
         centre = tuple(slice(margin, margin + core) for core in cores)
-        features = features[(0, slice(None), *centre)].float()
-        features = features.flatten(1).T  # (pixels, C)
+        views = [self._features(net, x, view, centre) for view in self.views]
         observed = x[centre].reshape(-1, 1)
-        chunk = max(1, CHUNK_VALUES // model.config.out_channels)
+        chunk = max(1, CHUNK_VALUES // (model.config.out_channels * len(views)))
         parts: dict[str, list[torch.Tensor]] = {n: [] for n in self.outputs}
-        for start in range(0, features.shape[0], chunk):
-            raw = net.head_at(features[start : start + chunk])
+        for start in range(0, observed.shape[0], chunk):
+            raw = [net.head_at(features[start : start + chunk]) for features in views]
             if not model.is_probabilistic:
-                parts["denoised"].append(model.denormalise(raw[:, 0]))
+                mean = raw[0][:, 0] if len(raw) == 1 else torch.stack(raw)[..., 0].mean(0)
+                parts["denoised"].append(model.denormalise(mean))
                 continue
             results = model.estimate(raw, observed[start : start + chunk])
             for name in parts:
                 parts[name].append(results[name])
         return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
+
+    def _features(
+        self, net: torch.nn.Module, x: torch.Tensor, view: View, centre: tuple[slice, ...]
+    ) -> torch.Tensor:
+        """(pixels, C) features of the tile's centre, the body run on one view of it."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16):
+            features = view.undo(net.body(self.model.normalise(view.apply(x))[None, None]))
+        return features[(0, slice(None), *centre)].float().flatten(1).T
 
 
 def predict(
@@ -204,10 +215,13 @@ def predict(
     progress: Callable[[int, int], None] | None = None,
     outputs: MutableMapping | None = None,
     precision: str = "auto",
+    augment: bool = False,
 ) -> dict:
     """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in
     memory or lazy); see :class:`TiledPrediction`."""
-    run = TiledPrediction(model, image, tile, overlap, device, outputs, precision=precision)
+    run = TiledPrediction(
+        model, image, tile, overlap, device, outputs, precision=precision, augment=augment
+    )
     for done, total in run:
         if progress is not None:
             progress(done, total)
@@ -222,13 +236,14 @@ def per_channel(
     overlap: int = OVERLAP,
     device: str = "auto",
     precision: str = "auto",
+    augment: bool = False,
 ) -> tuple[list[TiledPrediction], int | None]:
     """(one :class:`TiledPrediction` per channel of ``image``, each with its channel's model,
     the channel axis split or None): the model must have the image's channels."""
     models, axis = models_for(model, tuple(image.shape), channel_axis)
     views = channel_views(image, axis)
     tiles = [
-        TiledPrediction(m, v, tile, overlap, device, precision=precision)
+        TiledPrediction(m, v, tile, overlap, device, precision=precision, augment=augment)
         for m, v in zip(models, views, strict=True)
     ]
     return tiles, axis
