@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -53,6 +52,7 @@ from .quality import (
     RESULTS,
     TEST_FOV,
     TRAIN_FOVS,
+    cpu_name,
     load_fov,
     noise_model_from_pairs,
     summary,
@@ -166,7 +166,7 @@ def run(
         "seed": seed,
         "date": time.strftime("%Y-%m-%d"),
         "reference": REFERENCE[data],
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
+        "machine": f"{cpu_name()}, {torch.get_num_threads()} threads, cpu",
         "training": {**asdict(config), **asdict(network)},
         "input": summary(input_scores),
         "rows": rows,

@@ -16,9 +16,10 @@ variance σ² in each band of the signal, 10·log10(MSE(prior mean) / Σ share·
 both measured against the reference — PN2V's whole margin over its prior mean.
 
     python -m benchmarks.lowsnr --type Confocal_MICE --method pn2v-pg [--seed 0]
-        [--location-weight W] [--weight-average N]
+        [--location-weight W] [--weight-average N] [--augment] [--save-model M.pt]
+    python -m benchmarks.lowsnr --type ... --method ... --load-model M.pt --augment
 
-Writes benchmarks/results/lowsnr-<type>-<method>[-lwW][-waN][-seedN].json.
+Writes benchmarks/results/lowsnr-<type>-<method>[-lwW][-waN][-seedN][-TAG].json.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -47,7 +47,7 @@ from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.noise.calibration import frame_signals
 from napari_pn2v.jobs.noise_model import NoiseModelJob
 
-from .quality import RESULTS, summary
+from .quality import RESULTS, cpu_name, summary
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fmd-lowsnr"
 TYPES = ("Confocal_MICE", "TwoPhoton_BPAE_B", "WideField_BPAE_R")
@@ -114,6 +114,8 @@ def run(
     weight_average: int | None = None,
     blind_radius: int | None = None,
     body_weight: float | None = None,
+    save_model: Path | None = None,
+    augment: bool = False,
 ) -> dict:
     raw, reference = load(kind)
     config = TrainConfig(**QUICK, val_fraction=0.1, seed=seed)
@@ -127,6 +129,8 @@ def run(
         config = dataclasses.replace(config, likelihood_body_weight=body_weight)
     start = time.perf_counter()
     model, result = train(kind, method, raw, config)
+    if save_model is not None:  # for later evaluation (e.g. with test-time augmentation)
+        model.save(save_model)
     result.update(
         type=kind,
         method=method,
@@ -137,21 +141,41 @@ def run(
         likelihood_body_weight=config.likelihood_body_weight,
         date=time.strftime("%Y-%m-%d"),
         train_seconds=time.perf_counter() - start,
-        machine=f"{platform.machine()}, {torch.get_num_threads()} threads, cpu",
-        reference="avg50 fitted to each frame (gain, offset)",
-        input=summary([psnr(r, f, 255) for f, r in zip(raw, reference, strict=True)]),
+        machine=f"{cpu_name()}, {torch.get_num_threads()} threads, cpu",
     )
+    return result | evaluate(model, raw, reference, augment)
+
+
+def _scores(model: PN2VModel, raw: np.ndarray, reference: np.ndarray, augment: bool) -> dict:
+    """PSNR of the denoised frames (and prior means), the Wiener bound, seconds per frame."""
     scores: dict[str, list[float]] = {}
     bounds = []
+    start = time.perf_counter()
     for frame, ref in zip(raw, reference, strict=True):
-        out = predict(model, frame.astype(np.float32))
+        out = predict(model, frame.astype(np.float32), augment=augment)
         for key in ("denoised", "prior_mean"):
             if key in out:
                 scores.setdefault(key, []).append(psnr(ref, out[key], 255))
         prior = out.get("prior_mean", out["denoised"])
         bounds.append(wiener_gain(prior, frame.astype(np.float32), ref))
-    result.update({key: summary(values) for key, values in scores.items()})
-    result["wiener_gain"] = float(np.mean(bounds))
+    seconds = (time.perf_counter() - start) / len(raw)
+    return {
+        **{key: summary(values) for key, values in scores.items()},
+        "wiener_gain": float(np.mean(bounds)),
+        "predict_seconds": seconds,
+    }
+
+
+def evaluate(model: PN2VModel, raw: np.ndarray, reference: np.ndarray, augment: bool) -> dict:
+    """Scores of a trained model on the frames (``augmented``: with test-time augmentation
+    too, a lever of issue 21) and what its guard decided."""
+    result = {
+        "reference": "avg50 fitted to each frame (gain, offset)",
+        "input": summary([psnr(r, f, 255) for f, r in zip(raw, reference, strict=True)]),
+        **_scores(model, raw, reference, augment=False),
+    }
+    if augment:
+        result["augmented"] = _scores(model, raw, reference, augment=True)
     if model.is_probabilistic:
         result["spread_scale"] = model.spread_scale
         check = model.noise_check
@@ -183,24 +207,47 @@ def main() -> None:
         type=float,
         help="PN2V: the likelihood's weight on the network's body, 0–1 (a lever)",
     )
+    parser.add_argument("--save-model", type=Path, help="also save the trained model here")
+    parser.add_argument(
+        "--tag", help="a name for this machine's runs, kept beside the others' (…-seedN-TAG.json)"
+    )
+    parser.add_argument(
+        "--augment", action="store_true", help="score with test-time augmentation too (a lever)"
+    )
+    parser.add_argument(
+        "--load-model",
+        type=Path,
+        help="score this model, saved by an earlier run of the same row (--save-model), "
+        "instead of training: the row's file keeps its training facts",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    result = run(
-        args.type,
-        args.method,
-        args.seed,
-        args.location_weight,
-        args.weight_average,
-        args.blind_radius,
-        args.body_weight,
-    )
     RESULTS.mkdir(exist_ok=True)
-    seed = f"-seed{args.seed}" if args.seed else ""
+    seed = f"-seed{args.seed}" if args.seed or args.tag else ""
     lever = "" if args.location_weight is None else f"-lw{args.location_weight:g}"
     lever += "" if args.weight_average is None else f"-wa{args.weight_average}"
     lever += "" if args.blind_radius is None else f"-br{args.blind_radius}"
     lever += "" if args.body_weight is None else f"-body{args.body_weight:g}"
-    path = RESULTS / f"lowsnr-{args.type}-{args.method}{lever}{seed}.json"
+    tag = f"-{args.tag}" if args.tag else ""
+    path = RESULTS / f"lowsnr-{args.type}-{args.method}{lever}{seed}{tag}.json"
+    if args.load_model is not None:
+        if not path.exists():
+            raise SystemExit(f"{path}: no earlier run of this row to add the scores to")
+        raw, reference = load(args.type)
+        model = PN2VModel.load(args.load_model)
+        result = json.loads(path.read_text()) | evaluate(model, raw, reference, args.augment)
+    else:
+        result = run(
+            args.type,
+            args.method,
+            args.seed,
+            args.location_weight,
+            args.weight_average,
+            args.blind_radius,
+            args.body_weight,
+            args.save_model,
+            args.augment,
+        )
     path.write_text(json.dumps(result, indent=2))
     print(
         json.dumps({k: result.get(k) for k in ("denoised", "prior_mean", "wiener_gain", "guard")})

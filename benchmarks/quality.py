@@ -121,6 +121,17 @@ def vst_bm3d(image: np.ndarray, gain: float, offset_var: float) -> np.ndarray:
     return (gain * np.maximum(inverse, 0) + mu).astype(np.float32)
 
 
+def cpu_name() -> str:
+    """The CPU's model name: trainings of the same seed differ between CPUs (their float
+    rounding), by up to 0.6 dB in benchmarks.lowsnr."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{platform.machine()} ({line.split(':', 1)[1].strip()})"
+    return platform.machine()
+
+
 def summary(values: list[float]) -> dict:
     v = np.asarray(values)
     return {

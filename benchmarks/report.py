@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .report_lowsnr import lowsnr_section
 from .report_sections import (
-    lowsnr_section,
     memory_section,
     network_size_section,
     responsiveness_section,
@@ -366,6 +366,16 @@ def _budget_section() -> list[str]:
                 "",
             ]
         for method in sorted(methods.keys() - MAIN_RUNS):
+            if method.startswith("n2v") and method != "n2v-frames":
+                runs = methods[method]
+                rows = ", ".join(
+                    f"{m:g} min: {_at(runs, m, 'denoised')[0]:.2f}" for m in _budgets(runs)
+                )
+                lines += [
+                    f"N2V run `{method}` ({len(runs)} run(s), {runs[0]['date']}, "
+                    f"{runs[0].get('machine', '')}) — {rows}.",
+                    "",
+                ]
             if method.startswith("pn2v"):
                 runs = methods[method]
                 rows = ", ".join(

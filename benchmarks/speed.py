@@ -4,6 +4,7 @@
     python -m benchmarks.speed --quick    # fewer repeats
     python -m benchmarks.speed --noise-models   # 512² prediction with each kind, ~3 min
     python -m benchmarks.speed --precision      # 512² prediction, float32 and bfloat16
+    python -m benchmarks.speed --augment        # 512² prediction with test-time augmentation
 
 Each case runs in a fresh process so its peak resident memory is its own. Writes
 benchmarks/results/speed.json (speed-noise-models.json); `python -m benchmarks.report` turns it
@@ -135,6 +136,7 @@ def prediction(
     noise: str = "histogram",
     precision: str = "auto",
     mode: str = "pn2v",
+    augment: bool = False,
 ) -> dict:
     """An untrained network (PN2V, or N2V with ``mode``), in the given ``precision``; with a
     noise model other than the histogram, its prior's spread is set to half the noise's std at
@@ -151,16 +153,18 @@ def prediction(
     if noise != "histogram":
         model.spread_scale = 0.5 * _noise_std(noise_model, 375.0) / _prior_std(model, image)
     baseline = _peak_rss_mib()
-    predict(model, image[:256, :256], device="cpu", precision=precision)  # warm-up
+    options = dict(device="cpu", precision=precision, augment=augment)
+    predict(model, image[:256, :256], **options)  # warm-up
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        predict(model, image, device="cpu", precision=precision)
+        predict(model, image, **options)
         times.append(time.perf_counter() - start)
     seconds = statistics.median(times)
     return {
         "noise_model": noise_model.summary() if mode == "pn2v" else None,
         "precision": precision,
+        "augment": augment,
         "seconds": seconds,
         "mpixel_per_s": size * size / seconds / 1e6,
         "repeats": repeats,
@@ -210,6 +214,16 @@ PRECISION_CASES = {
 }
 
 
+#: prediction with test-time augmentation (``--augment``): what the 8 views cost
+AUGMENT_CASES = {
+    f"predict_512_{mode}{'_augment' if augment else ''}": (
+        lambda r, m=mode, a=augment: prediction(512, r, mode=m, augment=a)
+    )
+    for mode in ("pn2v", "n2v")
+    for augment in (False, True)
+}
+
+
 def _cpu_units() -> str:
     """Which bfloat16 units this CPU has (they decide what bfloat16 gains)."""
     from napari_pn2v.backend.prediction.tiled import cpu_has_bfloat16
@@ -220,7 +234,7 @@ def _cpu_units() -> str:
 
 
 def run_case(name: str, repeats: int) -> dict:
-    result = {**CASES, **NOISE_CASES, **PRECISION_CASES}[name](repeats)
+    result = {**CASES, **NOISE_CASES, **PRECISION_CASES, **AUGMENT_CASES}[name](repeats)
     result["peak_rss_mib"] = _peak_rss_mib()
     return result
 
@@ -238,6 +252,11 @@ def main() -> None:
         action="store_true",
         help="only 512² prediction in float32 and bfloat16 (speed-precision.json)",
     )
+    parser.add_argument(
+        "--augment",
+        action="store_true",
+        help="only 512² prediction with and without test-time augmentation (speed-augment.json)",
+    )
     parser.add_argument("--case", help=argparse.SUPPRESS)  # internal: run one case, print JSON
     args = parser.parse_args()
     repeats = 3 if args.quick else 7
@@ -245,7 +264,14 @@ def main() -> None:
         print(json.dumps(run_case(args.case, repeats)))
         return
     results = {}
-    cases = NOISE_CASES if args.noise_models else PRECISION_CASES if args.precision else CASES
+    cases, file_name = CASES, "speed.json"
+    for wanted, only, file in (
+        (args.noise_models, NOISE_CASES, "speed-noise-models.json"),
+        (args.precision, PRECISION_CASES, "speed-precision.json"),
+        (args.augment, AUGMENT_CASES, "speed-augment.json"),
+    ):
+        if wanted:
+            cases, file_name = only, file
     for name in cases:
         print(f"{name} …", file=sys.stderr, flush=True)
         command = [sys.executable, "-m", "benchmarks.speed", "--case", name]
@@ -255,14 +281,7 @@ def main() -> None:
         results[name] = json.loads(output.strip().splitlines()[-1])
         print(f"  {results[name]}", file=sys.stderr, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    name = (
-        "speed-noise-models.json"
-        if args.noise_models
-        else "speed-precision.json"
-        if args.precision
-        else "speed.json"
-    )
-    (RESULTS / name).write_text(
+    (RESULTS / file_name).write_text(
         json.dumps(
             {
                 "machine": f"{platform.processor() or platform.machine()}, "
