@@ -40,7 +40,7 @@ from napari_pn2v.backend.network.prior import CHUNK_VALUES, posterior
 from napari_pn2v.backend.training.spread import SCALES, features
 
 from .budget import REFERENCE, fmd_data, synthetic_data
-from .quality import RESULTS
+from .quality import RESULTS, cpu_name
 
 #: quantile bins per axis of the best-function-of-(m, x) oracle
 BINS = 32
@@ -171,6 +171,7 @@ def main() -> None:
                 {
                     "data": data,
                     "date": time.strftime("%Y-%m-%d"),
+                    "machine": cpu_name(),
                     "reference": REFERENCE[data],
                     "test_frames": args.test_frames,
                     "rows": rows,

@@ -436,7 +436,9 @@ def _ceiling_section() -> list[str]:
         result = json.loads(path.read_text())
         lines += [
             f"{BUDGET_DATA[result['data']]}, first {result['test_frames']} test images "
-            f"against {result['reference']}, {result['date']}:",
+            f"against {result['reference']}, {result['date']}"
+            + (f", {result['machine']}" if "machine" in result else "")
+            + ":",
             "",
             "| time | seed | prior mean | MMSE (SURE spread) | MMSE, best spread "
             "| Wiener oracle | best f(prior mean, x) | corr | spread–error |",
@@ -576,6 +578,7 @@ def _speed_section() -> list[str]:
         "",
         *_noise_models_section(),
         *_precision_section(),
+        *_augment_section(),
     ]
     return lines
 
@@ -654,6 +657,34 @@ def _precision_section() -> list[str]:
             lines.append(
                 f"| {label} | {exact['seconds']:.2f} s | {fast['seconds']:.2f} s | "
                 f"{exact['seconds'] / fast['seconds']:.1f}× |"
+            )
+    return [*lines, ""]
+
+
+def _augment_section() -> list[str]:
+    """Prediction with test-time augmentation (``speed.py --augment``)."""
+    path = RESULTS / "speed-augment.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    r = data["results"]
+    lines = [
+        "### Prediction with test-time augmentation",
+        "",
+        f"`python -m benchmarks.speed --augment`, {data['machine']}, {data['date']}: 512² "
+        f"prediction, median of {r['predict_512_pn2v']['repeats']}, the untrained network of "
+        "the table above, without and with the 8 rotations and mirror images "
+        "(`--augment`).",
+        "",
+        "| network | without | with | factor |",
+        "|---|---|---|---|",
+    ]
+    for mode, label in (("pn2v", "PN2V (histogram)"), ("n2v", "N2V")):
+        plain, augmented = r.get(f"predict_512_{mode}"), r.get(f"predict_512_{mode}_augment")
+        if plain and augmented:
+            lines.append(
+                f"| {label} | {plain['seconds']:.2f} s | {augmented['seconds']:.2f} s | "
+                f"{augmented['seconds'] / plain['seconds']:.1f}× |"
             )
     return [*lines, ""]
 
@@ -775,7 +806,8 @@ def main() -> None:
         "with a noise model made without a histogram of calibration data (issue 5) show "
         "what calibration data is worth. Every PN2V row here and in the time-to-quality "
         "sweep predates the prior mean learned from the squared error alone and the skewed "
-        "Poisson–Gaussian estimate (issue 21, 2026-11-29; method.md): not yet measured again.",
+        "Poisson–Gaussian estimate (issue 21, 2026-11-29; method.md), except the runs "
+        "named `*-amd-s30` in the time-to-quality sweep (one seed each, on another CPU).",
         "",
     ]
     for preset in ("cpu", "gpu"):

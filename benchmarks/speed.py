@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -226,7 +225,7 @@ AUGMENT_CASES = {
 
 def _cpu_units() -> str:
     """Which bfloat16 units this CPU has (they decide what bfloat16 gains)."""
-    from napari_pn2v.backend.prediction.tiled import cpu_has_bfloat16
+    from napari_pn2v.backend.devices import cpu_has_bfloat16
 
     checks = {"AMX": "_is_amx_tile_supported", "AVX512-BF16": "_is_avx512_bf16_supported"}
     units = [name for name, check in checks.items() if getattr(torch.cpu, check, bool)()]
@@ -280,12 +279,13 @@ def main() -> None:
         output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         results[name] = json.loads(output.strip().splitlines()[-1])
         print(f"  {results[name]}", file=sys.stderr, flush=True)
+    from .quality import cpu_name
+
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / file_name).write_text(
         json.dumps(
             {
-                "machine": f"{platform.processor() or platform.machine()}, "
-                f"{torch.get_num_threads()} torch threads",
+                "machine": f"{cpu_name()}, {torch.get_num_threads()} torch threads",
                 "torch": torch.__version__,
                 "date": time.strftime("%Y-%m-%d"),
                 "cpu": _cpu_units(),
