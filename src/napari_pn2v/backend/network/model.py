@@ -117,8 +117,8 @@ class PN2VModel:
         self, raw: torch.Tensor | list[torch.Tensor], observed: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         """MMSE (``denoised``), ``prior_mean`` and posterior ``std`` of (N, out_channels)
-        head outputs and (N, 1) observations, with the spread as calibrated (of a list of
-        head outputs, the views of test-time augmentation: of their priors' mixture); in the guard's
+        head outputs and (N, 1) observations, with the spread as calibrated (of a list of head
+        outputs, test-time augmentation's views: of their priors' mixture); in the guard's
         untrusted bands, and where the noise model does not cover the observation, the prior
         mean, with the prior's spread as trained as its uncertainty.
         The std of each band is scaled to the posterior's with the spread as trained
@@ -126,20 +126,19 @@ class PN2VModel:
         posterior spread understates the error (by 2× on synthetic data at a factor of 0.25)."""
         views = raw if isinstance(raw, list) else [raw]
         prior = Prior.mixture([self.prior(r) for r in views])
-        raw = views[0]
+        device, dtype = views[0].device, views[0].dtype
         results = posterior(self.noise_model, prior, observed)
         covered = self.noise_model.covers(observed[:, 0])
         if all(self.trusted) and all(f == 1.0 for f in self.std_factors) and covered.all():
             return results
-        device = raw.device
         band = torch.bucketize(
             results["prior_mean"],
-            torch.tensor(self.trust_edges, dtype=raw.dtype, device=device),
+            torch.tensor(self.trust_edges, dtype=dtype, device=device),
             right=True,
         )
         trusted = torch.tensor(self.trusted, device=device)[band] & covered
         results["std"] = (
-            results["std"] * torch.tensor(self.std_factors, dtype=raw.dtype, device=device)[band]
+            results["std"] * torch.tensor(self.std_factors, dtype=dtype, device=device)[band]
         )
         if not trusted.all():
             trained_spread = prior.scale[:, 0] * prior.u.std(1) / self.spread_scale

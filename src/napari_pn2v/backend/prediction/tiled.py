@@ -43,9 +43,8 @@ class TiledPrediction:
     the network output for N2V) and, for PN2V, ``prior_mean`` and ``std`` (posterior standard
     deviation, a per-pixel uncertainty). ``augment``: combine the network's results on the
     8 rotations and mirror images of each tile (:mod:`.views`; 8× the time). ``outputs`` may
-    give arrays to write them into (e.g.
-    zarr arrays for a lazy input, see :mod:`.stores`), by name, or None for an output not
-    wanted; the others are made in memory.
+    give arrays to write them into (e.g. zarr arrays for a lazy input, see :mod:`.stores`), by
+    name, or None for an output not wanted; the others are made in memory.
     """
 
     def __init__(
