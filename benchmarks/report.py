@@ -651,14 +651,7 @@ def _precision_section() -> list[str]:
         "| network | float32 | bfloat16 | speed-up |",
         "|---|---|---|---|",
     ]
-    for mode, label in (("pn2v", "PN2V (histogram)"), ("n2v", "N2V")):
-        exact, fast = (r.get(f"predict_512_{mode}_{p}") for p in ("float32", "bfloat16"))
-        if exact and fast:
-            lines.append(
-                f"| {label} | {exact['seconds']:.2f} s | {fast['seconds']:.2f} s | "
-                f"{exact['seconds'] / fast['seconds']:.1f}× |"
-            )
-    return [*lines, ""]
+    return [*lines, *_paired_rows(r, "_float32", "_bfloat16", speed_up=True), ""]
 
 
 def _augment_section() -> list[str]:
@@ -679,14 +672,19 @@ def _augment_section() -> list[str]:
         "| network | without | with | factor |",
         "|---|---|---|---|",
     ]
+    return [*lines, *_paired_rows(r, "", "_augment", speed_up=False), ""]
+
+
+def _paired_rows(results: dict, first: str, second: str, speed_up: bool) -> list[str]:
+    """Per network, the 512² prediction times of two cases (``predict_512_<mode><suffix>``)
+    and their ratio: first over second (``speed_up``), or second over first."""
+    rows = []
     for mode, label in (("pn2v", "PN2V (histogram)"), ("n2v", "N2V")):
-        plain, augmented = r.get(f"predict_512_{mode}"), r.get(f"predict_512_{mode}_augment")
-        if plain and augmented:
-            lines.append(
-                f"| {label} | {plain['seconds']:.2f} s | {augmented['seconds']:.2f} s | "
-                f"{augmented['seconds'] / plain['seconds']:.1f}× |"
-            )
-    return [*lines, ""]
+        a, b = (results.get(f"predict_512_{mode}{suffix}") for suffix in (first, second))
+        if a and b:
+            ratio = a["seconds"] / b["seconds"] if speed_up else b["seconds"] / a["seconds"]
+            rows.append(f"| {label} | {a['seconds']:.2f} s | {b['seconds']:.2f} s | {ratio:.1f}× |")
+    return rows
 
 
 def _speed_verdict(r: dict) -> str:
