@@ -19,11 +19,16 @@ def test_n2v_has_one_output(n2v_model, noisy):
     assert set(out) == {"denoised"}
 
 
-def test_tiled_equals_untiled(pn2v_model):
+@pytest.mark.parametrize(
+    "model, augment", [("pn2v_model", False), ("n2v_model", True), ("pn2v_model", True)]
+)
+def test_tiled_equals_untiled(model, augment, request):
+    """Also with test-time augmentation, whose views turn non-square windows."""
+    model = request.getfixturevalue(model)
     rng = np.random.default_rng(0)
     image = rng.uniform(150, 500, (70, 90)).astype(np.float32)
-    whole = predict(pn2v_model, image, tile=128, overlap=32)
-    tiled = TiledPrediction(pn2v_model, image, tile=48, overlap=32)
+    whole = predict(model, image, tile=128, overlap=32, augment=augment)
+    tiled = TiledPrediction(model, image, tile=48, overlap=32, augment=augment)
     assert tiled.n_tiles > 4
     for _ in tiled:
         pass
