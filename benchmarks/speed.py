@@ -225,11 +225,10 @@ AUGMENT_CASES = {
 
 def _cpu_units() -> str:
     """Which bfloat16 units this CPU has (they decide what bfloat16 gains)."""
-    from napari_pn2v.backend.devices import cpu_has_bfloat16
+    from napari_pn2v.backend.devices import bfloat16_units
 
-    checks = {"AMX": "_is_amx_tile_supported", "AVX512-BF16": "_is_avx512_bf16_supported"}
-    units = [name for name, check in checks.items() if getattr(torch.cpu, check, bool)()]
-    return f"bfloat16 units: {', '.join(units)}" if cpu_has_bfloat16() else "no bfloat16 units"
+    units = bfloat16_units()
+    return f"bfloat16 units: {', '.join(units)}" if units else "no bfloat16 units"
 
 
 def run_case(name: str, repeats: int) -> dict:

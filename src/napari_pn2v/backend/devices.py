@@ -49,8 +49,16 @@ def uses_bfloat16(device: torch.device, precision: str, warnings: list[str]) -> 
     return True
 
 
+#: the CPU's bfloat16 units, by name, and torch's check for each
+BFLOAT16_UNITS = {"AMX": "_is_amx_tile_supported", "AVX512-BF16": "_is_avx512_bf16_supported"}
+
+
+def bfloat16_units() -> list[str]:
+    """The bfloat16 units this CPU has (checks this torch lacks count as absent)."""
+    return [name for name, check in BFLOAT16_UNITS.items() if getattr(torch.cpu, check, bool)()]
+
+
 def cpu_has_bfloat16() -> bool:
     """Whether this CPU computes in bfloat16 natively (AMX tiles or AVX512-BF16), so that
     oneDNN's bfloat16 convolutions are faster than float32 ones."""
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+    return bool(bfloat16_units())
