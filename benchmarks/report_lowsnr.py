@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from .report_sections import RESULTS
+from .report_paths import RESULTS
 
 TYPES = ("Confocal_MICE", "TwoPhoton_BPAE_B", "WideField_BPAE_R")
 #: method -> how the noise model was made

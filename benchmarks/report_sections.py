@@ -4,9 +4,8 @@ responsiveness, memory and validation (called by :mod:`benchmarks.report`)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-RESULTS = Path(__file__).parent / "results"
+from .report_paths import RESULTS
 
 
 def network_size_section() -> list[str]:
