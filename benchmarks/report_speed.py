@@ -17,10 +17,12 @@ def prediction_macs(size: int, tile: int, overlap: int) -> float:
     the 64 → 802 head over the image's pixels."""
     import numpy as np
 
-    from napari_pn2v.backend import ModelConfig, PN2VModel, TiledPrediction
+    from napari_pn2v.backend import ModelConfig, PN2VModel, PredictionConfig, TiledPrediction
 
     model = PN2VModel(ModelConfig(mode="n2v"), 0.0, 1.0)  # same tile plan as PN2V
-    run = TiledPrediction(model, np.zeros((size, size), np.float32), tile, overlap)
+    run = TiledPrediction(
+        model, np.zeros((size, size), np.float32), PredictionConfig(tile=tile, overlap=overlap)
+    )
     (tile_y, core_y), (tile_x, core_x) = run._grid
     tiles = -(-size // core_y) * -(-size // core_x)
     return tiles * tile_y * tile_x * BODY_MMAC_PER_PIXEL * 1e6 + size * size * 64 * 802

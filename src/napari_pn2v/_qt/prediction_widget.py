@@ -218,9 +218,12 @@ class PredictionWidget(DockWidget):
                 self._wanted.add("prior_mean")
             if self.with_std.isChecked():
                 self._wanted.add("std")
-        settings = self.form.values(PredictionConfig)
         job = PredictionJob(  # a channel axis: one model per channel
-            model, image, tuple(sorted(self._wanted)), **settings, channel_axis=channel_axis(axes)
+            model,
+            image,
+            tuple(sorted(self._wanted)),
+            PredictionConfig(**self.form.values(PredictionConfig)),
+            channel_axis=channel_axis(axes),
         )
         job.check()
         worker = _predict(

@@ -35,6 +35,7 @@ _WHERE = {
     "PRESETS": "training.config",
     "QUICK": "training.config",
     "Trainer": "training.trainer",
+    "PredictionConfig": "prediction.config",
     "TiledPrediction": "prediction.tiled",
     "predict": "prediction.tiled",
     "synthetic": "data.synthetic",
@@ -51,6 +52,7 @@ __all__ = [
     "PN2VError",
     "PN2VModel",
     "PoissonGaussianNoiseModel",
+    "PredictionConfig",
     "Progress",
     "TiledPrediction",
     "TrainConfig",
@@ -75,6 +77,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from .noise.histogram import HistogramNoiseModel
     from .noise.poisson_gaussian import PoissonGaussianNoiseModel
     from .noise.registry import load_noise_model
+    from .prediction.config import PredictionConfig
     from .prediction.tiled import TiledPrediction, predict
     from .training.config import PRESETS, QUICK, Progress, TrainConfig
     from .training.trainer import Trainer

@@ -6,8 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Generator, Iterator
+from dataclasses import fields
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ..backend.prediction.config import PredictionConfig
 
 EXIT_INTERRUPTED = 130
 T = TypeVar("T")
@@ -286,11 +290,7 @@ def predict(args: argparse.Namespace) -> int:
             model,
             image,
             keys,
-            args.tile,
-            args.overlap,
-            args.device,
-            args.precision,
-            args.augment,
+            _prediction_settings(args),
             channel_axis=channel_axis(axes),
         ).start()
         for path, (image, axes) in opened.items()
@@ -309,6 +309,12 @@ def predict(args: argparse.Namespace) -> int:
         for target in run.results().values():
             print(f"wrote {target} (axes {axes}{', ' if sizes else ''}{describe(sizes)})")
     return 0
+
+
+def _prediction_settings(args: argparse.Namespace) -> PredictionConfig:
+    from ..backend.prediction.config import PredictionConfig
+
+    return PredictionConfig(**{f.name: getattr(args, f.name) for f in fields(PredictionConfig)})
 
 
 def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
@@ -341,12 +347,8 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
             scheduler=None if args.cluster == "local" else args.cluster,
             workers=args.workers,
             planes_per_task=args.planes_per_task,
-            tile=args.tile,
-            overlap=args.overlap,
-            device=args.device,
+            settings=_prediction_settings(args),
             progress=progress,
-            precision=args.precision,
-            augment=args.augment,
         )
     for path in written:
         print(f"wrote {path}")

@@ -12,13 +12,14 @@ one result with the input's axes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..backend.data.channels import named, numbered, with_channel
 from ..backend.errors import PN2VError
+from ..backend.prediction.config import PredictionConfig
 
 #: what a model can give: every model the denoised image, PN2V also these
 PN2V_EXTRAS = ("prior_mean", "std")
@@ -32,12 +33,8 @@ class PredictionJob:
     image: object
     #: the results wanted: "denoised" and, for PN2V, "prior_mean" and "std"
     outputs: tuple[str, ...] = ("denoised",)
-    tile: int | None = None
-    overlap: int | None = None
-    device: str = "auto"
-    precision: str = "auto"
-    #: combine the 8 rotations and mirror images (:mod:`..backend.prediction.views`)
-    augment: bool = False
+    #: tiles, device, arithmetic and test-time augmentation
+    settings: PredictionConfig = field(default_factory=PredictionConfig)
     #: the image's channel axis, if it has one (then the model needs one model per channel)
     channel_axis: int | None = None
 
@@ -64,20 +61,10 @@ class PredictionJob:
 
     def start(self) -> PredictionRun:
         """Check everything and plan the tiles; nothing is computed or written yet."""
-        from ..backend.prediction.tiled import OVERLAP, per_channel
+        from ..backend.prediction.tiled import per_channel
 
         self.check()
-        overlap = OVERLAP if self.overlap is None else self.overlap
-        tiles, axis = per_channel(
-            self.model,
-            self.image,
-            self.channel_axis,
-            self.tile,
-            overlap,
-            self.device,
-            self.precision,
-            self.augment,
-        )
+        tiles, axis = per_channel(self.model, self.image, self.channel_axis, self.settings)
         return PredictionRun(tiles, tuple(self.outputs), axis, getattr(self.model, "names", None))
 
 

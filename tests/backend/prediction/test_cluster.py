@@ -5,7 +5,7 @@ import pytest
 import tifffile
 import zarr
 
-from napari_pn2v.backend import PN2VError, predict
+from napari_pn2v.backend import PN2VError, PredictionConfig, predict
 from napari_pn2v.backend.data.stores import open_zarr
 from napari_pn2v.backend.prediction.cluster import predict_on_cluster
 
@@ -23,7 +23,7 @@ def test_a_local_cluster_writes_what_one_process_computes(pn2v_model, noisy, tmp
         keys=("denoised", "std"),
         workers=2,
         planes_per_task=2,
-        device="cpu",
+        settings=PredictionConfig(device="cpu"),
         progress=lambda done, total: seen.append((done, total)),
     )
     assert [p.name for p in written] == [
@@ -61,9 +61,7 @@ def test_tasks_of_a_3d_model_hold_whole_z_stacks(tmp_path):
         [tmp_path / "tz.tif"],
         tmp_path / "out",
         workers=2,
-        device="cpu",
-        tile=32,
-        overlap=8,
+        settings=PredictionConfig(tile=32, overlap=8, device="cpu"),
         progress=lambda done, total: seen.append((done, total)),
     )
     assert seen[-1] == (2, 2)  # two tasks of one Z stack each
@@ -86,7 +84,11 @@ def test_each_channel_is_denoised_by_its_own_model(pn2v_model, noisy, tmp_path):
         tmp_path / "tc.ome.tif", image, ome=True, metadata=ome_metadata("TCYX", {}, ["a", "b"])
     )
     (path,) = predict_on_cluster(
-        tmp_path / "m.pt", [tmp_path / "tc.ome.tif"], tmp_path / "out", workers=2, device="cpu"
+        tmp_path / "m.pt",
+        [tmp_path / "tc.ome.tif"],
+        tmp_path / "out",
+        workers=2,
+        settings=PredictionConfig(device="cpu"),
     )
     result = open_zarr(path)
     assert result.shape == image.shape and channel_names(path, 2) == ["a", "b"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import napari_pn2v.backend.devices as devices
-from napari_pn2v.backend import PN2VError, predict, synthetic
+from napari_pn2v.backend import PN2VError, PredictionConfig, predict, synthetic
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.prediction.tiled import TiledPrediction
 
@@ -38,9 +38,9 @@ def test_bfloat16_denoises_as_well_as_float32(model, pair, request):
 
 def test_precision_is_checked_and_emulation_named(pn2v_model, pair, monkeypatch):
     with pytest.raises(PN2VError, match="precision must be one of"):
-        TiledPrediction(pn2v_model, pair[1], device="cpu", precision="float16")
+        TiledPrediction(pn2v_model, pair[1], PredictionConfig(device="cpu", precision="float16"))
     monkeypatch.setattr(devices, "cpu_has_bfloat16", lambda: False)
-    run = TiledPrediction(pn2v_model, pair[1], device="cpu", precision="bfloat16")
+    run = TiledPrediction(pn2v_model, pair[1], PredictionConfig(device="cpu", precision="bfloat16"))
     assert run.bfloat16
     assert any("emulated" in warning for warning in run.warnings)
-    assert not TiledPrediction(pn2v_model, pair[1], device="cpu").warnings
+    assert not TiledPrediction(pn2v_model, pair[1], PredictionConfig(device="cpu")).warnings

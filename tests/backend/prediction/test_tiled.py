@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pn2v.backend import PN2VError, TiledPrediction, predict
+from napari_pn2v.backend import PN2VError, PredictionConfig, TiledPrediction, predict
 
 
 def test_outputs_are_float32_in_the_input_shape(pn2v_model, noisy):
@@ -28,7 +28,7 @@ def test_tiled_equals_untiled(model, augment, request):
     rng = np.random.default_rng(0)
     image = rng.uniform(150, 500, (70, 90)).astype(np.float32)
     whole = predict(model, image, tile=128, overlap=32, augment=augment)
-    tiled = TiledPrediction(model, image, tile=48, overlap=32, augment=augment)
+    tiled = TiledPrediction(model, image, PredictionConfig(tile=48, overlap=32, augment=augment))
     assert tiled.n_tiles > 4
     for _ in tiled:
         pass

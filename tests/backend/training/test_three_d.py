@@ -7,6 +7,7 @@ from napari_pn2v.backend import (
     ModelConfig,
     PN2VError,
     PN2VModel,
+    PredictionConfig,
     TiledPrediction,
     TrainConfig,
     Trainer,
@@ -51,7 +52,7 @@ def test_a_3d_network_uses_the_neighbouring_planes(stack, n2v_3d):
 def test_3d_tiles_equal_one_tile(stack, n2v_3d):
     noisy = stack[1][:20, :40, :48]
     whole = predict(n2v_3d, noisy, tile=96, overlap=32)["denoised"]
-    tiled = TiledPrediction(n2v_3d, noisy, tile=48, overlap=32)
+    tiled = TiledPrediction(n2v_3d, noisy, PredictionConfig(tile=48, overlap=32))
     assert tiled.n_tiles == 2 * 3 * 3  # 16-voxel cores along Z, Y and X
     for _ in tiled:
         pass

@@ -19,7 +19,8 @@ from ..data.metadata import channel_names, pixel_sizes
 from ..data.stores import OutputFiles, open_stack, open_zarr, result_stem
 from ..errors import PN2VError
 from ..network.channels import load_model
-from .tiled import OVERLAP, TiledPrediction, per_channel
+from .config import PredictionConfig
+from .tiled import TiledPrediction, per_channel
 
 
 def _task(
@@ -28,11 +29,7 @@ def _task(
     axes: str | None,
     outputs: dict[str, str],
     planes: range,
-    tile: int | None,
-    overlap: int,
-    device: str,
-    precision: str,
-    augment: bool,
+    settings: PredictionConfig,
     channel: int | None = None,
 ) -> int:
     """Denoise ``planes`` of one file (of its ``channel``, with that channel's model) into
@@ -44,9 +41,7 @@ def _task(
         axis = found.index("C")
         model, image = model[channel], channel_views(image, axis)[channel]
         arrays = {name: channel_slot(array, axis, channel) for name, array in arrays.items()}
-    run = TiledPrediction(
-        model, image, tile, overlap, device, planes=planes, precision=precision, augment=augment
-    )
+    run = TiledPrediction(model, image, settings, planes=planes)
     run.write_into({**dict.fromkeys(run.names), **arrays})  # nothing else is kept
     for _ in run:
         pass
@@ -62,16 +57,13 @@ def predict_on_cluster(
     scheduler: str | None = None,
     workers: int | None = None,
     planes_per_task: int = 1,
-    tile: int | None = None,
-    overlap: int = OVERLAP,
-    device: str = "auto",
+    settings: PredictionConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
-    precision: str = "auto",
-    augment: bool = False,
 ) -> list[Path]:
     """Denoise ``files`` into ``output``/<stem>_<key>.zarr on the cluster at ``scheduler``
     (an address such as ``tcp://10.0.0.1:8786``), or on a local cluster of ``workers``
-    processes; the paths written. Every input is opened and checked before any task runs.
+    processes, with ``settings`` (tiles, device, arithmetic, augmentation); the paths written.
+    Every input is opened and checked before any task runs.
     ``axes`` states the files' axis order (see :func:`.stores.open_stack`)."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
@@ -80,15 +72,14 @@ def predict_on_cluster(
             "cluster prediction needs the 'distributed' package: "
             'pip install "napari-pn2v[cluster]"'
         ) from error
+    settings = settings or PredictionConfig()
     model_path = str(Path(model_path).resolve())
     model = load_model(model_path)
     opened = {
         Path(f).resolve(): open_stack(f, axes, model.config.dims, channels=True) for f in files
     }
     runs = {  # every input checked (shape, type, channels, noise-model range) first
-        path: per_channel(
-            model, image, channel_axis(found), tile, overlap, device, precision, augment
-        )
+        path: per_channel(model, image, channel_axis(found), settings)
         for path, (image, found) in opened.items()
     }
     cluster = None
@@ -125,11 +116,7 @@ def predict_on_cluster(
                         axes,
                         targets,
                         range(start, min(start + planes_per_task, tiled.n_units)),
-                        tile,
-                        overlap,
-                        device,
-                        precision,
-                        augment,
+                        settings,
                         c if multi else None,
                         pure=False,
                     )

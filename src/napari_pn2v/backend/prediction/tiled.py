@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator, MutableMapping
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from ..network.channels import ChannelModels, models_for
 from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES
 from ..noise.coverage import check_coverage
-from .config import OVERLAP, TILE
+from .config import TILE, PredictionConfig
 from .views import VIEWS, View
 
 
@@ -41,8 +42,8 @@ class TiledPrediction:
 
     Outputs, float32 in the input's shape and units: ``denoised`` (the MMSE estimate for PN2V,
     the network output for N2V) and, for PN2V, ``prior_mean`` and ``std`` (posterior standard
-    deviation, a per-pixel uncertainty). ``augment``: combine the network's results on the
-    8 rotations and mirror images of each tile (:mod:`.views`; 8× the time). ``outputs`` may
+    deviation, a per-pixel uncertainty). ``settings``: tiles, device, arithmetic and test-time
+    augmentation (the 8 rotations and mirror images of each tile, :mod:`.views`). ``outputs`` may
     give arrays to write them into (e.g. zarr arrays for a lazy input, see :mod:`.stores`), by
     name, or None for an output not wanted; the others are made in memory.
     """
@@ -51,16 +52,13 @@ class TiledPrediction:
         self,
         model: PN2VModel,
         image,
-        tile: int | None = None,
-        overlap: int = OVERLAP,
-        device: str = "auto",
+        settings: PredictionConfig | None = None,
         outputs: MutableMapping | None = None,
         planes: range | None = None,
-        precision: str = "auto",
-        augment: bool = False,
     ) -> None:
+        settings = settings or PredictionConfig()
         self.model = model
-        self.views = VIEWS if augment else VIEWS[:1]
+        self.views = VIEWS if settings.augment else VIEWS[:1]
         self.dims = model.config.dims
         self.planes = PlaneSource(image, name="image")
         self.image_shape = self.planes.image_shape
@@ -79,7 +77,8 @@ class TiledPrediction:
             self.plane_range[0] >= 0 and self.plane_range[-1] < self.n_units
         ):
             raise PN2VError(f"planes {planes} are outside the image's {self.n_units}")
-        tile = TILE[self.dims] if tile is None else tile
+        tile = TILE[self.dims] if settings.tile is None else settings.tile
+        overlap = settings.overlap
         multiple = model.net.multiple
         step = max(2, multiple)  # keeps every tile on the network's pooling grid
         if overlap < 0 or overlap % step:
@@ -90,9 +89,9 @@ class TiledPrediction:
                 f"({overlap}), got {tile}"
             )
         self.tile, self.overlap = tile, overlap
-        self.device = choose_device(device)
+        self.device = choose_device(settings.device)
         self.warnings: list[str] = []
-        self.bfloat16 = uses_bfloat16(self.device, precision, self.warnings)
+        self.bfloat16 = uses_bfloat16(self.device, settings.precision, self.warnings)
         if model.is_probabilistic:
             warning = check_coverage(model.noise_model, self.planes.sample(), "image")
             if warning:
@@ -208,19 +207,16 @@ class TiledPrediction:
 def predict(
     model: PN2VModel,
     image,
-    tile: int | None = None,
-    overlap: int = OVERLAP,
-    device: str = "auto",
+    settings: PredictionConfig | None = None,
     progress: Callable[[int, int], None] | None = None,
     outputs: MutableMapping | None = None,
-    precision: str = "auto",
-    augment: bool = False,
+    **changes,
 ) -> dict:
     """Denoise ``image`` (2-D or a stack of 2-D planes — of Z stacks for a 3-D network —, in
-    memory or lazy); see :class:`TiledPrediction`."""
-    run = TiledPrediction(
-        model, image, tile, overlap, device, outputs, precision=precision, augment=augment
-    )
+    memory or lazy); see :class:`TiledPrediction`. ``changes``: fields of ``settings`` to
+    set (e.g. ``tile=256``), for short calls."""
+    settings = replace(settings or PredictionConfig(), **changes)
+    run = TiledPrediction(model, image, settings, outputs)
     for done, total in run:
         if progress is not None:
             progress(done, total)
@@ -231,18 +227,11 @@ def per_channel(
     model: PN2VModel | ChannelModels,
     image,
     channel_axis: int | None,
-    tile: int | None = None,
-    overlap: int = OVERLAP,
-    device: str = "auto",
-    precision: str = "auto",
-    augment: bool = False,
+    settings: PredictionConfig | None = None,
 ) -> tuple[list[TiledPrediction], int | None]:
     """(one :class:`TiledPrediction` per channel of ``image``, each with its channel's model,
     the channel axis split or None): the model must have the image's channels."""
     models, axis = models_for(model, tuple(image.shape), channel_axis)
     views = channel_views(image, axis)
-    tiles = [
-        TiledPrediction(m, v, tile, overlap, device, precision=precision, augment=augment)
-        for m, v in zip(models, views, strict=True)
-    ]
+    tiles = [TiledPrediction(m, v, settings) for m, v in zip(models, views, strict=True)]
     return tiles, axis
