@@ -48,19 +48,26 @@ def config_widget(config: type, name: str) -> Widget:
     value = found.default
     if optional:  # the lowest value stands for None
         value = meta.get("min", 0) if value is None else value
+    # an optional whole number is edited in a float spin box without decimals: the integer
+    # spin box magicgui uses (superqt's) shows its lowest value as a number ("0" for a tile
+    # size meaning auto), never the none text
+    named_none = optional and kind is int and bool(meta.get("none"))
     widget = create_widget(
         value=value,
-        annotation=kind,
+        annotation=float if named_none else kind,
         name=name,
         label=meta.get("label") or name.replace("_", " ").capitalize(),
         options=options,
     )
+    if named_none:
+        widget.native.setDecimals(0)
     if optional and meta.get("none"):
         widget.native.setSpecialValueText(meta["none"])
     if kind is float and "min" in meta and meta["min"] > 0:  # show the smallest allowed value
         decimals = max(widget.native.decimals(), math.ceil(-math.log10(meta["min"])))
         widget.native.setDecimals(decimals)
     widget.optional = optional
+    widget.kind = kind
     return widget
 
 
@@ -84,7 +91,12 @@ class ConfigForm(Container):
             if owner is config:
                 widget = self[name]
                 minimum = _field(config, name).metadata.get("min", 0)
-                out[name] = None if widget.optional and widget.value == minimum else widget.value
+                value = widget.value
+                if widget.optional and value == minimum:
+                    value = None
+                elif widget.kind is int:
+                    value = round(value)
+                out[name] = value
         return out
 
     def set_values(self, values: dict) -> None:
