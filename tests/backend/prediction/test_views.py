@@ -32,14 +32,15 @@ def test_n2v_averages_the_views_turned_back(n2v_model, noisy):
     assert np.abs(augmented - plain).max() > 1e-2  # the network is not symmetric
 
 
-def _view_samples(model, image: np.ndarray) -> torch.Tensor:
-    """(pixels, 8·K) prior samples of every view, turned back to the image's pixels."""
+def _view_samples(model, image: np.ndarray, calibrated: bool = True) -> torch.Tensor:
+    """(pixels, 8·K) prior samples of every view, turned back to the image's pixels, with the
+    spread as calibrated or as trained."""
     x = torch.as_tensor(image)
     samples = []
     with torch.no_grad():
         for view in VIEWS:
             raw = view.undo(model.net(model.normalise(view.apply(x))[None, None]))
-            samples.append(model.prior(raw[0].flatten(1).T).samples())
+            samples.append(model.prior(raw[0].flatten(1).T, calibrated).samples())
     return torch.cat(samples, dim=1)
 
 
@@ -55,5 +56,10 @@ def test_pn2v_weighs_the_mixture_of_the_views_priors(pn2v_model, noisy):
     guarded = pn2v_model.copy()
     # one band, not trusted: the guard's prior mean is the views' mixture's too
     guarded.trust_edges, guarded.trusted, guarded.std_factors = (), (False,), (1.0,)
+    guarded.spread_scale = 0.5
     out = predict(guarded, image, tile=64, overlap=0, augment=True)
     np.testing.assert_allclose(out["denoised"], out["prior_mean"])
+    # its uncertainty: the spread of the views' priors as trained (not the calibrated
+    # mixture's spread over the factor, which would stretch the views' disagreement too)
+    as_trained = _view_samples(guarded, image, calibrated=False).std(1)
+    np.testing.assert_allclose(out["std"], as_trained.view(32, 32).numpy(), rtol=1e-4)

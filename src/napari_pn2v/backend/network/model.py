@@ -140,8 +140,9 @@ class PN2VModel:
         results["std"] = (
             results["std"] * torch.tensor(self.std_factors, dtype=dtype, device=device)[band]
         )
-        if not trusted.all():
-            trained_spread = prior.scale[:, 0] * prior.u.std(1) / self.spread_scale
+        if not trusted.all():  # the views' priors as trained: their disagreement unscaled
+            as_trained = Prior.mixture([self.prior(r, calibrated=False) for r in views])
+            trained_spread = as_trained.scale[:, 0] * as_trained.u.std(1)
             results["denoised"] = torch.where(trusted, results["denoised"], results["prior_mean"])
             results["std"] = torch.where(trusted, results["std"], trained_spread)
         return results
