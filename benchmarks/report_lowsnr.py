@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from .report_paths import RESULTS
+from .report_paths import RESULTS, read_result
 
 TYPES = ("Confocal_MICE", "TwoPhoton_BPAE_B", "WideField_BPAE_R")
 #: method -> how the noise model was made
@@ -40,8 +40,7 @@ def _lowsnr_runs(levers: bool = False) -> dict[str, dict[str, dict]]:
 def _lowsnr_levers(runs: dict[str, dict[str, dict]]) -> list[str]:
     """Lines on the runs with another location weight, beside the default's."""
     lines = []
-    before = RESULTS / "lowsnr-before-skew.json"
-    earlier = json.loads(before.read_text())["rows"] if before.exists() else {}
+    earlier = (read_result("lowsnr-before-skew.json") or {"rows": {}})["rows"]
     for kind, found in _lowsnr_runs(levers=True).items():
         for key, run in found.items():
             method, weight = key.split()
@@ -126,14 +125,12 @@ def _lowsnr_averaged() -> list[str]:
     lines = []
     found = [json.loads(path.read_text()) for path in RESULTS.glob("lowsnr-*-wa*.json")]
     # runs with a one-pixel blind spot on correlated noise: beside that code's default
-    earlier = RESULTS / "lowsnr-before-blind-spot.json"
-    before = json.loads(earlier.read_text())["rows"] if earlier.exists() else {}
+    before = (read_result("lowsnr-before-blind-spot.json") or {"rows": {}})["rows"]
     for run in sorted(found, key=lambda r: (r["type"], r["method"], r["seed"])):
         seed = f"-seed{run['seed']}" if run["seed"] else ""
-        plain = RESULTS / f"lowsnr-{run['type']}-{run['method']}{seed}.json"
+        trained = read_result(f"lowsnr-{run['type']}-{run['method']}{seed}.json")
         was = ""
-        if plain.exists():
-            trained = json.loads(plain.read_text())
+        if trained is not None:
             if trained.get("blind_radius") and "blind_radius" not in run:  # code before it
                 row = before.get(run["type"], {})
                 pair = row.get(run["method"].removeprefix("pn2v-"))
@@ -283,13 +280,13 @@ def lowsnr_section() -> list[str]:
     lines += _lowsnr_network_levers(runs)
     lines += _lowsnr_augmented()
     for before in (
-        RESULTS / "lowsnr-before-blind-spot.json",
-        RESULTS / "lowsnr-before-skew.json",
-        RESULTS / "lowsnr-before.json",
+        "lowsnr-before-blind-spot.json",
+        "lowsnr-before-skew.json",
+        "lowsnr-before.json",
     ):
-        if not before.exists():
+        data = read_result(before)
+        if data is None:
             continue
-        data = json.loads(before.read_text())
         lines += [
             "",
             data["note"],

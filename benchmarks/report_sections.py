@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from .report_paths import RESULTS
+from .report_paths import RESULTS, read_result
 
 
 def network_size_section() -> list[str]:
@@ -129,13 +129,11 @@ MEMORY_CASES = {
 
 def memory_section() -> list[str]:
     """Peak memory before and after issue 20 (memory-before.json, memory.json)."""
-    after_path, before_path = RESULTS / "memory.json", RESULTS / "memory-before.json"
-    if not after_path.exists():
+    after = read_result("memory.json")
+    if after is None:
         return []
-    after = json.loads(after_path.read_text())
-    before = {}
-    if before_path.exists():
-        before = {(r["case"], r["size"]): r for r in json.loads(before_path.read_text())["rows"]}
+    earlier = (read_result("memory-before.json") or {"rows": []})["rows"]
+    before = {(r["case"], r["size"]): r for r in earlier}
     lines = [
         "## Memory as the data grows (`benchmarks/memory.py`)",
         "",
@@ -177,9 +175,9 @@ def validation_section() -> list[str]:
     """Validation's share of training time before and after issue 20."""
     rows = {}
     for tag in ("-before", ""):
-        path = RESULTS / f"validation{tag}.json"
-        if path.exists():
-            rows[tag] = {r["mode"]: r for r in json.loads(path.read_text())["rows"]}
+        data = read_result(f"validation{tag}.json")
+        if data is not None:
+            rows[tag] = {r["mode"]: r for r in data["rows"]}
     if "" not in rows:
         return []
     lines = [

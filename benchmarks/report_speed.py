@@ -3,9 +3,7 @@ precision, test-time augmentation, scaling and 3-D (called by :mod:`benchmarks.r
 
 from __future__ import annotations
 
-import json
-
-from .report_paths import RESULTS
+from .report_paths import read_result
 
 #: MACs per pixel of one forward pass of the depth-3, 64-feature U-Net body (counted by hand
 #: from its layers; the K=800 head adds 51 k at the pixels it runs on)
@@ -29,10 +27,9 @@ def prediction_macs(size: int, tile: int, overlap: int) -> float:
 
 
 def speed_section() -> list[str]:
-    path = RESULTS / "speed.json"
-    if not path.exists():
+    data = read_result("speed.json")
+    if data is None:
         return []
-    data = json.loads(path.read_text())
     r = data["results"]
     peak = r["matmul"]["gflops"]
     gib = 1024
@@ -107,12 +104,10 @@ NOISE_CASES = {
 def _noise_models_section() -> list[str]:
     """What each kind of noise model costs a prediction, before and after its likelihood was
     tabulated per pixel (``speed-noise-models-before.json``: the same cases, the code before)."""
-    path = RESULTS / "speed-noise-models.json"
-    if not path.exists():
+    after = read_result("speed-noise-models.json")
+    if after is None:
         return []
-    after = json.loads(path.read_text())
-    before_path = RESULTS / "speed-noise-models-before.json"
-    before = json.loads(before_path.read_text())["results"] if before_path.exists() else {}
+    before = (read_result("speed-noise-models-before.json") or {"results": {}})["results"]
     lines = [
         "### Prediction with each kind of noise model",
         "",
@@ -147,10 +142,9 @@ def _noise_models_section() -> list[str]:
 
 def _precision_section() -> list[str]:
     """Prediction with the network in float32 and in bfloat16 (``speed.py --precision``)."""
-    path = RESULTS / "speed-precision.json"
-    if not path.exists():
+    data = read_result("speed-precision.json")
+    if data is None:
         return []
-    data = json.loads(path.read_text())
     r = data["results"]
     lines = [
         "### Prediction in bfloat16",
@@ -169,10 +163,9 @@ def _precision_section() -> list[str]:
 
 def _augment_section() -> list[str]:
     """Prediction with test-time augmentation (``speed.py --augment``)."""
-    path = RESULTS / "speed-augment.json"
-    if not path.exists():
+    data = read_result("speed-augment.json")
+    if data is None:
         return []
-    data = json.loads(path.read_text())
     r = data["results"]
     lines = [
         "### Prediction with test-time augmentation",
@@ -213,10 +206,9 @@ def _speed_verdict(r: dict) -> str:
 
 
 def scaling_section() -> list[str]:
-    path = RESULTS / "scaling.json"
-    if not path.exists():
+    data = read_result("scaling.json")
+    if data is None:
         return []
-    data = json.loads(path.read_text())
     rows = data["rows"]
     lines = [
         "## Prediction as the data grows",
@@ -251,10 +243,9 @@ def scaling_section() -> list[str]:
 
 
 def three_d_section() -> list[str]:
-    path = RESULTS / "three_d.json"
-    if not path.exists():
+    data = read_result("three_d.json")
+    if data is None:
         return []
-    data = json.loads(path.read_text())
     rows = {r["dims"]: r for r in data["rows"]}
     z, y, x = data["shape"]
     lines = [
