@@ -125,7 +125,8 @@ class PN2VModel:
         (:attr:`std_factors`): the narrower calibrated prior makes the MMSE better, but its
         posterior spread understates the error (by 2× on synthetic data at a factor of 0.25)."""
         views = raw if isinstance(raw, list) else [raw]
-        prior = Prior.mixture([self.prior(r) for r in views])
+        as_trained = [self.prior(r, calibrated=False) for r in views]
+        prior = Prior.mixture([p.scaled(self.spread_scale) for p in as_trained])
         device, dtype = views[0].device, views[0].dtype
         results = posterior(self.noise_model, prior, observed)
         covered = self.noise_model.covers(observed[:, 0])
@@ -141,8 +142,8 @@ class PN2VModel:
             results["std"] * torch.tensor(self.std_factors, dtype=dtype, device=device)[band]
         )
         if not trusted.all():  # the views' priors as trained: their disagreement unscaled
-            as_trained = Prior.mixture([self.prior(r, calibrated=False) for r in views])
-            trained_spread = as_trained.scale[:, 0] * as_trained.u.std(1)
+            mixture = Prior.mixture(as_trained)
+            trained_spread = mixture.scale[:, 0] * mixture.u.std(1)
             results["denoised"] = torch.where(trusted, results["denoised"], results["prior_mean"])
             results["std"] = torch.where(trusted, results["std"], trained_spread)
         return results
