@@ -1,5 +1,6 @@
 """The distribution is hub-ready: it builds, passes twine check and ships the manifest."""
 
+import re
 import subprocess
 import sys
 import tarfile
@@ -32,6 +33,13 @@ def test_sdist_and_wheel_build_and_pass_twine_check(tmp_path):
         entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt")))
     assert "napari_pn2v/napari.yaml" in names
     assert "Classifier: Framework :: napari" in metadata and "License-Expression" in metadata
+    # PyPI and the napari hub show the README without the repository: links are absolute
+    description = metadata.split("\n\n", 1)[1]
+    links = re.findall(r"\]\(([^)\s]+)\)", description)
+    assert links and all(link.startswith(("https://", "#")) for link in links), links
+    assert "](https://raw.githubusercontent.com/" in description  # the pictures
+    for key in ("Source Code", "Bug Tracker", "Documentation", "User Support"):
+        assert f"Project-URL: {key}, https://" in metadata
     assert b"napari-pn2v = napari_pn2v:napari.yaml" in entry_points
     assert b"pn2v = napari_pn2v.cli:main" in entry_points
     with tarfile.open(sdist) as archive:
@@ -46,7 +54,6 @@ IN_EXTRAS = {"napari", "bioimageio", "bioio"}
 
 def test_declared_dependencies_are_what_the_code_imports():
     import ast
-    import re
     import tomllib
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
@@ -68,3 +75,92 @@ def test_declared_dependencies_are_what_the_code_imports():
         for d in group
     }
     assert third_party >= IN_EXTRAS and extras >= IN_EXTRAS
+
+
+#: the Qt bindings napari can run on; none may come with a plain install
+QT_BINDINGS = {
+    "pyqt5",
+    "pyqt6",
+    "pyside2",
+    "pyside6",
+    "pyqt5-qt5",
+    "pyqt6-qt6",
+    "pyside6-essentials",
+}
+
+
+def _requirements(name: str, extras: frozenset = frozenset()) -> set[str]:
+    """The distributions ``name`` (with ``extras``) pulls in, recursively, as installed here:
+    its requirements whose markers hold, theirs, and so on."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [(name, extras)]
+    while todo:
+        current, wanted = todo.pop()
+        try:
+            listed = requires(current) or []
+        except PackageNotFoundError:
+            continue
+        for text in listed:
+            requirement = Requirement(text)
+            environments = [{"extra": e} for e in wanted] or [{"extra": ""}]
+            marker = requirement.marker
+            if marker is not None and not any(marker.evaluate(e) for e in environments):
+                continue
+            key = canonicalize_name(requirement.name)
+            if (key, frozenset(requirement.extras)) not in seen:
+                seen.add((key, frozenset(requirement.extras)))
+                todo.append((key, frozenset(requirement.extras)))
+    return {key for key, _ in seen}
+
+
+def test_a_plain_install_pulls_no_qt_binding_and_the_napari_extra_does():
+    plain = _requirements("napari-pn2v")
+    assert "torch" in plain and "tifffile" in plain
+    assert not plain & QT_BINDINGS, plain & QT_BINDINGS
+    assert "napari" not in plain
+    assert _requirements("napari-pn2v", frozenset({"napari"})) & QT_BINDINGS
+
+
+def test_the_citation_file_cites_the_method_the_packages_cite():
+    import yaml
+
+    from napari_pn2v.backend.packaging.bioimageio import CITATIONS
+
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text(encoding="utf-8"))
+    assert citation["cff-version"] == "1.2.0" and citation["authors"]
+    assert citation["preferred-citation"]["doi"] == CITATIONS["pn2v"][1]
+    assert [r["doi"] for r in citation["references"]] == [CITATIONS["n2v"][1]]
+
+
+def test_the_lock_pins_every_requirement_inside_its_range():
+    """constraints.txt (what scripts/setup.sh and CI install) holds a version of everything
+    pyproject asks for, the build's tools included, each inside pyproject's range."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    wanted = [
+        *pyproject["build-system"]["requires"],
+        *project["dependencies"],
+        *(r for group in project["optional-dependencies"].values() for r in group),
+    ]
+    for text in wanted:
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        if name == "napari-pn2v":  # an extra made of other extras
+            continue
+        assert name in pins, f"{name} is not in constraints.txt"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (text, pins[name])

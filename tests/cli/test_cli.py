@@ -856,3 +856,18 @@ def test_export_refuses_what_it_cannot_write(files, capsys, n2v_model, target, e
     argv = ["export", files / "n2v.pt", "--image", files / "noisy.tif", "-o", files / target]
     code, out, err = run(argv + extra, capsys)
     assert code == 1 and message in err and err.count("\n") == 1 and not out
+
+
+def test_export_with_releases_known_not_to_work_together_is_one_line(
+    files, capsys, n2v_model, monkeypatch
+):
+    from napari_pn2v.backend.packaging import bioimageio
+
+    named = {"pydantic": "2.14.4", "bioimageio.spec": "0.5.12.0"}
+    monkeypatch.setattr(bioimageio.metadata, "version", named.__getitem__)
+    n2v_model.save(files / "n2v.pt")
+    argv = ["export", files / "n2v.pt", "--image", files / "noisy.tif", "-o", files / "m.zip"]
+    code, out, err = run(argv, capsys)
+    assert code == 1 and not out and err.count("\n") == 1
+    assert "pydantic 2.14.4" in err and "bioimageio.spec 0.5.12.0" in err
+    assert not (files / "m.zip").exists()

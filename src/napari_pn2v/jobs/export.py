@@ -55,6 +55,7 @@ class ExportJob:
 
     def check(self) -> None:
         """Everything that can be checked before any work."""
+        from ..backend.packaging.bioimageio import check_versions
         from ..backend.packaging.denoiser import check_exportable
 
         check_exportable(self.chosen(), self.output)
@@ -65,6 +66,7 @@ class ExportJob:
             raise PN2VError(f"{path.parent}: no such folder")
         if self.image is None or np.ndim(self.image) < 2:
             raise PN2VError("give an image the model denoises: it makes the package's test data")
+        check_versions()
 
     def run(self) -> Path:
         """Write the package (a few seconds; the test data go through the network once)."""

@@ -70,3 +70,79 @@ def test_a_test_image_too_small_or_with_nan_is_refused(pn2v_model):
     bad[30, 30] = np.nan
     with pytest.raises(PN2VError, match="NaN"):
         input_tensor(pn2v_model, bad)
+
+
+def _pretend(monkeypatch, **releases):
+    """importlib.metadata answers ``releases`` (name with _ for .) for those packages."""
+    from napari_pn2v.backend.packaging import bioimageio
+
+    real = bioimageio.metadata.version
+    named = {name.replace("_", "."): version for name, version in releases.items()}
+    monkeypatch.setattr(bioimageio.metadata, "version", lambda n: named.get(n) or real(n))
+
+
+def test_releases_known_to_break_export_are_named_before_any_work(monkeypatch, n2v_model, noisy):
+    from napari_pn2v.jobs.export import ExportJob
+
+    _pretend(monkeypatch, pydantic="2.14.4", bioimageio_spec="0.5.12.0")
+    job = ExportJob(n2v_model, noisy, "model.zip")
+    with pytest.raises(PN2VError) as caught:
+        job.check()
+    message = str(caught.value)
+    assert "pydantic 2.14.4" in message and "bioimageio.spec 0.5.12.0" in message
+    assert "pip install 'pydantic<2.14'" in message and "\n" not in message
+    _pretend(monkeypatch, pydantic="2.14.4", bioimageio_spec="0.5.14.3")  # a mended spec
+    job.check()
+
+
+def test_an_unknown_break_inside_the_writer_is_one_line_naming_the_versions(
+    monkeypatch, n2v_model, noisy, tmp_path
+):
+    from pydantic import BaseModel
+
+    class Broken(BaseModel):
+        value: int
+
+    def fails(*args, **kwargs):
+        Broken(value="not a number")
+
+    monkeypatch.setattr("bioimageio.spec.save_bioimageio_package", fails)
+    with pytest.raises(PN2VError) as caught:
+        write_package(n2v_model, noisy, tmp_path / "model.zip")
+    message = str(caught.value)
+    assert "\n" not in message and "validation error" not in message
+    assert "pydantic " in message and "bioimageio.spec " in message and "valid integer" in message
+    assert not (tmp_path / "model.zip").exists()
+
+
+#: a consumer without napari-pn2v (deepImageJ, bioimageio.core elsewhere): its import fails
+WITHOUT_NAPARI_PN2V = """
+import sys
+sys.modules["napari_pn2v"] = None  # import napari_pn2v now fails, as where it is not installed
+from bioimageio.core import test_model
+print(test_model(sys.argv[1], weight_format=sys.argv[2]).status)
+"""
+
+
+def test_the_torchscript_weights_run_where_napari_pn2v_is_not_installed(
+    pn2v_model, noisy, tmp_path
+):
+    import subprocess
+    import sys
+
+    path = write_package(pn2v_model, noisy, tmp_path / "model.zip")
+    status = {}
+    for weights in ("torchscript", "pytorch_state_dict"):
+        result = subprocess.run(
+            [sys.executable, "-c", WITHOUT_NAPARI_PN2V, str(path), weights],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        lines = result.stdout.split()
+        status[weights] = lines[-1] if lines else result.stderr[-2000:]
+    # the TorchScript module holds the whole MMSE; the state dict needs napari-pn2v's classes
+    # (its test cannot run there: the check that the block works)
+    assert status["torchscript"] == "passed", status
+    assert status["pytorch_state_dict"] != "passed", status

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import re
 import tempfile
 from dataclasses import asdict
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -52,11 +54,50 @@ dependencies:
 """
 
 
+#: releases known not to work together: (package, from version, other package, up to version)
+KNOWN_BREAKS = (("pydantic", (2, 14), "bioimageio.spec", (0, 5, 12, 0)),)
+#: what writing a package rests on, named when it fails
+STACK = ("bioimageio.spec", "bioimageio.core", "pydantic")
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """ "2.14.4" -> (2, 14, 4): enough to order the releases KNOWN_BREAKS names."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4])
+
+
+def installed(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def check_versions() -> None:
+    """Refuse, before any work, releases known to break the package writer; one line that
+    names them and what to install instead."""
+    for package, since, other, until in KNOWN_BREAKS:
+        version, other_version = installed(package), installed(other)
+        if "not" in version + other_version:
+            continue
+        if _release(version) >= since and _release(other_version) <= until:
+            bound = ".".join(map(str, since))
+            raise PN2VError(
+                f"bioimage.io export does not work with {package} {version} and {other} "
+                f"{other_version} (a known incompatibility): pip install '{package}<{bound}'"
+            )
+
+
+def versions() -> str:
+    """E.g. "bioimageio.spec 0.5.12.0, bioimageio.core 0.11.0, pydantic 2.13.5"."""
+    return ", ".join(f"{name} {installed(name)}" for name in STACK)
+
+
 def _spec():
     try:
         from bioimageio.spec import model
     except ImportError as error:
         raise PN2VError(INSTALL) from error
+    check_versions()
     return model.v0_5
 
 
@@ -224,6 +265,22 @@ def write_package(
                 ),
                 config={"napari-pn2v": {"mode": mode, "output": output}},
             )
-        except ValueError as error:  # pydantic's validation errors
-            raise PN2VError(f"the package's description is not valid: {error}") from error
-        return Path(save_bioimageio_package(descr, output_path=path))
+            return Path(save_bioimageio_package(descr, output_path=path))
+        except OSError:
+            raise
+        except Exception as error:  # pydantic's errors, from the description or its writer
+            raise PN2VError(
+                f"bioimage.io export failed with {versions()}: {_gist(error)} (the versions "
+                "napari-pn2v was tested with are in its constraints.txt)"
+            ) from error
+
+
+def _gist(error: Exception) -> str:
+    """One line of an error: a pydantic validation error's first complaint, not its title."""
+    if callable(getattr(error, "errors", None)) and error.errors():
+        first = error.errors()[0]
+        where = ".".join(map(str, first.get("loc", ())))
+        text = f"{where}: {first['msg']}" if where else first["msg"]
+    else:
+        text = str(error).strip() or type(error).__name__
+    return " ".join(text.split())[:300]
