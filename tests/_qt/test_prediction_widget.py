@@ -74,7 +74,9 @@ def test_stop_adds_no_layer(qtbot, viewer, pn2v_model, errors):
     assert "stack_denoised" not in viewer.layers and "stopped" in widget.status.text()
 
 
-def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_model, noisy, errors):
+def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(
+    qtbot, viewer, pn2v_model, noisy, errors, tmp_path
+):
     import dask.array as da
     import zarr
 
@@ -82,6 +84,17 @@ def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_mode
     widget.session.model = pn2v_model
     viewer.add_image(da.from_array(noisy, chunks=(1, 64, 64)), name="lazy", scale=(1, 2, 2))
     widget.with_std.setChecked(True)
+    run(qtbot, widget, layer="lazy")  # no file, no folder chosen: where to write is asked
+    assert errors == [
+        "lazy is read from disk and its results are written there: choose a Results folder"
+    ]
+    assert "lazy_denoised" not in viewer.layers
+    errors.clear()
+    widget.results.value = tmp_path / "missing"
+    run(qtbot, widget, layer="lazy")
+    assert len(errors) == 1 and "no such folder" in errors[0]
+    errors.clear()
+    widget.results.value = tmp_path
     run(qtbot, widget, layer="lazy")
     run(qtbot, widget, layer="lazy")  # a second run writes beside the first
     assert errors == []
@@ -96,8 +109,31 @@ def test_a_lazy_layer_is_denoised_into_lazy_zarr_layers(qtbot, viewer, pn2v_mode
         first.data[:], predict(eager, noisy)["denoised"], rtol=1e-4, atol=1e-3
     )
     assert isinstance(viewer.layers["lazy_std"].data, zarr.Array)
-    assert "lazy" in widget.status.text() and widget._folder.is_dir()
-    assert len(list(widget._folder.iterdir())) == 4  # two runs × (denoised, std)
+    assert f"written to {tmp_path}" in widget.status.text()
+    assert len(list(tmp_path.iterdir())) == 4  # two runs × (denoised, std), kept
+
+
+def test_the_results_folder_is_the_users_or_the_images_own(viewer, noisy, tmp_path):
+    import tifffile
+
+    from napari_pn2v._qt.prediction_widget import results_folder
+
+    tifffile.imwrite(tmp_path / "stack.tif", noisy)
+    layer = viewer.open(str(tmp_path / "stack.tif"), plugin="napari")[0]
+    assert results_folder("", layer) == tmp_path
+    (tmp_path / "out").mkdir()
+    assert results_folder(str(tmp_path / "out"), layer) == tmp_path / "out"
+
+
+def test_results_keep_the_units_of_their_source(qtbot, viewer, pn2v_model, noisy, errors):
+    widget = PredictionWidget(viewer)
+    widget.session.model = pn2v_model
+    viewer.add_image(noisy, name="stack", scale=(2.0, 0.1, 0.1), units=("s", "µm", "µm"))
+    run(qtbot, widget, layer="stack")
+    assert errors == []
+    result = viewer.layers["stack_denoised"]
+    assert tuple(str(u) for u in result.units) == ("second", "micrometer", "micrometer")
+    np.testing.assert_array_equal(result.scale, (2.0, 0.1, 0.1))
 
 
 def test_the_layer_is_described_and_channels_are_refused(qtbot, viewer, pn2v_model, noisy, errors):
@@ -113,3 +149,23 @@ def test_the_layer_is_described_and_channels_are_refused(qtbot, viewer, pn2v_mod
     run(qtbot, widget, layer="channels")
     assert errors == ["the model was trained on one channel; the image has 3"]
     assert "channels_denoised" not in viewer.layers
+
+
+def test_the_axes_field_says_what_the_layer_holds_as_the_clis_axes_does(
+    qtbot, viewer, pn2v_model, noisy, errors
+):
+    widget = PredictionWidget(viewer)
+    widget.session.model = pn2v_model
+    viewer.add_image(np.stack([noisy[0]] * 3), name="stack")
+    widget.image.setCurrentText("stack")
+    assert widget.image_label.text() == "3 planes of 64×64 (axes TYX)"
+    widget.axes.setText("cyx")
+    assert widget.image_label.text() == "3 channels of 1 plane of 64×64 (axes CYX)"
+    run(qtbot, widget, layer="stack")
+    assert errors == ["the model was trained on one channel; the image has 3"]
+    widget.axes.clear()
+    qtbot.keyClicks(widget.axes, "yxq")  # typed: letters of TZCYX only
+    assert widget.axes.text() == "yx" and widget.axes.axes() == "YX"
+    widget.axes.setText("")
+    run(qtbot, widget, layer="stack")
+    assert len(errors) == 1 and "stack_denoised" in viewer.layers

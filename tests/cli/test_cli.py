@@ -295,6 +295,15 @@ def test_unknown_save_option_is_refused(files, capsys, n2v_model):
     one_line_error(code, err)
 
 
+def test_version_names_the_installed_release(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"napari-pn2v {version('napari-pn2v')}"
+
+
 @pytest.mark.parametrize("command", [[], ["noise-model"], ["train"], ["predict"], ["demo"]])
 def test_help_describes_every_option(command, capsys):
     with pytest.raises(SystemExit) as exit_info:

@@ -228,10 +228,13 @@ def image_data(layer: Image | None, what: str) -> np.ndarray:
     return layer.data[0] if layer.multiscale else layer.data
 
 
-def layer_axes(layer: Image, dims: int = 2, channels: bool = False) -> str:
-    """The layer's axis order: its axis labels when they are letters of TZCYX (as a reader
-    may set them), else the order its file states (napari's own reader names no axes), else a
-    guess by dimension (and network: 3-D data is a Z stack for a 3-D network). Channels
+def layer_axes(
+    layer: Image, dims: int = 2, channels: bool = False, given: str | None = None
+) -> str:
+    """The layer's axis order: ``given`` (the widget's Axes field), else its axis labels when
+    they are letters of TZCYX (as a reader may set them), else the order its file states
+    (napari's own reader names no axes), else a guess by dimension (and network: 3-D data is
+    a Z stack for a 3-D network). Channels
     (C > 1) are refused unless ``channels``, and so is a layer whose Y and X (Z, Y and X for
     a 3-D network) are not its last axes, as napari and the network hold them."""
     if layer.rgb:
@@ -240,7 +243,7 @@ def layer_axes(layer: Image, dims: int = 2, channels: bool = False) -> str:
     labels = [str(label).upper() for label in layer.axis_labels]
     # napari's default labels ("axis -1", …) are no letters: then the file or the dimensions
     hint = "".join(labels) if all(len(label) == 1 for label in labels) else None
-    axes = guess_axes(len(shape), hint or _file_axes(layer.source.path), dims)
+    axes = given or guess_axes(len(shape), hint or _file_axes(layer.source.path), dims)
     axes = check_axes(axes, shape, layer.name, dims, channels)
     spatial = SPATIAL[dims]
     if not axes.endswith(spatial):
@@ -257,24 +260,27 @@ def _file_axes(path: str | None) -> str | None:
     return axes_hint(path) if path else None
 
 
-def layer_images(layers: Sequence[Image], dims: int, what: str) -> tuple[list, list[str] | None]:
+def layer_images(
+    layers: Sequence[Image], dims: int, what: str, given: str | None = None
+) -> tuple[list, list[str] | None]:
     """(the layers' pixel arrays for a job, with their channels first when they have more than
-    one, those channels' names — None without channels); all must have as many."""
+    one, those channels' names — None without channels); all must have as many. ``given``:
+    their axes, as :func:`layer_axes` takes them."""
     arrays, counts = [], []
     for layer in layers:
         data = image_data(layer, what)  # refuses a missing layer first
-        axes = layer_axes(layer, dims, channels=True)
+        axes = layer_axes(layer, dims, channels=True, given=given)
         counts.append(channel_count(data.shape, axes))
         arrays.append(channels_first(data, axes) if counts[-1] > 1 else data)
     count = check_channels(counts, what) if counts else 1
     return arrays, (numbered(count) if count > 1 else None)
 
 
-def describe_stack(layer: Image, dims: int = 2) -> str:
+def describe_stack(layer: Image, dims: int = 2, given: str | None = None) -> str:
     """E.g. "3 planes of 512×512 (axes TYX)", "1 Z stack of 32×512×512 (axes ZYX)" or
     "2 channels of 3 planes of 512×512 (axes TCYX)" — what a ``dims``-D network will
     denoise."""
-    axes = layer_axes(layer, dims, channels=True)
+    axes = layer_axes(layer, dims, channels=True, given=given)
     shape = layer.data[0].shape if layer.multiscale else layer.data.shape
     channels = channel_count(shape, axes)
     count = int(np.prod(shape[:-dims], dtype=np.int64)) // channels

@@ -26,6 +26,7 @@ from ..backend.noise.bootstrap import FITS
 from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import Progress, preset
 from ..jobs.noise_model import NoiseModelJob, NoiseModelResult
+from .axes_field import AxesField
 from .common import (
     NOISE_MODEL_FILTER,
     DockWidget,
@@ -123,6 +124,7 @@ class NoiseModelWidget(DockWidget):
         self.auto_range = QCheckBox("from the data", checked=True)
         self.range_min = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=2, value=0)
         self.range_max = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=2, value=256)
+        self.axes = AxesField()
         self.build_button = QPushButton("Build noise model")
         self.stop_button = QPushButton("Stop")
         self.progress = ProgressBar()
@@ -142,6 +144,7 @@ class NoiseModelWidget(DockWidget):
             "signal": ("Signal layer", self.signal),
             "observations": ("Observation layer", self.observations),
             "images": ("Noisy images", self.images),
+            "axes": ("Axes", self.axes),
             "camera": ("Camera", row(self.use_camera, self.gain, self.offset, self.read_noise)),
             "fit": ("Bootstrap fit", self.fit),
             "components": ("GMM components", self.components),
@@ -201,6 +204,7 @@ class NoiseModelWidget(DockWidget):
             "signal": calibrated and not calibration,
             "observations": calibrated and not calibration,
             "images": not calibrated,
+            "axes": calibration or not calibrated,
             "camera": kind == "poisson-gaussian",
             "fit": kind == "bootstrap",
             "components": kind == "gmm",
@@ -241,7 +245,7 @@ class NoiseModelWidget(DockWidget):
         if kind in ("histogram", "gmm"):
             if self.from_calibration.isChecked():
                 calibration, names = layer_images(
-                    [self.calibration.layer()], 2, "calibration stack"
+                    [self.calibration.layer()], 2, "calibration stack", self.axes.axes()
                 )
                 job.calibration = calibration[0]
                 self._source_layer = self.calibration.currentText()
@@ -254,7 +258,9 @@ class NoiseModelWidget(DockWidget):
             if self.images.layer() is not None:  # optional: shown against the model
                 job.images = [image_data(self.images.layer(), "noisy images")]
         else:
-            job.images, names = layer_images([self.images.layer()], 2, "noisy images")
+            job.images, names = layer_images(
+                [self.images.layer()], 2, "noisy images", self.axes.axes()
+            )
         job.channels, job.channel_names = names is not None, names
         job.source()
         return job

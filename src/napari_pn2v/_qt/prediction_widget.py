@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from magicgui.widgets import FileEdit
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from qtpy.QtWidgets import (
@@ -27,6 +25,7 @@ from ..backend.network.channels import load_model
 from ..backend.network.model import PN2VModel
 from ..backend.prediction.config import PredictionConfig
 from ..jobs.prediction import PredictionJob, PredictionRun
+from .axes_field import AxesField
 from .common import (
     MODEL_FILTER,
     PACKAGE_FILTER,
@@ -53,11 +52,26 @@ OUTPUTS = {
 }
 
 
-def lazy_results_folder() -> Path:
-    """Where results of lazy layers are written as zarr: a temporary folder, removed when
-    napari exits (save a result elsewhere to keep it)."""
-    folder = Path(tempfile.mkdtemp(prefix="napari-pn2v-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+RESULTS_HELP = (
+    "where the results of an image read from disk (lazily: larger than memory) are written, "
+    "as zarr; empty: the folder of the image's file"
+)
+
+
+def results_folder(chosen: str, layer: Image) -> Path:
+    """The folder the user chose for a lazy layer's results, else its file's folder; never a
+    temporary one (results are kept)."""
+    if chosen.strip():
+        folder = Path(chosen).expanduser()
+    elif layer.source.path:
+        folder = Path(layer.source.path).resolve().parent
+    else:
+        raise PN2VError(
+            f"{layer.name} is read from disk and its results are written there: choose a "
+            "Results folder"
+        )
+    if not folder.is_dir():
+        raise PN2VError(f"{folder}: no such folder (Results folder)")
     return folder
 
 
@@ -86,6 +100,7 @@ class PredictionWidget(DockWidget):
         self._folder: Path | None = None
 
         self.image = LayerCombo(napari_viewer)
+        self.axes = AxesField()
         self.image_label = QLabel()
         self.image_label.setWordWrap(True)
         self.model_source = QComboBox()
@@ -97,6 +112,8 @@ class PredictionWidget(DockWidget):
             (PredictionConfig, ("tile", "overlap", "device", "precision", "augment"))
         )
         self.tile, self.overlap, self.device = (self.form[n] for n in ("tile", "overlap", "device"))
+        self.results = FileEdit(mode="d", tooltip=RESULTS_HELP)
+        self.results.line_edit.native.setPlaceholderText("beside the image's file")
         self.with_prior = QCheckBox("prior mean")
         self.with_std = QCheckBox("uncertainty (posterior std)")
         self.run_button = QPushButton("Denoise")
@@ -107,10 +124,12 @@ class PredictionWidget(DockWidget):
 
         form = QFormLayout()
         form.addRow("Image layer", self.image)
+        form.addRow("Axes", self.axes)
         form.addRow("", self.image_label)
         form.addRow("Model", hbox(self.model_source, self.load_button))
         form.addRow("", self.model_label)
         form.addRow("Also add", hbox(self.with_prior, self.with_std))
+        form.addRow("Results folder", self.results.native)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.form.native)
@@ -120,6 +139,7 @@ class PredictionWidget(DockWidget):
         layout.addStretch()
 
         self.image.currentTextChanged.connect(self._show_stack)
+        self.axes.textChanged.connect(self._show_stack)
         self.model_source.currentIndexChanged.connect(self._update)
         self.listen(self.session.model_changed, self._new_model)
         self.model_source.currentIndexChanged.connect(self._show_stack)
@@ -164,7 +184,7 @@ class PredictionWidget(DockWidget):
             self.image_label.setText("")
             return
         try:
-            self.image_label.setText(describe_stack(layer, self._dims()))
+            self.image_label.setText(describe_stack(layer, self._dims(), self.axes.axes()))
         except PN2VError as error:
             self.image_label.setText(str(error))
 
@@ -205,12 +225,11 @@ class PredictionWidget(DockWidget):
             raise PN2VError("train a model or load a model file first")
         layer = self.image.layer()
         image = image_data(layer, "image to denoise")
-        axes = layer_axes(layer, model.config.dims, channels=True)  # refuses Y and X not last
+        # refuses Y and X not last
+        axes = layer_axes(layer, model.config.dims, channels=True, given=self.axes.axes())
         folder = None
         if is_lazy(image):  # keep it lazy: results go to zarr, shown as lazy layers
-            if self._folder is None:
-                self._folder = lazy_results_folder()
-            folder = self._folder
+            folder = self._folder = results_folder(self.results.line_edit.value, layer)
         self._source = layer
         self._wanted = {"denoised"}
         if model.is_probabilistic:
@@ -283,6 +302,7 @@ class PredictionWidget(DockWidget):
                 scale=source.scale,
                 translate=source.translate,
                 axis_labels=source.axis_labels,
+                units=source.units,
                 colormap=colormap,
                 contrast_limits=limits,
                 metadata={"pn2v_source": source.name},

@@ -11,13 +11,7 @@ from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
-from qtpy.QtWidgets import (
-    QFormLayout,
-    QGridLayout,
-    QLabel,
-    QPushButton,
-    QVBoxLayout,
-)
+from qtpy.QtWidgets import QFormLayout, QGridLayout, QLabel, QPushButton, QVBoxLayout
 
 from ..backend.errors import PN2VError
 from ..backend.network.config import ModelConfig
@@ -25,6 +19,7 @@ from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import Progress, TrainConfig
 from ..jobs.export import ExportJob
 from ..jobs.training import TrainingJob, TrainingRun, warm_up
+from .axes_field import AxesField
 from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
@@ -101,6 +96,7 @@ class TrainingWidget(DockWidget):
         for name in (*shared, *FIELDS):  # the settings panel's fields, as this widget's
             setattr(self, name, getattr(self.panel, name))
 
+        self.axes = AxesField()
         self.train_button = QPushButton("Train")
         self.continue_button = QPushButton("Continue training")
         self.reset_button = QPushButton("Reset")
@@ -118,6 +114,7 @@ class TrainingWidget(DockWidget):
 
         form = QFormLayout()
         form.addRow("Training layers", self.layers)
+        form.addRow("Axes", self.axes)
         noise = QVBoxLayout()
         noise.addWidget(self.noise_label)
         noise.addWidget(self.load_noise_button)
@@ -261,7 +258,8 @@ class TrainingWidget(DockWidget):
         if not layers:
             raise PN2VError("tick at least one image layer to train on")
         network = self.model_config() if model is None else model.config
-        images, channels = layer_images(layers, network.dims, "training data")
+        axes = self.axes.axes()
+        images, channels = layer_images(layers, network.dims, "training data", axes)
         job = TrainingJob(
             images,
             self.train_config(),
@@ -278,7 +276,7 @@ class TrainingWidget(DockWidget):
                     f"{held_out.name} is ticked for training too: validate on a "
                     "layer of other scenes, or on held-out frames or a region"
                 )
-            job.validation = layer_images([held_out], network.dims, "validation data")[0]
+            job.validation = layer_images([held_out], network.dims, "validation data", axes)[0]
         job.check()
         config = job.config
         self._layers_used = [layer.name for layer in layers]

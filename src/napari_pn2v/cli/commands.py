@@ -7,7 +7,6 @@ import argparse
 import sys
 from collections.abc import Generator, Iterator
 from dataclasses import fields
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -130,9 +129,11 @@ def _frames(paths: list[str], axes: str | None) -> tuple:
     import numpy as np
 
     from ..backend.data.channels import open_files
+    from ..backend.data.formats import image_files
     from ..backend.data.images import as_stack
     from ..backend.errors import PN2VError
 
+    paths = image_files(paths)  # a folder: its images
     arrays, count, names = open_files(paths, axes)
     sizes = sorted({tuple(np.shape(image)[-2:]) for image in arrays})
     if len(sizes) > 1:
@@ -263,6 +264,7 @@ def predict(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..backend.data.channels import channel_axis
+    from ..backend.data.formats import image_files
     from ..backend.data.metadata import channel_names, describe, pixel_sizes
     from ..backend.data.stores import open_stack, result_stem
     from ..backend.errors import PN2VError
@@ -283,7 +285,8 @@ def predict(args: argparse.Namespace) -> int:
     # open and check every input first (lazily: pixels are read tile by tile), fail before
     # writing; each channel (axis C) is denoised by its own model
     opened = {
-        Path(f): open_stack(f, args.axes, model.config.dims, channels=True) for f in args.files
+        f: open_stack(f, args.axes, model.config.dims, channels=True)
+        for f in image_files(args.files)
     }
     runs = {
         path: PredictionJob(
@@ -320,6 +323,7 @@ def _prediction_settings(args: argparse.Namespace) -> PredictionConfig:
 def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
     from tqdm import tqdm
 
+    from ..backend.data.formats import image_files
     from ..backend.errors import PN2VError
     from ..backend.network.channels import load_model
     from ..backend.prediction.cluster import predict_on_cluster
@@ -340,7 +344,7 @@ def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
 
         written = predict_on_cluster(
             args.model,
-            args.files,
+            image_files(args.files),
             args.output,
             keys,
             axes=args.axes,

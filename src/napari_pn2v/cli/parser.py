@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import fields
 
+from .. import __version__
 from ..backend.data.stores import FORMATS
 from ..backend.network.config import ModelConfig
 from ..backend.noise.bootstrap import FITS
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "truth. Build a noise model from calibration frames, train on your noisy images, "
         "predict MMSE-denoised images.",
     )
+    parser.add_argument("--version", action="version", version=f"napari-pn2v {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _noise_model_parser(sub)
     _train_parser(sub)
@@ -146,14 +148,15 @@ def _noise_model_parser(sub) -> None:
         "--calibration",
         nargs="+",
         metavar="FILE",
-        help="TIFF/PNG frames of a static scene (a multi-page TIFF is a stack)",
+        help="TIFF/PNG frames of a static scene (a multi-page TIFF is a stack), or a folder "
+        "of them",
     )
     source.add_argument("--signal", metavar="FILE", help="clean signal image (with --observation)")
     source.add_argument(
         "--images",
         nargs="+",
         metavar="FILE",
-        help="noisy images to estimate from (poisson-gaussian, bootstrap)",
+        help="noisy images (or folders of them) to estimate from (poisson-gaussian, bootstrap)",
     )
     source.add_argument(
         "--camera",
@@ -229,7 +232,12 @@ def _train_parser(sub) -> None:
         "trains on its own patches with gradients averaged (DistributedDataParallel; "
         "--batch-size is per process) and rank 0 writes the model.",
     )
-    tr.add_argument("files", nargs="+", metavar="FILE", help="noisy TIFF/PNG images or stacks")
+    tr.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="noisy images or stacks (TIFF, zarr, PNG, …), or folders of them",
+    )
     tr.add_argument(
         "-o", "--output", required=True, metavar="MODEL", help="model file to write (.pt)"
     )
@@ -330,7 +338,7 @@ def _predict_parser(sub) -> None:
         "files",
         nargs="+",
         metavar="FILE",
-        help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG",
+        help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG, or folders of them",
     )
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     pr.add_argument("--tile", type=positive_int, help=help_of(PredictionConfig, "tile"))

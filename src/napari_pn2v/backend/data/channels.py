@@ -79,12 +79,14 @@ def check_channels(counts: list[int], what: str = "images") -> int:
 
 
 def open_files(paths, axes: str | None = None, dims: int = 2) -> tuple[list, int, list[str]]:
-    """Files opened lazily (:func:`.stores.open_stack`), with their channels first when they
-    have more than one: (the arrays, the channel count they share, the first file's channel
-    names or "channel 0", "channel 1", …)."""
+    """Files (a folder: the images in it) opened lazily (:func:`.stores.open_stack`), with
+    their channels first when they have more than one: (the arrays, the channel count they
+    share, the first file's channel names or "channel 0", "channel 1", …)."""
+    from .formats import image_files
     from .metadata import channel_names
     from .stores import open_stack
 
+    paths = image_files(paths)
     opened = [open_stack(path, axes, dims, channels=True) for path in paths]
     count = check_channels([channel_count(a.shape, ax) for a, ax in opened], "files")
     arrays = [channels_first(a, ax) if count > 1 else a for a, ax in opened]

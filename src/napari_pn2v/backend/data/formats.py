@@ -4,12 +4,45 @@ TIFF, PNG and zarr are read without them (:mod:`.images`, :mod:`.stores`)."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import PN2VError
 
 #: suffixes read without bioio (:mod:`.images`, :mod:`.stores`); zarr is also a folder
 NATIVE_SUFFIXES = (".tif", ".tiff", ".png", ".zarr")
+#: what a folder of images is read for: these files, and zarr stores (a folder of its own)
+FOLDER_SUFFIXES = (".tif", ".tiff", ".png", ".czi", ".nd2", ".lif")
+
+
+def is_zarr(path: Path) -> bool:
+    """Whether ``path`` is a zarr store (v3 or v2), not a folder of images."""
+    markers = ("zarr.json", ".zarray", ".zgroup")
+    return path.suffix.lower() == ".zarr" or any((path / m).exists() for m in markers)
+
+
+def _is_image(path: Path) -> bool:
+    if path.name.startswith("."):
+        return False
+    if path.is_dir():
+        return is_zarr(path)
+    return path.suffix.lower() in FOLDER_SUFFIXES
+
+
+def image_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """``paths`` with each folder (other than a zarr store) replaced by the images in it: its
+    TIFF, PNG, CZI, ND2 and LIF files and zarr stores, in name order; hidden files skipped."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if not path.is_dir() or is_zarr(path):
+            found.append(path)
+            continue
+        inside = sorted(p for p in path.iterdir() if _is_image(p))
+        if not inside:
+            raise PN2VError(f"{path}: a folder without images (TIFF, PNG, CZI, ND2, LIF, zarr)")
+        found += inside
+    return found
 
 
 def read_by_bioio(path: Path) -> bool:
