@@ -12,6 +12,7 @@ import json
 from .report_budget import budget_section, ceiling_section
 from .report_lowsnr import lowsnr_section
 from .report_paths import DOC, PLOT, RESULTS
+from .report_readme import update_readme
 from .report_sections import (
     memory_section,
     network_size_section,
@@ -179,6 +180,8 @@ def main() -> None:
     lines += three_d_section()
     DOC.write_text("\n".join(lines).rstrip() + "\n")
     print(f"wrote {DOC}")
+    update_readme()
+    print("wrote README.md's benchmark summary")
 
 
 if __name__ == "__main__":
