@@ -121,13 +121,17 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
     import matplotlib.pyplot as plt
 
     names = [n for n in ROW_ORDER if n in rows]
-    fig, ax = plt.subplots(figsize=(7, 3.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(10, 0.3 * len(names) + 1.4), dpi=100)
     values = [rows[n]["psnr"] for n in names]
     ax.barh(names, values, xerr=[rows[n]["sem"] for n in names], color="#4f81bd")
     ax.set_xlim(min(values) - 1.0, max(values) + 1.0)
     ax.invert_yaxis()
-    ax.set_xlabel("PSNR (dB), FMD Confocal BPAE FOV 4, 50 raw frames")
-    ax.set_title(f"Denoising quality, preset '{preset}'")
+    ax.set_xlabel("PSNR (dB) against the 50-frame average, mean ± SEM over test frames")
+    fig.suptitle(
+        f"Denoising quality on real confocal noise: FMD Confocal BPAE, FOV 4 "
+        f"(benchmarks/quality.py, {preset} preset)",
+        fontsize=10,
+    )
     for y, v in enumerate(values):
         ax.text(v + 0.05, y, f"{v:.2f}", va="center", fontsize=8)
     fig.tight_layout()

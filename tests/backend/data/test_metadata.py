@@ -82,6 +82,11 @@ def test_results_carry_the_axes_and_sizes(tmp_path, fmt):
         with tifffile.TiffFile(path) as tif:
             assert tif.is_ome and tif.series[0].axes == "ZYX"
             np.testing.assert_array_equal(tif.asarray(), STACK)
+            # and in the resolution tags every TIFF reader knows: 0.2 µm = 50 000 px/cm
+            tags = tif.pages[0].tags
+            numerator, denominator = tags["XResolution"].value
+            assert numerator / denominator == pytest.approx(50_000, rel=1e-6)
+            assert tags["ResolutionUnit"].value == tifffile.RESUNIT.CENTIMETER
     else:  # OME-Zarr: what reads OME-Zarr reads the axes and sizes back
         assert pixel_sizes(path) == sizes and axes_hint(path) == "ZYX"
         attrs = dict(zarr.open_group(path, mode="r").attrs)["ome"]
@@ -100,3 +105,18 @@ def test_zarr_results_ngff_cannot_name_keep_their_axes_as_attributes(tmp_path):
     (path,) = files.commit()
     attrs = dict(zarr.open_array(path, mode="r").attrs)
     assert attrs["axes"] == "ZTYX" and open_zarr(path).shape == shape
+
+
+@pytest.mark.parametrize("unit", ["nm", "µm", "mm"])
+def test_tiff_results_keep_the_inputs_unit(tmp_path, unit):
+    """An ImageJ TIFF in nanometres gives an OME-TIFF in nanometres, not micrometres."""
+    source = tmp_path / "ij.tif"
+    ij_unit = {"µm": "micron"}.get(unit, unit)
+    tifffile.imwrite(
+        source, STACK, imagej=True, resolution=(1 / 0.4, 1 / 0.4), metadata={"unit": ij_unit}
+    )
+    sizes = pixel_sizes(source)
+    assert sizes["X"] == (pytest.approx(0.4), unit)
+    files = OutputFiles(tmp_path, "a", ["denoised"], STACK.shape, axes="ZYX", sizes=sizes)
+    (path,) = files.commit()
+    assert pixel_sizes(path)["X"] == (pytest.approx(0.4), unit)

@@ -18,6 +18,8 @@ PixelSizes = dict[str, tuple[float, str]]
 #: OME-Zarr (NGFF): each axis's type, and the units it names as UDUNITS words
 NGFF_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
 NGFF_UNITS = {"µm": "micrometer", "nm": "nanometer", "mm": "millimeter"}
+#: lengths of one unit in centimetres, the TIFF resolution tags' unit
+CENTIMETRES = {"µm": 1e-4, "nm": 1e-7, "mm": 0.1, "cm": 1.0}
 
 
 def pixel_sizes(path: str | os.PathLike) -> PixelSizes:
@@ -174,3 +176,16 @@ def ome_metadata(axes: str, sizes: PixelSizes, channels: list[str] | None = None
             if unit:
                 metadata[f"PhysicalSize{axis}Unit"] = unit
     return metadata
+
+
+def tiff_resolution(sizes: PixelSizes) -> dict:
+    """tifffile's ``resolution`` (pixels per centimetre, X then Y) and ``resolutionunit`` for
+    a result with the input's ``sizes``: the pixel size every TIFF reader knows, besides the
+    OME-XML; nothing where X and Y have no length unit."""
+    if "X" not in sizes or "Y" not in sizes:
+        return {}
+    (x, x_unit), (y, y_unit) = sizes["X"], sizes["Y"]
+    if x_unit not in CENTIMETRES or y_unit not in CENTIMETRES or x <= 0 or y <= 0:
+        return {}
+    per_cm = (1 / (x * CENTIMETRES[x_unit]), 1 / (y * CENTIMETRES[y_unit]))
+    return {"resolution": per_cm, "resolutionunit": "CENTIMETER"}

@@ -21,7 +21,13 @@ from ..errors import PN2VError
 from .axes import check_axes, guess_axes, planes_axes, spatial_last
 from .formats import open_with_bioio, read_by_bioio
 from .images import read_image
-from .metadata import PixelSizes, ngff_attributes, ngff_metadata, ome_metadata
+from .metadata import (
+    PixelSizes,
+    ngff_attributes,
+    ngff_metadata,
+    ome_metadata,
+    tiff_resolution,
+)
 
 FORMATS = ("tiff", "zarr")
 SUFFIXES = {"tiff": ".tif", "zarr": ".zarr"}
@@ -167,6 +173,7 @@ class OutputFiles(dict):
                 photometric="minisblack",
                 ome=ome,
                 metadata=metadata if self.axes else {},
+                **tiff_resolution(self.sizes),
             )
         import zarr
 

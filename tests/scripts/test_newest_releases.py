@@ -1,0 +1,61 @@
+"""scripts/newest_releases.py: reading the lock, the bounds it lifts, and naming the breaker."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "newest_releases.py"
+
+
+@pytest.fixture(scope="module")
+def newest():
+    spec = importlib.util.spec_from_file_location("newest_releases", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pins_are_read_by_canonical_name(newest):
+    text = "# comment\nPyQt6_sip==13.13.1\ntorch==2.13.0+cpu\n-e .\nbad line\n"
+    assert newest.read_pins(text) == {"pyqt6-sip": "13.13.1", "torch": "2.13.0+cpu"}
+    assert newest.read_pins(newest.LOCK.read_text())["pydantic"].startswith("2.")
+
+
+def test_the_upper_bounds_lifted_are_pyprojects(newest):
+    assert newest.upper_bounds() == ["pydantic"]
+    assert any(r.startswith("hatchling") for r in newest.build_requirements())
+
+
+class FakeEnvironment:
+    """Tests that fail until pydantic goes back to the lock's version."""
+
+    def __init__(self) -> None:
+        self.installed: dict[str, str] = {"pydantic": "2.14.4", "numpy": "2.5.0"}
+        self.folder = Path("/nonexistent")
+
+    def pip(self, *args: str):
+        wanted = [a for a in args if "==" in a]
+        if "-r" in args:  # the newest environment restored
+            wanted += Path(args[args.index("-r") + 1]).read_text().split()
+        for requirement in wanted:
+            name, version = requirement.split("==")
+            self.installed[name] = version
+        return type("Done", (), {"returncode": 0})()
+
+    def failures(self, tests, report):
+        return [] if self.installed["pydantic"] == "2.13.5" else list(tests)
+
+
+def test_the_package_whose_going_back_mends_a_test_is_named(newest, monkeypatch, tmp_path):
+    env = FakeEnvironment()
+    env.folder = tmp_path
+    upgraded = {"numpy": ("2.4.6", "2.5.0"), "pydantic": ("2.13.5", "2.14.4")}
+    failed = ["tests/test_a.py::test_export"]
+    found = newest.breakers(env, failed, upgraded, tmp_path / "junit.xml")
+    assert found == {"pydantic": failed}
+    assert env.installed == {"pydantic": "2.14.4", "numpy": "2.5.0"}  # restored
+    report = newest.write_report(upgraded, failed, found, ["pydantic"])
+    assert "pydantic 2.13.5 → 2.14.4 breaks: tests/test_a.py::test_export" in report
+    assert "upper bounds lifted: pydantic" in report
+    assert "All tests pass" in newest.write_report(upgraded, [], {}, [])
