@@ -140,6 +140,38 @@ def _plot(rows: dict[str, dict], preset: str) -> None:
     plt.close(fig)
 
 
+#: each section's heading (its start) -> the one command that measures it again; then
+#: ``python -m benchmarks.report`` rewrites the page
+REPEAT = {
+    "Denoising quality": "`python -m benchmarks.quality` (every method, CPU preset; "
+    "`--method NAME` for one, `--preset gpu` on a GPU)",
+    "Time to quality": "`python -m benchmarks.budget --data fmd --method pn2v --minutes "
+    "2,5,15 --seed 0` for one run (`--data synthetic`, `--method n2v`; the sweep of seeds "
+    "and `python -m benchmarks.ceiling` are in `benchmarks/run_all.sh`)",
+    "Low-SNR data": "`python -m benchmarks.lowsnr --type Confocal_MICE --method pn2v-pg "
+    "--seed 0` for one row",
+    "The viewer while": "`xvfb-run -a python -m benchmarks.responsiveness`",
+    "Speed and memory": "`python -m benchmarks.speed` (`--noise-models`, `--precision`, "
+    "`--augment` for the tables below)",
+    "Prediction as the data grows": "`python -m benchmarks.scaling`",
+    "Memory as the data grows": "`python -m benchmarks.memory`",
+    "What validation costs": "`python -m benchmarks.validation`",
+    "2-D or 3-D network": "`python -m benchmarks.three_d`",
+}
+
+
+def with_repeat_lines(lines: list[str]) -> list[str]:
+    """``lines`` with, under each section's heading, the command that measures it again."""
+    out = []
+    for line in lines:
+        out.append(line)
+        title = line.removeprefix("## ")
+        command = next((c for start, c in REPEAT.items() if title.startswith(start)), None)
+        if line.startswith("## ") and command:
+            out += ["", f"Measure again: {command}, then `python -m benchmarks.report`."]
+    return out
+
+
 def main() -> None:
     lines = [
         "# Benchmarks",
@@ -182,7 +214,7 @@ def main() -> None:
     lines += memory_section()
     lines += validation_section()
     lines += three_d_section()
-    DOC.write_text("\n".join(lines).rstrip() + "\n")
+    DOC.write_text("\n".join(with_repeat_lines(lines)).rstrip() + "\n")
     print(f"wrote {DOC}")
     update_readme()
     print("wrote README.md's benchmark summary")
