@@ -21,7 +21,7 @@ def build(qtbot, widget):
 def test_build_from_the_calibration_layer_and_show_it(qtbot, viewer, errors):
     widget = NoiseModelWidget(viewer)
     widget.calibration.setCurrentText("calibration")
-    widget.bins.setValue(64)
+    widget.bins.value = 64
     build(qtbot, widget)
     model = widget.session.noise_model
     assert errors == [] and model is not None and model.bins == 64
@@ -188,8 +188,8 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
     widget = NoiseModelWidget(viewer)
     widget.kind.setCurrentText("Bootstrap (noisy images only)")
     widget.images.setCurrentText("noisy")
-    widget.fit.setCurrentText("histogram")
-    widget.bins.setValue(48)
+    widget.fit.value = "histogram"
+    widget.bins.value = 48
     build(qtbot, widget)  # two steps: N2V has learned nothing yet
     assert len(errors) == 1 and "train it longer" in errors[0]
     assert widget.session.noise_model is None

@@ -10,12 +10,12 @@ hand-written Qt. An optional number (``int | None``) shows its lowest value as t
 from __future__ import annotations
 
 import math
-import types
-import typing
 from collections.abc import Sequence
 from dataclasses import Field, fields
 
 from magicgui.widgets import Container, Widget, create_widget
+
+from ..backend.options import field_type
 
 #: (configuration class, the names of its fields to show)
 Source = tuple[type, Sequence[str]]
@@ -25,20 +25,11 @@ def _field(config: type, name: str) -> Field:
     return next(f for f in fields(config) if f.name == name)
 
 
-def _annotation(config: type, name: str) -> tuple[type, bool]:
-    """(the field's type, whether it may be None)."""
-    hint = typing.get_type_hints(config)[name]
-    args = typing.get_args(hint)
-    if isinstance(hint, types.UnionType) and type(None) in args:
-        return next(a for a in args if a is not type(None)), True
-    return hint, False
-
-
 def config_widget(config: type, name: str) -> Widget:
     """One field's widget: its type, default, limits, step, choices, label and tooltip."""
     found = _field(config, name)
     meta = found.metadata
-    kind, optional = _annotation(config, name)
+    kind, optional = field_type(config, name)
     options: dict = {"tooltip": meta.get("help", "")}
     for key in ("min", "max", "step"):
         if key in meta:
@@ -71,6 +62,15 @@ def config_widget(config: type, name: str) -> Widget:
     return widget
 
 
+def read_value(config: type, name: str, widget: Widget):
+    """A field's widget's value as the configuration takes it: None for an optional at its
+    lowest value, a whole number as int."""
+    value = widget.value
+    if widget.optional and value == _field(config, name).metadata.get("min", 0):
+        return None
+    return round(value) if widget.kind is int else value
+
+
 class ConfigForm(Container):
     """Widgets for chosen fields of one or more configuration classes, in order."""
 
@@ -86,18 +86,11 @@ class ConfigForm(Container):
 
     def values(self, config: type) -> dict:
         """The form's values for ``config``'s fields (None for an optional at its lowest)."""
-        out = {}
-        for name, owner in self._owners.items():
-            if owner is config:
-                widget = self[name]
-                minimum = _field(config, name).metadata.get("min", 0)
-                value = widget.value
-                if widget.optional and value == minimum:
-                    value = None
-                elif widget.kind is int:
-                    value = round(value)
-                out[name] = value
-        return out
+        return {
+            name: read_value(config, name, self[name])
+            for name, owner in self._owners.items()
+            if owner is config
+        }
 
     def set_values(self, values: dict) -> None:
         """Set the fields named in ``values`` that this form shows."""

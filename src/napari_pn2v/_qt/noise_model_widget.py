@@ -15,14 +15,12 @@ from qtpy.QtWidgets import (
     QLabel,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from ..backend.errors import PN2VError, Stopped
 from ..backend.network.config import ModelConfig
-from ..backend.noise.bootstrap import FITS
 from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import Progress, preset
 from ..jobs.noise_model import NoiseModelJob, NoiseModelResult
@@ -39,6 +37,7 @@ from .common import (
     report,
     warn,
 )
+from .forms import config_widget, read_value
 from .noise_plot import NoiseModelPlot
 from .progress import ProgressBar
 
@@ -46,6 +45,8 @@ if TYPE_CHECKING:
     from ..backend.network.model import PN2VModel
     from ..backend.noise.base import NoiseModel
 
+#: the job's settings the widget offers, each a form field made from the job's own
+SETTINGS = ("fit", "components", "degree", "bins", "min_std", "as_histogram")
 KINDS = {
     "Histogram (calibration data)": "histogram",
     "GMM (calibration data)": "gmm",
@@ -116,11 +117,9 @@ class NoiseModelWidget(DockWidget):
             (self.read_noise, "read-noise standard deviation, grey levels"),
         ):
             box.setToolTip(tip)
-        self.fit = QComboBox()
-        self.fit.addItems(list(FITS))
-        self.fit.setCurrentText("gmm")
-        self.components = QSpinBox(minimum=1, maximum=10, value=3)
-        self.bins = QSpinBox(minimum=2, maximum=4096, value=256)
+        # the job's own settings, made from its fields as the command line's options are
+        for name in SETTINGS:
+            setattr(self, name, config_widget(NoiseModelJob, name))
         self.auto_range = QCheckBox("from the data", checked=True)
         self.range_min = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=2, value=0)
         self.range_max = QDoubleSpinBox(minimum=-1e9, maximum=1e9, decimals=2, value=256)
@@ -146,9 +145,7 @@ class NoiseModelWidget(DockWidget):
             "images": ("Noisy images", self.images),
             "axes": ("Axes", self.axes),
             "camera": ("Camera", row(self.use_camera, self.gain, self.offset, self.read_noise)),
-            "fit": ("Bootstrap fit", self.fit),
-            "components": ("GMM components", self.components),
-            "bins": ("Bins", self.bins),
+            **{name: (getattr(self, name).label, getattr(self, name).native) for name in SETTINGS},
             "range": ("Range", row(self.auto_range, self.range_min, self.range_max)),
         }
         form.addRow("Kind", self.kind)
@@ -169,7 +166,8 @@ class NoiseModelWidget(DockWidget):
             self.auto_range.toggled,
             self.use_camera.toggled,
             self.kind.currentTextChanged,
-            self.fit.currentTextChanged,
+            self.fit.changed,
+            self.as_histogram.changed,
         ):
             signal.connect(self._update_enabled)
         self.build_button.clicked.connect(guarded(self.build))
@@ -194,10 +192,9 @@ class NoiseModelWidget(DockWidget):
         kind = self.kind_key
         calibrated = kind in ("histogram", "gmm")
         calibration = self.from_calibration.isChecked()
-        histogram = kind == "histogram" or (
-            kind == "bootstrap" and self.fit.currentText() == "histogram"
-        )
+        histogram = kind == "histogram" or (kind == "bootstrap" and self.fit.value == "histogram")
         camera = self.use_camera.isChecked()
+        pg_histogram = kind == "poisson-gaussian" and self.as_histogram.value
         shown = {
             "source": calibrated,
             "calibration": calibrated and calibration,
@@ -208,8 +205,11 @@ class NoiseModelWidget(DockWidget):
             "camera": kind == "poisson-gaussian",
             "fit": kind == "bootstrap",
             "components": kind == "gmm",
-            "bins": histogram,
-            "range": kind == "histogram",
+            "degree": kind == "gmm",
+            "min_std": kind in ("gmm", "poisson-gaussian"),
+            "as_histogram": kind == "poisson-gaussian",
+            "bins": histogram or pg_histogram,
+            "range": kind == "histogram" or pg_histogram,
         }
         for name, visible in shown.items():
             field_widget = self.rows[name][1]
@@ -226,19 +226,21 @@ class NoiseModelWidget(DockWidget):
         self.progress.setVisible(kind == "bootstrap")
         self.save_button.setEnabled(self.session.noise_model is not None and not busy)
 
+    def settings(self) -> dict:
+        """The job's settings as the form gives them, by field name."""
+        return {name: read_value(NoiseModelJob, name, getattr(self, name)) for name in SETTINGS}
+
     def job(self) -> NoiseModelJob:
         """The job from the chosen layers and settings (plain arrays, numbers)."""
         kind = self.kind_key
         job = NoiseModelJob(
             kind,
-            bins=self.bins.value(),
-            components=self.components.value(),
-            fit=self.fit.currentText(),
+            **self.settings(),
             training=BOOTSTRAP_TRAINING,
             network=BOOTSTRAP_NETWORK,
             plot_data=True,
         )
-        if kind == "histogram" and not self.auto_range.isChecked():
+        if (kind == "histogram" or job.as_histogram) and not self.auto_range.isChecked():
             job.value_range = (self.range_min.value(), self.range_max.value())
         self._source_layer = None
         names = None  # with channels, one noise model each

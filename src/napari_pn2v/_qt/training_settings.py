@@ -41,6 +41,7 @@ ADVANCED = (
             "blind_radius",
             "location_weight",
             "prior_mean_loss",
+            "likelihood_body_weight",
             "initial_spread",
             "spread_calibration",
             "precision",

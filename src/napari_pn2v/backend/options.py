@@ -9,6 +9,8 @@ setting added to the engine appears in both. Plain Python: importing it costs no
 
 from __future__ import annotations
 
+import types
+import typing
 from dataclasses import MISSING, Field, field, fields
 from typing import Any
 
@@ -54,3 +56,12 @@ def default_of(config: type, name: str) -> Any:
     """The default of one setting."""
     found = next(f for f in fields(config) if f.name == name)
     return None if found.default is MISSING else found.default
+
+
+def field_type(config: type, name: str) -> tuple[type, bool]:
+    """(a setting's type, whether it may be None): what its option and form field take."""
+    hint = typing.get_type_hints(config)[name]
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) and type(None) in args:
+        return next(a for a in args if a is not type(None)), True
+    return hint, False

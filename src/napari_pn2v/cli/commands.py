@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Generator, Iterator
-from dataclasses import fields
 from typing import TYPE_CHECKING, TypeVar
 
+from .settings import given
+
 if TYPE_CHECKING:
+    from ..backend.network.config import ModelConfig
     from ..backend.prediction.config import PredictionConfig
+    from ..backend.training.config import TrainConfig
 
 EXIT_INTERRUPTED = 130
 T = TypeVar("T")
@@ -67,28 +70,23 @@ def noise_model(args: argparse.Namespace) -> int:
     from ..backend.training.config import preset
     from ..jobs.noise_model import NoiseModelJob, check_source
 
-    given = [
+    given_data = [
         name
         for name in ("calibration", "signal", "observation", "images", "camera")
         if getattr(args, name)
     ]
-    check_source(
-        args.kind,
-        [n.replace("observation", "observations") for n in given],
-        args.as_histogram,
-        args.value_range,
-    )
     job = NoiseModelJob(
         args.kind,
-        bins=args.bins,
+        **given(args, NoiseModelJob),
         value_range=args.value_range,
-        components=args.components,
-        degree=args.degree,
-        min_std=args.min_std,
-        as_histogram=args.as_histogram,
-        fit=args.fit,
         training=preset(args.preset),
         camera=args.camera,
+    )
+    check_source(
+        args.kind,
+        [n.replace("observation", "observations") for n in given_data],
+        job.as_histogram,
+        args.value_range,
     )
     names = None  # the channels' names, when the files have channels
     if args.calibration:
@@ -169,38 +167,10 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
 
     from ..backend.data.channels import check_channels, open_files
     from ..backend.network.channels import load_model
-    from ..backend.network.config import ModelConfig
     from ..backend.noise.registry import load_noise_model
-    from ..backend.training.config import PRESET_FIELDS, preset
     from ..jobs.training import TrainingJob, TrainingRun
 
-    overrides = {
-        name: getattr(args, name) for name in PRESET_FIELDS if getattr(args, name) is not None
-    }
-    if args.time_limit is not None:
-        overrides["time_budget"] = args.time_limit
-    config = preset(
-        args.preset,
-        **overrides,
-        device=args.device,
-        seed=args.seed,
-        location_weight=args.location_weight,
-        prior_mean_loss=args.prior_mean_loss,
-        weight_average=args.weight_average,
-        blind_radius=args.blind_radius,
-        fit_network_to_budget=args.fit_network_to_budget,
-        holdout=args.holdout,
-        initial_spread=args.initial_spread,
-        spread_calibration=args.spread_calibration,
-    )
-    network = ModelConfig(
-        mode=args.mode,
-        depth=args.depth,
-        features=args.features,
-        samples=args.samples,
-        prior=args.prior,
-        dims=args.dims,
-    )
+    config, network = training_settings(args)
     job = TrainingJob(
         [],
         config,
@@ -214,7 +184,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
     if args.resume:
         job.resume = load_model(args.resume)
     job.check()  # before any image is read
-    dims = job.resume.config.dims if job.resume is not None else args.dims
+    dims = job.resume.config.dims if job.resume is not None else network.dims
     # big files stay on disk and are read patch by patch; channels come first
     job.images, count, names = open_files(args.files, args.axes, dims)
     job.channels, job.channel_names = count > 1, names
@@ -314,10 +284,19 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def training_settings(args: argparse.Namespace) -> tuple[TrainConfig, ModelConfig]:
+    """The training and network configurations the options give: the preset's, with every
+    setting given on top (one path for all: :mod:`.settings`)."""
+    from ..backend.network.config import ModelConfig
+    from ..backend.training.config import TrainConfig, preset
+
+    return preset(args.preset, **given(args, TrainConfig)), ModelConfig(**given(args, ModelConfig))
+
+
 def _prediction_settings(args: argparse.Namespace) -> PredictionConfig:
     from ..backend.prediction.config import PredictionConfig
 
-    return PredictionConfig(**{f.name: getattr(args, f.name) for f in fields(PredictionConfig)})
+    return PredictionConfig(**given(args, PredictionConfig))
 
 
 def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:

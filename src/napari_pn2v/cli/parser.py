@@ -5,24 +5,16 @@ and argument errors answer at once."""
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
 
 from .. import __version__
 from ..backend.data.stores import FORMATS
 from ..backend.network.config import ModelConfig
 from ..backend.noise.bootstrap import FITS
-from ..backend.options import default_of, help_of
 from ..backend.prediction.config import PredictionConfig
 from ..backend.training.config import PRESET_FIELDS, PRESETS, TrainConfig, describe_preset
-from ..jobs.noise_model import KINDS
-from .values import (
-    blind_radius,
-    minutes,
-    non_negative_float,
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
+from ..jobs.noise_model import KINDS, NoiseModelJob
+from .settings import add_settings
+from .values import positive_int
 
 AXES_HELP = (
     "axis order of the files, letters of TZCYX (e.g. TZYX, CYX, YXZ); every axis but C, Y "
@@ -36,23 +28,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
-
-
-def _with_default(config: type, name: str) -> str:
-    return f"{help_of(config, name)} (default: {default_of(config, name)})"
-
-
-def _setting(parser, config: type, name: str, kind=None, **extra) -> None:
-    """An option for a configuration's field: its flag, default and help come from there."""
-    choices = next(f.metadata.get("choices") for f in fields(config) if f.name == name)
-    parser.add_argument(
-        f"--{name.replace('_', '-')}",
-        type=kind,
-        choices=choices,
-        default=default_of(config, name),
-        help=_with_default(config, name),
-        **extra,
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,9 +148,6 @@ def _noise_model_parser(sub) -> None:
         "-o", "--output", required=True, metavar="NM", help="noise-model file to write (.npz)"
     )
     nm.add_argument(
-        "--bins", type=positive_int, default=256, help="histogram bins per axis (default: 256)"
-    )
-    nm.add_argument(
         "--range",
         nargs=2,
         type=float,
@@ -183,36 +155,7 @@ def _noise_model_parser(sub) -> None:
         dest="value_range",
         help="intensity range covered (default: the data's min and max)",
     )
-    nm.add_argument(
-        "--components",
-        type=positive_int,
-        default=3,
-        help="gmm: Gaussians in the mixture (default: 3)",
-    )
-    nm.add_argument(
-        "--degree",
-        type=int,
-        choices=range(0, 5),
-        default=1,
-        help="gmm: degree of the polynomials of the signal (default: 1)",
-    )
-    nm.add_argument(
-        "--min-std",
-        type=float,
-        help="gmm, poisson-gaussian: smallest noise standard deviation (default: "
-        "half a grey level for integer data)",
-    )
-    nm.add_argument(
-        "--as-histogram",
-        action="store_true",
-        help="poisson-gaussian: save it as a populated histogram over --range",
-    )
-    nm.add_argument(
-        "--fit",
-        choices=FITS,
-        default="gmm",
-        help="bootstrap: the noise model fitted to N2V's predictions (default: gmm)",
-    )
+    add_settings(nm, NoiseModelJob)
     nm.add_argument(
         "--preset",
         choices=tuple(PRESETS),
@@ -250,7 +193,7 @@ def _train_parser(sub) -> None:
         help="no calibration data: first train N2V with the same settings, fit "
         "this kind of noise model to its predictions, then train PN2V with it",
     )
-    _setting(tr, ModelConfig, "mode")
+    add_settings(tr, ModelConfig, skip=("depth", "features", "samples", "prior", "dims"))
     tr.add_argument(
         "--target",
         nargs="+",
@@ -270,21 +213,7 @@ def _train_parser(sub) -> None:
         metavar="MODEL",
         help="continue training this model file (its network settings are kept)",
     )
-    for name in PRESET_FIELDS:  # counts are positive, rates and fractions checked later
-        kind = positive_int if isinstance(default_of(TrainConfig, name), int) else float
-        tr.add_argument(
-            f"--{name.replace('_', '-')}",
-            type=kind,
-            help=f"{help_of(TrainConfig, name)} (default: from --preset)",
-        )
-    tr.add_argument(
-        "--time-limit",
-        type=minutes,
-        metavar="TIME",
-        help=f"{help_of(TrainConfig, 'time_budget')}; e.g. 10m, 1h, 90s",
-    )
     tr.add_argument("--axes", type=str.upper, metavar="AXES", help=AXES_HELP)
-    _setting(tr, TrainConfig, "holdout")
     tr.add_argument(
         "--validation",
         nargs="+",
@@ -292,38 +221,8 @@ def _train_parser(sub) -> None:
         help="noisy images of other scenes to validate on (n2v, pn2v); then "
         "nothing of FILE is held out",
     )
-    for name in ("samples", "depth", "features"):
-        _setting(tr, ModelConfig, name, positive_int)
-    _setting(tr, ModelConfig, "dims", int)
-    _setting(tr, ModelConfig, "prior")
-    _setting(tr, TrainConfig, "location_weight", non_negative_float)
-    _setting(tr, TrainConfig, "prior_mean_loss")
-    _setting(tr, TrainConfig, "weight_average", non_negative_int)
-    _setting(tr, TrainConfig, "initial_spread", positive_float)
-    tr.add_argument(
-        "--blind-radius",
-        type=blind_radius,
-        metavar="R",
-        help=f"{help_of(TrainConfig, 'blind_radius')} (0–4 or auto; default: auto)",
-    )
-    tr.add_argument(
-        "--no-fit-network-to-budget",
-        dest="fit_network_to_budget",
-        action="store_false",
-        help="keep the network's features however short --time-limit is (else a budget "
-        "of fewer than ~180 steps at the measured pace trains one of half the features)",
-    )
-    tr.add_argument(
-        "--no-spread-calibration",
-        dest="spread_calibration",
-        action="store_false",
-        help="predict with the prior's spread as trained (the published "
-        "behaviour) instead of a spread chosen on held-out patches without clean "
-        "data, and without the guard against a wrong noise model (PN2V)",
-    )
-    _setting(tr, TrainConfig, "device")
-    _setting(tr, TrainConfig, "precision")
-    tr.add_argument("--seed", type=int, help=help_of(TrainConfig, "seed"))
+    add_settings(tr, ModelConfig, skip=("mode",))
+    add_settings(tr, TrainConfig, from_preset=PRESET_FIELDS)
 
 
 def _predict_parser(sub) -> None:
@@ -341,8 +240,7 @@ def _predict_parser(sub) -> None:
         help="noisy images or stacks: TIFF, zarr / OME-Zarr or PNG, or folders of them",
     )
     pr.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
-    pr.add_argument("--tile", type=positive_int, help=help_of(PredictionConfig, "tile"))
-    _setting(pr, PredictionConfig, "overlap", int)
+    add_settings(pr, PredictionConfig)
     pr.add_argument(
         "--save",
         default="",
@@ -379,6 +277,3 @@ def _predict_parser(sub) -> None:
         default=1,
         help="--cluster: planes each task denoises (default: 1)",
     )
-    _setting(pr, PredictionConfig, "device")
-    _setting(pr, PredictionConfig, "precision")
-    pr.add_argument("--augment", action="store_true", help=help_of(PredictionConfig, "augment"))

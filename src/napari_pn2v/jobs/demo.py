@@ -57,10 +57,7 @@ def run_demo(
     for _ in steps:
         pass
     model = run.best_model()
-    prediction = PredictionJob(model, noisy[0], ("denoised", "prior_mean", "std")).start()
-    for _ in prediction:
-        pass
-    result = prediction.results()
+    result = PredictionJob(model, noisy[0], ("denoised", "prior_mean", "std")).run()
 
     files = {
         "noise_model.npz": noise_model.save,

@@ -18,9 +18,13 @@ import numpy as np
 
 from ..backend.errors import PN2VError, Stopped
 from ..backend.network.config import ModelConfig
+from ..backend.noise.bootstrap import FITS
+from ..backend.options import option
 from ..backend.training.config import Progress, TrainConfig, preset
 
 KINDS = ("histogram", "gmm", "poisson-gaussian", "bootstrap")
+#: degrees of a GMM's polynomials of the signal
+DEGREES = (0, 1, 2, 3, 4)
 #: the data each kind is built from
 SOURCES = {
     "histogram": ("calibration", "signal"),
@@ -97,15 +101,34 @@ class NoiseModelJob:
     images: list | None = None
     #: gain (grey levels per photon), offset (no light), read-noise std (poisson-gaussian)
     camera: tuple[float, float, float] | None = None
-    bins: int = 256
+    bins: int = option(256, "histogram: bins per axis", label="Bins", min=2, max=4096)
     value_range: tuple[float, float] | None = None
-    components: int = 3
-    degree: int = 1
-    min_std: float | None = None
+    components: int = option(
+        3, "gmm: Gaussians in the mixture", label="GMM components", min=1, max=10
+    )
+    degree: int = option(
+        1,
+        "gmm: degree of the polynomials of the signal that give each Gaussian's weight, "
+        "mean and spread",
+        label="GMM degree",
+        choices=DEGREES,
+    )
+    min_std: float | None = option(
+        None,
+        "gmm, poisson-gaussian: smallest noise standard deviation (auto: half a grey level "
+        "for integer data)",
+        label="Minimum std",
+        min=0.0,
+        max=1e6,
+        step=0.1,
+        none="auto",
+    )
     #: poisson-gaussian: make it a populated histogram over ``value_range``
-    as_histogram: bool = False
+    as_histogram: bool = option(
+        False, "poisson-gaussian: save it as a populated histogram over the range"
+    )
     #: bootstrap: the kind fitted to N2V's predictions, and how N2V trains
-    fit: str = "gmm"
+    fit: str = option("gmm", "bootstrap: the noise model fitted to N2V's predictions", choices=FITS)
     training: TrainConfig = field(default_factory=lambda: preset("quick"))
     network: ModelConfig = field(default_factory=ModelConfig)
     #: also return what the plots show (pairs, measured levels)

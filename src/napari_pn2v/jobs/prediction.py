@@ -67,6 +67,13 @@ class PredictionJob:
         tiles, axis = per_channel(self.model, self.image, self.channel_axis, self.settings)
         return PredictionRun(tiles, tuple(self.outputs), axis, getattr(self.model, "names", None))
 
+    def run(self) -> dict:
+        """Predict every tile (a script's way: no progress shown); the results by name."""
+        run = self.start()
+        for _ in run:
+            pass
+        return run.results()
+
 
 class PredictionRun:
     """Iterate for (tiles done, tiles in all); then :meth:`results`."""

@@ -120,6 +120,13 @@ class TrainingJob:
             trainer.warnings.insert(0, smaller[1])
         return TrainingRun(trainer)
 
+    def run(self):
+        """Train to the end (a script's way: no progress shown) and give the best model."""
+        run = self.start()
+        for _ in run:
+            pass
+        return run.best_model()
+
     def _network_for_budget(self, trainer) -> tuple[ModelConfig, str] | None:
         """Half the features, and why, when the time budget gives this network fewer than
         :data:`SHORT_BUDGET_STEPS` steps at the pace measured here (a few steps, before the
