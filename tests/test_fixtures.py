@@ -61,3 +61,7 @@ def test_multi_channel_files_give_the_same_values():
             np.testing.assert_allclose(
                 outputs[name], expected[f"{name}_{c}"], err_msg=name, **tolerance(name)
             )
+
+
+def test_model_files_from_before_training_settings_were_recorded_load_without_them():
+    assert PN2VModel.load(FIXTURES / "pn2v-v1.pt").training == {}

@@ -845,6 +845,10 @@ def test_export_writes_a_package_that_predict_reads_back(files, capsys, pn2v_mod
         capsys,
     )
     assert code == 0 and "model.zip" in out, err
+    import zipfile
+
+    with zipfile.ZipFile(files / "model.zip") as archive:  # the settings the file records
+        assert '"precision": "auto"' in archive.read("README.md").decode()
     code, _, err = run(["predict", files / "model.zip", files / "single.tif", "-o", files], capsys)
     assert code == 0, err
     packaged = tifffile.imread(files / "single_denoised.tif")

@@ -94,3 +94,18 @@ def test_bad_values_are_one_line_usage_errors(words, message, capsys):
         build_parser().parse_args([*COMMAND[TrainConfig], *words])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_train_precision_is_honoured_and_recorded_in_the_model_file(tmp_path, noisy, capsys):
+    import tifffile
+
+    from napari_pn2v.backend import PN2VModel
+    from napari_pn2v.cli import main
+    from tests.cli.test_cli import TRAIN_FLAGS
+
+    tifffile.imwrite(tmp_path / "noisy.tif", noisy)
+    argv = ["train", str(tmp_path / "noisy.tif"), "-o", str(tmp_path / "m.pt"), "--mode", "n2v"]
+    assert main([*argv, *TRAIN_FLAGS, "--precision", "bfloat16", "--device", "cpu"]) == 0
+    training = PN2VModel.load(tmp_path / "m.pt").training
+    assert training["precision"] == "bfloat16" and training["epochs"] == 2
+    assert training["device"] == "cpu" and training["seed"] == 0

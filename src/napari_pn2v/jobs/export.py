@@ -24,7 +24,7 @@ class ExportJob:
     #: "denoised" (PN2V: the MMSE) or, for PN2V, "prior_mean"
     output: str = "denoised"
     license: str = "CC-BY-4.0"
-    #: the training settings, for the package's README
+    #: the training settings, for the package's README (default: those the model file records)
     training: dict = field(default_factory=dict)
     #: of a model of several channels, the one to package (its name or number): a package
     #: holds one channel's model (``image`` is then that channel's)
@@ -73,13 +73,14 @@ class ExportJob:
         from ..backend.packaging.bioimageio import write_package
 
         self.check()
+        chosen = self.chosen()
         return write_package(
-            self.chosen(),
+            chosen,
             self.image,
             self.path,
             name=self.name,
             authors=self.authors,
             output=self.output,
             license=self.license,
-            training=self.training,
+            training=self.training or chosen.training,
         )

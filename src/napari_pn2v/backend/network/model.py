@@ -68,6 +68,9 @@ class PN2VModel:
         self.std_factors: tuple[float, ...] = (1.0,)
         #: what the guard found, for the user (None: not checked, e.g. an older file)
         self.noise_check: NoiseCheck | None = None
+        #: the training settings (TrainConfig's fields) it was trained with; empty for files
+        #: from before they were recorded
+        self.training: dict = {}
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
@@ -168,6 +171,7 @@ class PN2VModel:
         clone.trust_edges, clone.trusted = self.trust_edges, self.trusted
         clone.std_factors = self.std_factors
         clone.noise_check = self.noise_check
+        clone.training = dict(self.training)
         return clone
 
     def to_state(self) -> dict:
@@ -182,6 +186,7 @@ class PN2VModel:
             "trusted": list(self.trusted),
             "std_factors": list(self.std_factors),
             "noise_check": None if self.noise_check is None else self.noise_check.to_state(),
+            "training": dict(self.training),
             "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
             "noise_model": None,
         }
@@ -236,6 +241,7 @@ class PN2VModel:
                 raise PN2VError(f"{source}: damaged napari-pn2v model file (guard bands)")
             if state.get("noise_check") is not None:
                 model.noise_check = NoiseCheck.from_state(state["noise_check"])
+            model.training = dict(state.get("training") or {})
         except PN2VError:
             raise
         except Exception as error:  # missing keys, wrong shapes: a damaged file

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -326,6 +327,7 @@ class Trainer:
         model = self.model.copy()
         model.net.load_state_dict(self._kept_state())
         model.net.cpu()
+        model.training = asdict(self.config)  # as trained: a measured blind radius included
         return model
 
     @property
