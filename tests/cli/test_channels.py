@@ -182,7 +182,7 @@ def test_export_packages_the_chosen_channel(files, capsys, pn2v_model, n2v_model
     argv = ["export", files / "model.pt", "--image", files / "cells.ome.tif", "-o"]
     code, _, err = run([*argv, files / "both.zip"], capsys)
     one_line_error(code, err)
-    assert "holds 2 channels (GFP, mCherry)" in err and "--channel NAME" in err
+    assert "holds 2 channels (GFP, mCherry)" in err and "choose the channel" in err
     code, _, err = run([*argv, files / "red.zip", "--channel", "mCherry"], capsys)
     assert code == 0, err
     assert load_model(files / "red.zip").spread_scale == 0.5

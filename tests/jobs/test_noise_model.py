@@ -127,12 +127,19 @@ def test_each_kind_is_built_from_its_own_data(calibration, noisy):
 @pytest.mark.parametrize(
     "job, message",
     [
-        (dict(kind="gmm", images=[0]), "built from --calibration or --signal, not --images"),
-        (dict(kind="histogram", camera=(1, 0, 1)), "not --camera"),
-        (dict(kind="bootstrap", calibration=0), "built from --images"),
+        (
+            dict(kind="gmm", images=[0]),
+            "gmm noise model is built from a calibration stack or a signal image with noisy "
+            "observations of it, not noisy images",
+        ),
+        (dict(kind="histogram", camera=(1, 0, 1)), "not camera parameters"),
+        (dict(kind="bootstrap", calibration=0), "built from noisy images"),
         (dict(kind="histogram"), "built from"),
-        (dict(kind="histogram", signal=0), "--signal needs --observation"),
-        (dict(kind="poisson-gaussian", camera=(1, 0, 1), as_histogram=True), "needs --range"),
+        (dict(kind="histogram", signal=0), "a signal image needs noisy observations"),
+        (
+            dict(kind="poisson-gaussian", camera=(1, 0, 1), as_histogram=True),
+            "needs the intensity range",
+        ),
         (dict(kind="median", images=[0]), "kind must be one of"),
     ],
 )

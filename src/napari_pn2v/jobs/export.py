@@ -35,12 +35,12 @@ class ExportJob:
         names = getattr(self.model, "names", None)
         if names is None:
             if self.channel is not None:
-                raise PN2VError("--channel goes with a model of several channels")
+                raise PN2VError("a channel is chosen only of a model of several channels")
             return None
         if self.channel is None:
             raise PN2VError(
                 f"the model holds {len(names)} channels ({', '.join(names)}) and a package "
-                "one: export a channel with 'pn2v export --channel NAME'"
+                "one: choose the channel to export"
             )
         if self.channel in names:
             return names.index(self.channel)

@@ -32,12 +32,12 @@ SOURCES = {
     "poisson-gaussian": ("camera", "images"),
     "bootstrap": ("images",),
 }
-#: what a source is called on the command line and in the widget's messages
+#: a source in words that fit the command line and the widget alike
 SOURCE_NAMES = {
-    "calibration": "--calibration",
-    "signal": "--signal",
-    "images": "--images",
-    "camera": "--camera",
+    "calibration": "a calibration stack",
+    "signal": "a signal image with noisy observations of it",
+    "images": "noisy images",
+    "camera": "camera parameters",
 }
 
 
@@ -53,9 +53,9 @@ def check_source(
         raise PN2VError(f"noise model kind must be one of {KINDS}, got {kind!r}")
     if ("signal" in given) != ("observations" in given):
         raise PN2VError(
-            "--signal needs --observation FILE..."
+            "a signal image needs noisy observations of it"
             if "signal" in given
-            else "--observation needs --signal FILE"
+            else "noisy observations need the signal image they observe"
         )
     allowed = SOURCES[kind]
     # camera parameters may come with images, which are then only shown against them
@@ -67,9 +67,12 @@ def check_source(
     if len(main) != 1 or main[0] not in allowed:
         names = " or ".join(SOURCE_NAMES[s] for s in allowed)
         what = f", not {SOURCE_NAMES[main[0]]}" if len(main) == 1 else ""
-        raise PN2VError(f"--kind {kind} is built from {names}{what}")
+        raise PN2VError(f"a {kind} noise model is built from {names}{what}")
     if as_histogram and "camera" in given and value_range is None:
-        raise PN2VError("--as-histogram with --camera needs --range MIN MAX")
+        raise PN2VError(
+            "a Poisson–Gaussian model from camera parameters saved as a histogram needs the "
+            "intensity range to cover"
+        )
     return main[0]
 
 

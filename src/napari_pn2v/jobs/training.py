@@ -65,25 +65,23 @@ class TrainingJob:
         if self.resume is None:
             if self.bootstrap and self.distributed:
                 raise PN2VError(
-                    "--bootstrap runs in one process: make the noise model first "
-                    "('pn2v noise-model --kind bootstrap'), then train with "
-                    "torchrun"
+                    "a bootstrapped noise model is made in one process: make it first (a "
+                    "bootstrap noise model), then train on several"
                 )
             if self.bootstrap and (self.noise_model is not None or self.mode != "pn2v"):
                 raise PN2VError(
-                    "--bootstrap makes the noise model of a pn2v training; it goes "
-                    "without --noise-model and other modes"
+                    "bootstrapping makes the noise model of a PN2V training: not with a "
+                    "noise model given, nor for other modes"
                 )
             if self.mode == "pn2v" and self.noise_model is None and not self.bootstrap:
                 raise PN2VError(
-                    "PN2V needs a noise model: build one ('pn2v noise-model', the "
-                    "noise-model widget), give --bootstrap histogram|gmm, or train "
-                    "N2V"
+                    "PN2V needs a noise model: build one (bootstrapped from the noisy images "
+                    "if there is no calibration data), or train N2V"
                 )
         elif self.mode == "pn2v" and self.noise_model is None and self.resume.noise_model is None:
             raise PN2VError("PN2V needs a noise model: build one or train N2V")
         if (self.mode == "supervised") != (self.targets is not None):
-            raise PN2VError("--target FILE... goes with, and only with, --mode supervised")
+            raise PN2VError("clean targets go with, and only with, supervised training")
 
     def noise_model_job(self) -> NoiseModelJob | None:
         """The bootstrap that makes the noise model first, if one is asked for."""

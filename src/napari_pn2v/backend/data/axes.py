@@ -33,7 +33,7 @@ def guess_axes(ndim: int, hint: str | None = None, dims: int = 2) -> str:
             return axes
     guesses = GUESSES_3D if dims == 3 else GUESSES
     if ndim not in guesses:
-        raise PN2VError(f"{ndim}-D data: state its axis order (e.g. --axes TZYX)")
+        raise PN2VError(f"{ndim}-D data: state its axis order (axes, e.g. TZYX)")
     return guesses[ndim]
 
 

@@ -87,7 +87,7 @@ def for_channels(noise_model, channels: int) -> list:
             return [noise_model]
         raise PN2VError(
             f"the images have {channels} channels and the noise model is for one: build one "
-            "noise model per channel from multi-channel calibration data (or --images)"
+            "noise model per channel from multi-channel calibration data (or noisy images)"
         )
     if len(noise_model) != channels:
         raise PN2VError(
