@@ -1,4 +1,12 @@
-"""The job layer: one place per verb — build a noise model, train, predict — between the
+"""The job layer: one place per verb — build a noise model, train, predict, export — between the
 engine (:mod:`napari_pn2v.backend`) and the front ends (the ``pn2v`` command line and the
-widgets), which only fill in a job and show its progress. Qt-free.
+widgets), which only fill in a job and show its progress. Qt-free; a script uses it the same
+way (examples/denoise_with_python.py): fill in a job, ``run()`` it.
 """
+
+from .export import ExportJob
+from .noise_model import NoiseModelJob
+from .prediction import PredictionJob
+from .training import TrainingJob
+
+__all__ = ["ExportJob", "NoiseModelJob", "PredictionJob", "TrainingJob"]
