@@ -8,7 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from napari_pn2v._qt import common
+from napari_pn2v._qt import workers
 from napari_pn2v._qt.training_widget import State
 
 
@@ -21,7 +21,7 @@ def test_build_train_stop_denoise_with_the_defaults(make_napari_viewer, qtbot, e
     _, noise = viewer.window.add_plugin_dock_widget("napari-pn2v", "1. Noise model")
     _, training = viewer.window.add_plugin_dock_widget("napari-pn2v", "2. Training")
     _, denoise = viewer.window.add_plugin_dock_widget("napari-pn2v", "3. Denoise")
-    qtbot.waitUntil(lambda: not common._RUNNING, timeout=60_000)  # the first imports
+    qtbot.waitUntil(lambda: not workers._RUNNING, timeout=60_000)  # the first imports
     qtbot.wait(300)  # napari lays out the new docks: their stall belongs to no phase below
     ticks.phase = "build"
     noise.build_button.click()

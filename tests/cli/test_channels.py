@@ -9,7 +9,7 @@ from napari_pn2v.backend.data.synthetic import PoissonGaussian, calibration_stac
 from napari_pn2v.backend.network.channels import ChannelModels, load_model
 from napari_pn2v.backend.noise.channels import ChannelNoiseModels
 from napari_pn2v.backend.noise.registry import load_noise_model
-from tests.cli.test_cli import TRAIN_FLAGS, one_line_error, run
+from tests.cli.helpers import TRAIN_FLAGS, one_line_error, run
 
 CAMERAS = (PoissonGaussian(2.0, 6.0), PoissonGaussian(9.0, 15.0))
 NAMES = ["GFP", "mCherry"]

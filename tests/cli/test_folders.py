@@ -7,7 +7,7 @@ import torch
 
 from napari_pn2v.backend import PN2VModel
 from napari_pn2v.backend.data.formats import image_files
-from tests.cli.test_cli import TRAIN_FLAGS, one_line_error, run
+from tests.cli.helpers import TRAIN_FLAGS, one_line_error, run
 
 
 @pytest.fixture

@@ -101,7 +101,7 @@ def test_train_precision_is_honoured_and_recorded_in_the_model_file(tmp_path, no
 
     from napari_pn2v.backend import PN2VModel
     from napari_pn2v.cli import main
-    from tests.cli.test_cli import TRAIN_FLAGS
+    from tests.cli.helpers import TRAIN_FLAGS
 
     tifffile.imwrite(tmp_path / "noisy.tif", noisy)
     argv = ["train", str(tmp_path / "noisy.tif"), "-o", str(tmp_path / "m.pt"), "--mode", "n2v"]

@@ -25,21 +25,12 @@ from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import Progress, preset
 from ..jobs.noise_model import NoiseModelJob, NoiseModelResult
 from .axes_field import AxesField
-from .common import (
-    NOISE_MODEL_FILTER,
-    DockWidget,
-    LayerCombo,
-    file_action,
-    guarded,
-    hbox,
-    image_data,
-    layer_images,
-    report,
-    warn,
-)
+from .common import NOISE_MODEL_FILTER, file_action, guarded, hbox, report, warn
 from .forms import config_widget, read_value
+from .layers import LayerCombo, image_data, layer_images
 from .noise_plot import NoiseModelPlot
 from .progress import ProgressBar
+from .workers import DockWidget
 
 if TYPE_CHECKING:
     from ..backend.network.model import PN2VModel

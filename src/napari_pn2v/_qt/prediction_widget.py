@@ -26,23 +26,11 @@ from ..backend.network.model import PN2VModel
 from ..backend.prediction.config import PredictionConfig
 from ..jobs.prediction import PredictionJob, PredictionRun
 from .axes_field import AxesField
-from .common import (
-    MODEL_FILTER,
-    PACKAGE_FILTER,
-    DockWidget,
-    LayerCombo,
-    alive,
-    describe_stack,
-    file_action,
-    guarded,
-    hbox,
-    image_data,
-    layer_axes,
-    report,
-    warn,
-)
+from .common import MODEL_FILTER, PACKAGE_FILTER, file_action, guarded, hbox, report, warn
 from .forms import ConfigForm
+from .layers import LayerCombo, describe_stack, image_data, layer_axes
 from .progress import ProgressBar
+from .workers import DockWidget, alive
 
 #: output key -> (layer name suffix, colormap)
 OUTPUTS = {

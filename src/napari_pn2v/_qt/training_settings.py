@@ -17,8 +17,9 @@ from ..backend.training.config import (
     describe_preset,
     preset,
 )
-from .common import LayerCombo, hbox
+from .common import hbox
 from .forms import ConfigForm
+from .layers import LayerCombo
 
 #: the presets by the names the widget shows, with what the widget sets on top: on a CPU a
 #: time budget gives a good model in the minutes the user gives (with a schedule over them)

@@ -24,20 +24,16 @@ from .common import (
     MODEL_FILTER,
     NOISE_MODEL_FILTER,
     PACKAGE_FILTER,
-    DockWidget,
-    LayerChecklist,
-    alive,
     file_action,
     guarded,
-    image_data,
-    layer_images,
     report,
-    warm_up_once,
     warn,
 )
+from .layers import LayerChecklist, image_data, layer_images
 from .loss_plot import LossPlot
 from .progress import ProgressBar
 from .training_settings import FIELDS, TrainingSettings
+from .workers import DockWidget, alive, warm_up_once
 
 if TYPE_CHECKING:
     from ..backend.network.model import PN2VModel
