@@ -10,7 +10,7 @@ from .report_paths import RESULTS, read_result
 
 def network_size_section() -> list[str]:
     """The 32- and 64-feature runs of the FMD budget sweep, paired by seed and budget."""
-    from napari_pn2v.jobs.training import SHORT_BUDGET_STEPS
+    from napari_pn2v.backend.training.config import SHORT_BUDGET_STEPS
 
     runs: dict[int, dict[int, dict]] = {32: {}, 64: {}}
     for features in runs:

@@ -204,3 +204,21 @@ def test_fitting_the_network_to_the_budget_is_an_advanced_setting(viewer):
     assert widget.train_config().fit_network_to_budget
     widget.panel.advanced_form.set_values({"fit_network_to_budget": False})
     assert not widget.train_config().fit_network_to_budget
+
+
+def test_the_widget_says_when_a_short_budget_trains_a_smaller_network(
+    qtbot, viewer, noise_model, errors, monkeypatch
+):
+    from napari_pn2v._qt import common
+
+    warned: list[str] = []
+    monkeypatch.setattr(common, "show_warning", warned.append)
+    widget = TrainingWidget(viewer)
+    widget.session.noise_model = noise_model
+    tiny_training(widget)
+    widget.features.value = 16
+    widget.time_budget.value = 0.02  # a second or so: far fewer steps than the rule's
+    start(widget)
+    wait_idle(qtbot, widget)
+    assert errors == [] and widget.model.config.features == 8
+    assert any("8 features instead" in message for message in warned), warned

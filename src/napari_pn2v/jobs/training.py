@@ -20,14 +20,6 @@ from ..backend.network.config import ModelConfig
 from ..backend.training.config import Progress, TrainConfig
 from .noise_model import NoiseModelJob
 
-#: a time budget that gives the network fewer steps than this trains one with half the
-#: features instead: on FMD (batches of 4 × 96², three seeds) a 64-feature network given
-#: 41–152 steps scored 0.3–3.3 dB below a 32-feature one trained as long (7 of 7 pairs),
-#: given 231–398 steps 0.3–0.7 dB above it (3 of 3; benchmarks/results/budget-fmd-pn2v-f*)
-SHORT_BUDGET_STEPS = 180
-#: the fewest features a network is halved to
-MIN_FEATURES = 8
-
 
 @dataclass
 class TrainingJob:
@@ -126,25 +118,12 @@ class TrainingJob:
         return run.best_model()
 
     def _network_for_budget(self, trainer) -> tuple[ModelConfig, str] | None:
-        """Half the features, and why, when the time budget gives this network fewer than
-        :data:`SHORT_BUDGET_STEPS` steps at the pace measured here (a few steps, before the
-        budget's clock starts). One process only: torchrun's would each measure their own."""
-        config, network = self.config, self.network
-        if not (config.time_budget and config.fit_network_to_budget) or self.resume is not None:
+        """The training configuration's smaller network for a short budget, at the pace
+        measured here (a few steps, before the budget's clock starts). One process only:
+        torchrun's would each measure their own."""
+        if self.resume is not None or self.distributed:
             return None
-        if self.distributed or network.features < 2 * MIN_FEATURES:
-            return None
-        pace = trainer.seconds_per_step()
-        steps = 60 * config.time_budget / pace
-        if steps >= SHORT_BUDGET_STEPS:
-            return None
-        smaller = dataclasses.replace(network, features=network.features // 2)
-        return smaller, (
-            f"{config.time_budget:g} minutes give a network of {network.features} features "
-            f"about {steps:.0f} steps here ({pace:.2f} s a step): training one of "
-            f"{smaller.features} features instead, which learns more in a short budget "
-            "(turn off 'fit the network to the time budget' to keep it)"
-        )
+        return self.config.network_for_budget(self.network, trainer.seconds_per_step)
 
     def _per_channel(self) -> ChannelTrainingRun:
         """One job per channel, on views of that channel; a time budget is shared evenly."""

@@ -3,10 +3,12 @@ help, the widgets' forms and the benchmarks alike."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import PN2VError
-from ..network.config import INITIAL_SPREAD
+from ..network.config import INITIAL_SPREAD, ModelConfig
 from ..options import option
 
 HOLDOUTS = ("frames", "region")
@@ -15,6 +17,13 @@ PRIOR_MEAN_LOSSES = ("squared-error", "joint")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 #: the U-Net body's arithmetic: ``auto`` = bfloat16 on a CUDA GPU, float32 elsewhere
 PRECISIONS = ("auto", "float32", "bfloat16")
+#: a time budget that gives the network fewer steps than this trains one with half the
+#: features instead: on FMD (batches of 4 × 96², three seeds) a 64-feature network given
+#: 41–152 steps scored 0.3–3.3 dB below a 32-feature one trained as long (7 of 7 pairs),
+#: given 231–398 steps 0.3–0.7 dB above it (3 of 3; benchmarks/results/budget-fmd-pn2v-f*)
+SHORT_BUDGET_STEPS = 180
+#: the fewest features a network is halved to
+MIN_FEATURES = 8
 #: the blind spot's neighbourhood: a masked pixel takes the value of another pixel of its
 #: 5×5 (5×5×5) window
 NEIGHBOURHOOD = 5
@@ -186,6 +195,29 @@ class TrainConfig:
         label="Calibrate spread",
         advanced=True,
     )
+
+    def network_for_budget(
+        self, network: ModelConfig, pace: Callable[[], float]
+    ) -> tuple[ModelConfig, str] | None:
+        """Half the features, and why, when the time budget gives ``network`` fewer than
+        :data:`SHORT_BUDGET_STEPS` steps at the seconds a step ``pace()`` measures — only
+        asked where the rule can apply (the short-budget rule; ``fit_network_to_budget`` off
+        keeps the network)."""
+        if not (self.time_budget and self.fit_network_to_budget):
+            return None
+        if network.features < 2 * MIN_FEATURES:
+            return None
+        seconds_per_step = pace()
+        steps = 60 * self.time_budget / seconds_per_step
+        if steps >= SHORT_BUDGET_STEPS:
+            return None
+        smaller = dataclasses.replace(network, features=network.features // 2)
+        return smaller, (
+            f"{self.time_budget:g} minutes give a network of {network.features} features "
+            f"about {steps:.0f} steps here ({seconds_per_step:.2f} s a step): training one of "
+            f"{smaller.features} features instead, which learns more in a short budget "
+            "(turn off 'fit the network to the time budget' to keep it)"
+        )
 
     def __post_init__(self) -> None:
         for name in ("epochs", "steps_per_epoch", "batch_size", "val_patches"):
