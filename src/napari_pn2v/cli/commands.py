@@ -302,37 +302,33 @@ def _prediction_settings(args: argparse.Namespace) -> PredictionConfig:
 def _predict_on_cluster(args: argparse.Namespace, keys: tuple[str, ...]) -> int:
     from tqdm import tqdm
 
-    from ..backend.data.formats import image_files
-    from ..backend.errors import PN2VError
-    from ..backend.network.channels import load_model
-    from ..backend.prediction.cluster import predict_on_cluster
-    from ..jobs.prediction import PredictionJob
+    from ..jobs.prediction import ClusterPredictionJob
 
-    if args.format == "tiff":
-        raise PN2VError(
-            "--cluster writes zarr (tasks write their planes at the same time); "
-            "leave out --format tiff"
-        )
-    PredictionJob(load_model(args.model), None, keys).check()
-    with tqdm(unit="plane", dynamic_ncols=True) as bar:
+    job = ClusterPredictionJob(
+        args.model,
+        args.files,
+        args.output,
+        keys,
+        _prediction_settings(args),
+        axes=args.axes,
+        scheduler=None if args.cluster == "local" else args.cluster,
+        workers=args.workers,
+        planes_per_task=args.planes_per_task,
+        fmt=args.format or "zarr",
+    )
+    bars = []  # made at the first progress: a refused job shows none
 
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
+    def progress(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, unit="plane", dynamic_ncols=True))
+        bars[0].n = done
+        bars[0].refresh()
 
-        written = predict_on_cluster(
-            args.model,
-            image_files(args.files),
-            args.output,
-            keys,
-            axes=args.axes,
-            scheduler=None if args.cluster == "local" else args.cluster,
-            workers=args.workers,
-            planes_per_task=args.planes_per_task,
-            settings=_prediction_settings(args),
-            progress=progress,
-        )
+    try:
+        written = job.run(progress)
+    finally:
+        for bar in bars:
+            bar.close()
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -6,7 +6,7 @@ way (examples/denoise_with_python.py): fill in a job, ``run()`` it.
 
 from .export import ExportJob
 from .noise_model import NoiseModelJob
-from .prediction import PredictionJob
+from .prediction import ClusterPredictionJob, PredictionJob
 from .training import TrainingJob
 
-__all__ = ["ExportJob", "NoiseModelJob", "PredictionJob", "TrainingJob"]
+__all__ = ["ClusterPredictionJob", "ExportJob", "NoiseModelJob", "PredictionJob", "TrainingJob"]

@@ -180,3 +180,54 @@ class PredictionRun:
             return dict(self.arrays)
         outputs = self.tiles[0].outputs
         return {name: array for name, array in outputs.items() if array is not None}
+
+
+@dataclass
+class ClusterPredictionJob:
+    """Model and image files denoised by dask.distributed workers (``pn2v predict
+    --cluster``): each task reads the model file and its planes and writes them into zarr."""
+
+    model_path: str | Path
+    #: image files or folders of them (every input is opened and checked before any task)
+    files: list
+    output: str | Path
+    outputs: tuple[str, ...] = ("denoised",)
+    settings: PredictionConfig = field(default_factory=PredictionConfig)
+    #: the files' axis order (None: as each file states, else a guess by dimension)
+    axes: str | None = None
+    #: a scheduler's address; None: a local cluster of ``workers`` processes
+    scheduler: str | None = None
+    workers: int | None = None
+    planes_per_task: int = 1
+    #: the results' format: zarr only (tasks write their planes at the same time)
+    fmt: str = "zarr"
+
+    def check(self) -> None:
+        """The format, and what the model can output (the files are checked when run)."""
+        from ..backend.network.channels import load_model
+
+        if self.fmt != "zarr":
+            raise PN2VError(
+                "a cluster writes zarr (its tasks write their planes at the same time), "
+                f"not {self.fmt}"
+            )
+        PredictionJob(load_model(self.model_path), None, self.outputs).check()
+
+    def run(self, progress=None) -> list[Path]:
+        """Denoise every file; ``progress(planes done, planes in all)``; the paths written."""
+        from ..backend.data.formats import image_files
+        from ..backend.prediction.cluster import predict_on_cluster
+
+        self.check()
+        return predict_on_cluster(
+            self.model_path,
+            image_files(self.files),
+            self.output,
+            self.outputs,
+            axes=self.axes,
+            scheduler=self.scheduler,
+            workers=self.workers,
+            planes_per_task=self.planes_per_task,
+            settings=self.settings,
+            progress=progress,
+        )
