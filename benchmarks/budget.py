@@ -38,12 +38,13 @@ from napari_pn2v.backend import (
     ModelConfig,
     PN2VModel,
     TrainConfig,
-    Trainer,
     predict,
 )
 from napari_pn2v.backend import synthetic as synth
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.noise.calibration import frame_signals
+from napari_pn2v.jobs import TrainingJob
+from napari_pn2v.jobs.training import TrainingRun
 
 from .quality import (
     DATA,
@@ -106,15 +107,15 @@ def synthetic_data(test_frames: int) -> tuple[list[np.ndarray], HistogramNoiseMo
 
 
 def train_with_snapshots(
-    trainer: Trainer, minutes: list[float]
+    run: TrainingRun, minutes: list[float]
 ) -> list[tuple[float, int, PN2VModel]]:
     """Train until the last budget; (minutes, steps, best model) at each budget."""
     marks, snapshots = sorted(minutes), []
     start = time.perf_counter()
-    for steps, _ in enumerate(trainer, start=1):
+    for steps, _ in enumerate(run, start=1):
         elapsed = time.perf_counter() - start
         while marks and elapsed >= 60 * marks[0]:
-            snapshots.append((marks.pop(0), steps, trainer.best_model()))
+            snapshots.append((marks.pop(0), steps, run.best_model()))
         if not marks:
             break
     return snapshots
@@ -139,11 +140,11 @@ def run(
     train_settings = {"holdout": HOLDOUT[data], **train_settings, **(overrides or {})}
     config = TrainConfig(**preset, **train_settings)
     network = ModelConfig(**{**NETWORK, **model_settings, **(network_overrides or {})})
-    trainer = Trainer(
+    run = TrainingJob(
         images, config, network, noise_model=noise_model if network.mode == "pn2v" else None
-    )
+    ).start()
     rows = []
-    for budget, steps, model in train_with_snapshots(trainer, minutes):
+    for budget, steps, model in train_with_snapshots(run, minutes):
         if save is not None:  # for studying prediction-side choices on the same snapshots
             save.mkdir(parents=True, exist_ok=True)
             model.save(save / f"{data}-{method}-seed{seed}-{budget:g}min.pt")

@@ -38,14 +38,13 @@ from napari_pn2v.backend import (
     ModelConfig,
     PN2VModel,
     TrainConfig,
-    Trainer,
     estimate_poisson_gaussian,
     predict,
 )
 from napari_pn2v.backend.data.images import read_image
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.noise.calibration import frame_signals
-from napari_pn2v.jobs.noise_model import NoiseModelJob
+from napari_pn2v.jobs import NoiseModelJob, TrainingJob
 
 from .quality import RESULTS, cpu_name, summary
 
@@ -101,9 +100,9 @@ def train(kind: str, method: str, raw: np.ndarray, config: TrainConfig) -> tuple
     if noise_model is not None:
         info["noise_model"] = noise_model.summary()
     network = ModelConfig(mode="n2v" if method == "n2v" else "pn2v")
-    trainer = Trainer(images, config, network, noise_model=noise_model)
-    info["blind_radius"] = trainer.config.blind_radius  # as measured, where it was "auto"
-    return trainer.run(), info
+    model = TrainingJob([images], config, network, noise_model=noise_model).run()
+    info["blind_radius"] = model.training["blind_radius"]  # as measured, where it was "auto"
+    return model, info
 
 
 def run(

@@ -30,7 +30,6 @@ from napari_pn2v.backend import (
     HistogramNoiseModel,
     ModelConfig,
     TrainConfig,
-    Trainer,
     estimate_poisson_gaussian,
     predict,
 )
@@ -38,7 +37,7 @@ from napari_pn2v.backend.data.images import read_image
 from napari_pn2v.backend.devices import choose_device, describe_device
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.noise.calibration import frame_signals
-from napari_pn2v.jobs.noise_model import NoiseModelJob
+from napari_pn2v.jobs import NoiseModelJob, TrainingJob
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fmd-confocal-bpae-b"
@@ -187,9 +186,7 @@ def run(
         )
     if noise_model is not None:
         result["noise_model"] = noise_model.summary()
-    trainer = Trainer(raws, config, network, noise_model=noise_model, targets=targets)
-    trainer.run()
-    model = trainer.best_model()
+    model = TrainingJob(raws, config, network, noise_model=noise_model, targets=targets).run()
     result["train_seconds"] = time.perf_counter() - start
     result["training"] = {
         **asdict(config),

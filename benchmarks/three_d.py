@@ -19,8 +19,9 @@ import time
 import numpy as np
 import torch
 
-from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer, predict, synthetic
+from napari_pn2v.backend import ModelConfig, TrainConfig, predict, synthetic
 from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.jobs import TrainingJob
 
 from .speed import RESULTS
 
@@ -45,7 +46,7 @@ def run(dims: int, steps: int) -> dict:
         epochs=steps // 10, steps_per_epoch=10, lr=1e-3, seed=0, holdout="region", **CASES[dims]
     )
     start = time.perf_counter()
-    model = Trainer(train, config, ModelConfig(mode="n2v", dims=dims, **NETWORK)).run()
+    model = TrainingJob([train], config, ModelConfig(mode="n2v", dims=dims, **NETWORK)).run()
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     denoised = predict(model, test)["denoised"]
