@@ -133,8 +133,8 @@ def breakers(env: Environment, failed: list[str], upgraded: dict, report: Path) 
     found = {}
     for name, (old, _) in upgraded.items():
         if env.pip("install", "-c", str(LOCK), f"{name}=={old}").returncode == 0:
-            still = env.failures(failed, report) or []
-            if mended := [t for t in failed if t not in still]:
+            still = env.failures(failed, report)  # None: the tests could not even run
+            if still is not None and (mended := [t for t in failed if t not in still]):
                 found[name] = mended
         env.pip("install", "--no-deps", "-r", str(newest))
     return found
