@@ -128,7 +128,9 @@ class NoiseModelJob:
     )
     #: poisson-gaussian: make it a populated histogram over ``value_range``
     as_histogram: bool = option(
-        False, "poisson-gaussian: save it as a populated histogram over the range"
+        False,
+        "poisson-gaussian: save it as a populated histogram over the range",
+        label="Save as histogram",
     )
     #: bootstrap: the kind fitted to N2V's predictions, and how N2V trains
     fit: str = option("gmm", "bootstrap: the noise model fitted to N2V's predictions", choices=FITS)
