@@ -89,6 +89,7 @@ class Environment:
 
     def failures(self, pytest_args: list[str], report: Path) -> list[str] | None:
         """The node ids of the tests that fail (None if pytest could not run at all)."""
+        report.unlink(missing_ok=True)  # a run that writes none must not read the last one's
         command = [self.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         if sys.platform.startswith("linux"):
             command = ["xvfb-run", "-a", *command]

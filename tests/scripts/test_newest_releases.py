@@ -66,3 +66,16 @@ def test_the_package_whose_going_back_mends_a_test_is_named(newest, monkeypatch,
     assert "pydantic 2.13.5 → 2.14.4 breaks: tests/test_a.py::test_export" in report
     assert "upper bounds lifted: pydantic" in report
     assert "All tests pass" in newest.write_report(upgraded, [], {}, [])
+
+
+def test_a_test_run_that_reports_nothing_is_not_read_as_the_last_runs_report(newest, tmp_path):
+    """pydantic-core put back without its pydantic: pytest cannot even load its plug-ins and
+    writes no report; the report of the run before must not stand in for it."""
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\nexit 4\n")
+    fake.chmod(0o755)
+    report = tmp_path / "junit.xml"
+    report.write_text('<testsuite><testcase classname="tests.a" name="test_b"/></testsuite>')
+    env = newest.Environment(tmp_path)
+    env.python = str(fake)
+    assert env.failures(["tests/a.py::test_b"], report) is None
