@@ -10,7 +10,6 @@ its channel alone, in one :class:`~..backend.noise.channels.ChannelNoiseModels`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
@@ -186,34 +185,26 @@ class NoiseModelJob:
     # ---------------------------------------------------------------- kinds
     def _per_channel(self) -> Generator[Progress, None, NoiseModelResult]:
         """The same job on each channel's data alone; notes and warnings name the channel."""
-        from ..backend.data.channels import check_channels, named, numbered
+        from ..backend.data.channels import named, numbered
         from ..backend.noise.channels import ChannelNoiseModels
+        from .channels import channel_progress, count_channels, split_by_channel
 
-        data = {
-            name: getattr(self, name)
-            for name in ("calibration", "signal", "observations")
-            if getattr(self, name) is not None
-        }
-        images = self.images or []
-        shapes = [np.shape(a)[0] for a in data.values()] + [image.shape[0] for image in images]
-        count = check_channels(shapes, "data")
+        arrays, lists = ("calibration", "signal", "observations"), ("images",)
+        count = count_channels(self, arrays, lists)
         names = self.channel_names or numbered(count)
         results = []
-        for c in range(count):
+        for c, job in enumerate(split_by_channel(self, count, arrays, lists)):
             if getattr(self, "_stopped", False):
                 raise Stopped
-            picked = {name: array[c] for name, array in data.items()}
-            if self.images is not None:
-                picked["images"] = [image[c] for image in images]
-            self._channel_job = dataclasses.replace(self, channels=False, **picked)
-            steps = self._channel_job.steps()
+            self._channel_job = job
+            steps = job.steps()
             while True:  # a bootstrap's training progress, with its channel named
                 try:
                     event = next(steps)
                 except StopIteration as done:
                     results.append(done.value)
                     break
-                yield dataclasses.replace(event, channel=f"{names[c]} ({c + 1}/{count})")
+                yield channel_progress(event, names, c)
         return NoiseModelResult(
             ChannelNoiseModels([r.model for r in results], names),
             notes=named(names, (r.notes for r in results)),

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ..backend.errors import PN2VError
 from ..backend.network.config import ModelConfig
 from ..backend.training.config import Progress, TrainConfig
+from .channels import channel_progress
 from .noise_model import NoiseModelJob
 
 
@@ -127,31 +128,22 @@ class TrainingJob:
 
     def _per_channel(self) -> ChannelTrainingRun:
         """One job per channel, on views of that channel; a time budget is shared evenly."""
-        from ..backend.data.channels import check_channels, numbered
+        from ..backend.data.channels import numbered
         from ..backend.network.channels import channel_models
         from ..backend.noise.channels import for_channels
+        from .channels import count_channels, split_by_channel
 
-        lists = [self.images, self.targets or [], self.validation or []]
-        count = check_channels([image.shape[0] for images in lists for image in images])
+        lists = ("images", "targets", "validation")
+        count = count_channels(self, lists=lists, what="images")
         names = self.channel_names or numbered(count)
         config = self.config
         if config.time_budget:
             config = dataclasses.replace(config, time_budget=config.time_budget / count)
-        noise_models = for_channels(self.noise_model, count)
-        resumed = channel_models(self.resume, count)
-        jobs = [
-            dataclasses.replace(
-                self,
-                images=[image[c] for image in self.images],
-                targets=None if self.targets is None else [t[c] for t in self.targets],
-                validation=None if self.validation is None else [v[c] for v in self.validation],
-                config=config,
-                noise_model=noise_models[c],
-                resume=resumed[c],
-                channels=False,
-            )
-            for c in range(count)
-        ]
+        each = {
+            "noise_model": for_channels(self.noise_model, count),
+            "resume": channel_models(self.resume, count),
+        }
+        jobs = split_by_channel(self, count, lists=lists, each=each, config=config)
         return ChannelTrainingRun([job.start() for job in jobs], names)
 
     def _trainer_arguments(self) -> dict:
@@ -283,16 +275,17 @@ class ChannelTrainingRun(TrainingRun):
         offset = 0.0  # seconds the channels before took
         budget = self.runs[0].trainer.config.time_budget
         total = None if budget is None else 60.0 * budget * len(self.runs)
-        for run, name in zip(self.runs, self.names, strict=True):
+        for run in self.runs:
             if self._stopped:
                 return
             self.started += 1
             elapsed = 0.0
             for event in run:
                 elapsed = event.elapsed
-                yield dataclasses.replace(
+                yield channel_progress(
                     event,
-                    channel=f"{name} ({self.started}/{len(self.runs)})",
+                    self.names,
+                    self.started - 1,
                     elapsed=offset + elapsed if total else elapsed,
                     time_limit=total,
                 )
