@@ -19,7 +19,7 @@ from napari_pn2v.backend import (
 )
 from napari_pn2v.backend.data import lazy as lazy_module
 from napari_pn2v.backend.data.lazy import some_planes
-from napari_pn2v.jobs import noise_model as jobs
+from napari_pn2v.backend.noise import bootstrap as bootstrap_module
 from napari_pn2v.jobs.noise_model import NoiseModelJob
 from tests.conftest import TINY_NET, TINY_TRAINING
 
@@ -93,7 +93,7 @@ def test_lazy_data_gives_the_fit_evenly_spaced_planes(noisy, monkeypatch):
     picked = some_planes(lazy, 3 * 64 * 64)
     assert isinstance(picked, np.ndarray) and picked.dtype == np.uint16
     np.testing.assert_array_equal(picked, stack[[0, 2, 5]])  # linspace(0, 5, 3) rounded
-    monkeypatch.setattr(jobs, "LAZY_PAIRS", 3 * 64 * 64)
+    monkeypatch.setattr(bootstrap_module, "LAZY_PAIRS", 3 * 64 * 64)
     monkeypatch.setattr(lazy_module, "LOAD_BYTES", 0)  # it stays lazy, however small
     result = bootstrap([lazy], "histogram").run()
     kept = int(re.search(r"kept ([\d,]+)", result.warnings[-1]).group(1).replace(",", ""))

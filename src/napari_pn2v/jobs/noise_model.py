@@ -132,7 +132,12 @@ class NoiseModelJob:
         label="Save as histogram",
     )
     #: bootstrap: the kind fitted to N2V's predictions, and how N2V trains
-    fit: str = option("gmm", "bootstrap: the noise model fitted to N2V's predictions", choices=FITS)
+    fit: str = option(
+        "gmm",
+        "bootstrap: the noise model fitted to N2V's predictions",
+        label="Bootstrap fit",
+        choices=FITS,
+    )
     training: TrainConfig = field(default_factory=lambda: preset("quick"))
     network: ModelConfig = field(default_factory=ModelConfig)
     #: also return what the plots show (pairs, measured levels)
@@ -278,37 +283,16 @@ class NoiseModelJob:
 
     def _bootstrap(self) -> Generator[Progress, None, NoiseModelResult]:
         """Train N2V on the images, predict them, fit the noise model to the pairs."""
-        from ..backend.data.images import as_stack
-        from ..backend.data.lazy import load_if_small, some_planes
-        from ..backend.noise.bootstrap import FITS, fit_noise_model, select_pairs
-        from ..backend.noise.clipping import clipped_mask
-        from ..backend.prediction.tiled import predict
-        from ..backend.training.trainer import Trainer
+        from ..backend.noise.bootstrap import Bootstrap
 
-        if self.fit not in FITS:
-            raise PN2VError(f"bootstrap fits one of {FITS}, not {self.fit!r}")
-        images = [load_if_small(image) for image in self.images]
-        network = ModelConfig(mode="n2v", depth=self.network.depth, features=self.network.features)
-        self._trainer = trainer = Trainer(images, self.training, network)
-        yield from trainer
-        if trainer.stopping:
-            raise Stopped
-        n2v = trainer.best_model()
-        signals, observations, warnings = [], [], []
-        for image in images:  # a lazy image gives evenly spaced planes
-            image = some_planes(image, LAZY_PAIRS)
-            stack = as_stack(image, name="image")
-            mask, message = clipped_mask(np.asarray(image).reshape(stack.shape))
-            if message:
-                warnings.append(message)
-            signals.append(predict(n2v, stack)["denoised"][~mask])
-            observations.append(stack[~mask])
-        s, x, kept = select_pairs(np.concatenate(signals), np.concatenate(observations))
-        result = NoiseModelResult(
-            fit_noise_model(s, x, self.fit, self.bins), warnings=[*warnings, kept]
+        self._trainer = bootstrap = Bootstrap(
+            self.images, self.training, self.network, self.fit, self.bins
         )
+        yield from bootstrap
+        model, warnings, signals, observations = bootstrap.result()
+        result = NoiseModelResult(model, warnings=warnings)
         if self.plot_data:
-            self._plot_pairs(result, s, x)
+            self._plot_pairs(result, signals, observations)
         return result
 
     @staticmethod
@@ -323,11 +307,6 @@ class NoiseModelJob:
 
 #: calibration frames the plot's pairs are drawn from (evenly spaced)
 PLOT_FRAMES = 8
-
-
-#: pixels a lazy image gives the bootstrap's fit, as evenly spaced whole planes: many more
-#: pairs than a 256² histogram or a GMM needs, read and predicted in bounded memory
-LAZY_PAIRS = 2**24
 
 
 def _stack(images: list | np.ndarray) -> np.ndarray:
