@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import MISSING, Field, field, fields
+from dataclasses import Field, field, fields
 from typing import Any
 
 
@@ -45,17 +45,6 @@ def option(
 def described(config: type) -> list[Field]:
     """The fields of a configuration class that have a description."""
     return [f for f in fields(config) if "help" in f.metadata]
-
-
-def help_of(config: type, name: str) -> str:
-    """The help line of one setting."""
-    return next(f.metadata["help"] for f in fields(config) if f.name == name)
-
-
-def default_of(config: type, name: str) -> Any:
-    """The default of one setting."""
-    found = next(f for f in fields(config) if f.name == name)
-    return None if found.default is MISSING else found.default
 
 
 def field_type(config: type, name: str) -> tuple[type, bool]:

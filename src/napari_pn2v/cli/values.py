@@ -13,20 +13,6 @@ def positive_int(text: str) -> int:
     return value
 
 
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if not value >= 0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {text}")
-    return value
-
-
 def minutes(text: str) -> float:
     """A duration in minutes from e.g. "90s", "10m", "1.5h" or "10" (minutes)."""
     units = {"s": 1 / 60, "m": 1.0, "h": 60.0}
@@ -36,13 +22,6 @@ def minutes(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 90s, 10m, 1h)") from None
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
     return value
 

@@ -65,11 +65,14 @@ def _release(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4])
 
 
+NOT_INSTALLED = "not installed"
+
+
 def installed(name: str) -> str:
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
-        return "not installed"
+        return NOT_INSTALLED
 
 
 def check_versions() -> None:
@@ -77,7 +80,7 @@ def check_versions() -> None:
     names them and what to install instead."""
     for package, since, other, until in KNOWN_BREAKS:
         version, other_version = installed(package), installed(other)
-        if "not" in version + other_version:
+        if NOT_INSTALLED in (version, other_version):
             continue
         if _release(version) >= since and _release(other_version) <= until:
             bound = ".".join(map(str, since))
