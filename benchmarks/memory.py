@@ -58,8 +58,8 @@ def run_case(case: str, size: int) -> dict:
         ModelConfig,
         PoissonGaussianNoiseModel,
         TrainConfig,
-        Trainer,
     )
+    from napari_pn2v.jobs import TrainingJob
     from napari_pn2v.jobs.noise_model import NoiseModelJob
 
     torch.set_num_threads(1)
@@ -77,7 +77,7 @@ def run_case(case: str, size: int) -> dict:
         camera = PoissonGaussianNoiseModel.from_camera(1.0, 0.0, 2.0)  # any range
         noise = camera if mode == "pn2v" else None
         start = time.perf_counter()
-        Trainer(data, config, ModelConfig(mode=mode), noise_model=noise).run()
+        TrainingJob([data], config, ModelConfig(mode=mode), noise_model=noise).run()
     seconds = time.perf_counter() - start
     peak = _peak_rss_mib()
     data_mib = data.nbytes / 2**20

@@ -89,7 +89,8 @@ def matmul_peak(repeats: int) -> dict:
 def train_step(batch: int, sparse: bool, repeats: int) -> dict:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer, synthetic
+    from napari_pn2v.backend import ModelConfig, TrainConfig, synthetic
+    from napari_pn2v.jobs import TrainingJob
 
     _, images = synthetic.noisy_images(count=2, shape=(256, 256))
     config = TrainConfig(
@@ -102,7 +103,8 @@ def train_step(batch: int, sparse: bool, repeats: int) -> dict:
         sparse_head=sparse,
         device="cpu",
     )
-    trainer = Trainer(images, config, ModelConfig(**PAPER_NET), noise_model=_noise_model())
+    job = TrainingJob(list(images), config, ModelConfig(**PAPER_NET), noise_model=_noise_model())
+    trainer = job.start().trainer
     generator = torch.Generator().manual_seed(0)
 
     def step() -> None:

@@ -21,8 +21,9 @@ import time
 import numpy as np
 import torch
 
-from napari_pn2v.backend import QUICK, ModelConfig, TrainConfig, Trainer, estimate_poisson_gaussian
+from napari_pn2v.backend import QUICK, ModelConfig, TrainConfig, estimate_poisson_gaussian
 from napari_pn2v.backend.training import trainer as trainer_module
+from napari_pn2v.jobs import TrainingJob
 
 from .lowsnr import load
 from .quality import RESULTS
@@ -34,7 +35,8 @@ def measure(mode: str) -> dict:
     raw, _ = load("TwoPhoton_BPAE_B")
     noise_model = estimate_poisson_gaussian(raw)[0] if mode == "pn2v" else None
     config = TrainConfig(**{**QUICK, "epochs": EPOCHS}, val_fraction=0.1, seed=0)
-    trainer = Trainer(raw.astype(np.float32), config, ModelConfig(mode=mode), noise_model)
+    job = TrainingJob([raw.astype(np.float32)], config, ModelConfig(mode=mode), noise_model)
+    trainer = job.start().trainer
     spent = {"validation": 0.0, "spread": 0.0}
 
     def timed(name, function):
