@@ -152,7 +152,7 @@ def test_what_does_not_fit_is_one_line(files, capsys, noise_model, pn2v_model):
         capsys,
     )
     one_line_error(code, err)
-    assert "noise model is for one" in err
+    assert "noise model was made for one channel" in err
     pn2v_model.save(files / "one.pt")
     code, _, err = run(["predict", files / "one.pt", files / "cells.ome.tif", "-o", files], capsys)
     one_line_error(code, err)

@@ -185,9 +185,9 @@ def test_what_does_not_fit_is_refused(tiny, noise_models):
     with pytest.raises(PN2VError, match="trained on one channel; the image has 2"):
         PredictionJob(tiny[0], image, channel_axis=0).start()
     network = ModelConfig("pn2v", samples=16, **TINY_NET)
-    with pytest.raises(PN2VError, match="noise model is for one"):
+    with pytest.raises(PN2VError, match="noise model was made for one channel"):
         TrainingJob([image], noise_model=noise_models[0], network=network, channels=True).start()
-    with pytest.raises(PN2VError, match="holds 2 channels, the images have 1"):
+    with pytest.raises(PN2VError, match="noise model was made for 2 channels; the image has 1"):
         TrainingJob([image[0]], noise_model=noise_models, network=network).start()
     with pytest.raises(PN2VError, match="differ in channels"):
         TrainingJob(

@@ -129,8 +129,8 @@ class TrainingJob:
     def _per_channel(self) -> ChannelTrainingRun:
         """One job per channel, on views of that channel; a time budget is shared evenly."""
         from ..backend.data.channels import numbered
-        from ..backend.network.channels import channel_models
-        from ..backend.noise.channels import for_channels
+        from ..backend.network.channels import ChannelModels
+        from ..backend.noise.channels import ChannelNoiseModels
         from .channels import count_channels, split_by_channel
 
         lists = ("images", "targets", "validation")
@@ -140,23 +140,24 @@ class TrainingJob:
         if config.time_budget:
             config = dataclasses.replace(config, time_budget=config.time_budget / count)
         each = {
-            "noise_model": for_channels(self.noise_model, count),
-            "resume": channel_models(self.resume, count),
+            "noise_model": ChannelNoiseModels.each(self.noise_model, count),
+            "resume": ChannelModels.each(self.resume, count),
         }
         jobs = split_by_channel(self, count, lists=lists, each=each, config=config)
         return ChannelTrainingRun([job.start() for job in jobs], names)
 
     def _trainer_arguments(self) -> dict:
         from ..backend.data.lazy import load_if_small
-        from ..backend.network.channels import channel_models
-        from ..backend.noise.channels import for_channels
+        from ..backend.network.channels import ChannelModels
+        from ..backend.noise.channels import ChannelNoiseModels
 
         images = [load_if_small(image) for image in self.images]
         validation = (
             None if self.validation is None else [load_if_small(image) for image in self.validation]
         )
         # a model or noise model of several channels is refused for one
-        model, noise_model = channel_models(self.resume, 1)[0], for_channels(self.noise_model, 1)[0]
+        model = ChannelModels.each(self.resume, 1)[0]
+        noise_model = ChannelNoiseModels.each(self.noise_model, 1)[0]
         if model is not None and noise_model is not None and model.is_probabilistic:
             model.noise_model = noise_model
         return dict(

@@ -98,8 +98,11 @@ class NamedChannels:
     """Something per channel (models, noise models), in channel order, with the channels'
     names."""
 
-    #: what each channel has, for messages
+    #: what each channel has, and how it came to its channels, for messages
     what = "model"
+    made = "was trained on"
+    #: what to do instead when one channel's is given for several
+    advice = ""
 
     def __init__(self, models: Sequence, names: Sequence[str] | None = None) -> None:
         if len(models) < 2:
@@ -114,6 +117,19 @@ class NamedChannels:
 
     def __getitem__(self, channel: int):
         return self.models[channel]
+
+    @classmethod
+    def each(cls, value, channels: int) -> list:
+        """One per channel of an image of ``channels`` (None each without ``value``): this
+        container's members, or a single one for one channel; refuses any other count."""
+        if value is None:
+            return [None] * channels
+        members = list(value.models) if isinstance(value, cls) else [value]
+        if len(members) != channels:
+            made = "one channel" if len(members) == 1 else f"{len(members)} channels"
+            advice = cls.advice if len(members) == 1 else ""
+            raise PN2VError(f"the {cls.what} {cls.made} {made}; the image has {channels}{advice}")
+        return members
 
 
 class ChannelSlot:

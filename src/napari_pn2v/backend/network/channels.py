@@ -71,22 +71,10 @@ def load_model(path: str | os.PathLike) -> PN2VModel | ChannelModels:
     return ChannelModels(models, names)
 
 
-def channel_models(model: PN2VModel | ChannelModels | None, channels: int) -> list:
-    """One model per channel (None each without a model); refuses a model made for another
-    number of channels."""
-    if model is None:
-        return [None] * channels
-    count = len(model) if isinstance(model, ChannelModels) else 1
-    if count != channels:
-        made = "one channel" if count == 1 else f"{count} channels"
-        raise PN2VError(f"the model was trained on {made}; the image has {channels}")
-    return list(model.models) if isinstance(model, ChannelModels) else [model]
-
-
 def models_for(model: PN2VModel | ChannelModels, shape: tuple[int, ...], axis: int | None):
     """(one model per channel of an image of ``shape`` whose channel axis is ``axis``, the
     channel axis to split, or None): a single channel along a C axis is a leading axis like
     any other for a model of one channel; other mismatches are refused."""
     if axis is not None and shape[axis] == 1 and not isinstance(model, ChannelModels):
         axis = None
-    return channel_models(model, 1 if axis is None else shape[axis]), axis
+    return ChannelModels.each(model, 1 if axis is None else shape[axis]), axis

@@ -21,6 +21,11 @@ class ChannelNoiseModels(NamedChannels):
 
     kind = KIND
     what = "noise model"
+    made = "was made for"
+    # the channels' noise differs
+    advice = (
+        ": build one noise model per channel from multi-channel calibration data (or noisy images)"
+    )
 
     def __init__(self, models: Sequence[NoiseModel], names: Sequence[str] | None = None) -> None:
         if any(isinstance(m, ChannelNoiseModels) for m in models):
@@ -74,23 +79,3 @@ class ChannelNoiseModels(NamedChannels):
             raise
         except (KeyError, TypeError, ValueError) as error:
             raise PN2VError(f"{source}: damaged multi-channel noise model ({error})") from error
-
-
-def for_channels(noise_model, channels: int) -> list:
-    """One noise model per channel: a :class:`ChannelNoiseModels` of ``channels`` channels
-    (refused otherwise), or None each; a single noise model is refused for several channels
-    (their noise differs)."""
-    if noise_model is None:
-        return [None] * channels
-    if not isinstance(noise_model, ChannelNoiseModels):
-        if channels == 1:
-            return [noise_model]
-        raise PN2VError(
-            f"the images have {channels} channels and the noise model is for one: build one "
-            "noise model per channel from multi-channel calibration data (or noisy images)"
-        )
-    if len(noise_model) != channels:
-        raise PN2VError(
-            f"the noise model holds {len(noise_model)} channels, the images have {channels}"
-        )
-    return list(noise_model.models)
