@@ -11,6 +11,7 @@ import json
 
 from .report_budget import budget_section, ceiling_section
 from .report_lowsnr import lowsnr_section
+from .report_paired import paired_section
 from .report_paths import DOC, PLOT, RESULTS
 from .report_readme import update_readme
 from .report_sections import (
@@ -148,6 +149,8 @@ REPEAT = {
     "Time to quality": "`python -m benchmarks.budget --data fmd --method pn2v --minutes "
     "2,5,15 --seed 0` for one run (`--data synthetic`, `--method n2v`; the sweep of seeds "
     "and `python -m benchmarks.ceiling` are in `benchmarks/run_all.sh`)",
+    "N2V against PN2V without calibration": "`python -m benchmarks.paired --type "
+    "Confocal_MICE --seed 0` for one type and seed (`--preset paper` for the default preset)",
     "Low-SNR data": "`python -m benchmarks.lowsnr --type Confocal_MICE --method pn2v-pg "
     "--seed 0` for one row",
     "The viewer while": "`xvfb-run -a python -m benchmarks.responsiveness`",
@@ -207,6 +210,7 @@ def main() -> None:
     lines += budget_section()
     lines += network_size_section()
     lines += ceiling_section()
+    lines += paired_section()
     lines += lowsnr_section()
     lines += responsiveness_section()
     lines += speed_section()

@@ -70,6 +70,18 @@ def test_the_bootstrap_yields_n2v_progress_and_can_be_stopped(noisy):
     steps.close()  # a stop between two steps ends it without a model
 
 
+def test_the_bootstrap_gives_its_n2v_the_same_as_n2v_trained_alone(boot, noisy):
+    """The bootstrap's N2V is the PN2V training's paired baseline: the same seed and settings
+    train the same network as an N2V training of its own."""
+    result = boot["histogram"]
+    training = TrainConfig(**{**TINY_TRAINING, "epochs": 6, "steps_per_epoch": 10, "lr": 3e-3})
+    alone = Trainer([noisy], training, ModelConfig(mode="n2v", **TINY_NET)).run()
+    assert result.n2v.config.mode == "n2v"
+    np.testing.assert_array_equal(
+        predict(result.n2v, noisy[0])["denoised"], predict(alone, noisy[0])["denoised"]
+    )
+
+
 def test_pn2v_trains_and_predicts_with_a_bootstrapped_gmm(boot, noisy):
     noise_model = boot["gmm"].model
     config = ModelConfig(mode="pn2v", samples=16, **TINY_NET)

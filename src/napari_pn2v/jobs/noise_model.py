@@ -86,6 +86,9 @@ class NoiseModelResult:
     pairs: tuple[np.ndarray, np.ndarray] | None = None  # (signal, observation) samples
     #: a multi-channel model's result per channel (their plot data)
     channels: list[NoiseModelResult] | None = None
+    #: a bootstrap's N2V model: trained with the PN2V training's seed and settings, it is
+    #: that training's paired baseline
+    n2v: object | None = None
 
 
 @dataclass
@@ -290,7 +293,7 @@ class NoiseModelJob:
         )
         yield from bootstrap
         model, warnings, signals, observations = bootstrap.result()
-        result = NoiseModelResult(model, warnings=warnings)
+        result = NoiseModelResult(model, warnings=warnings, n2v=bootstrap.n2v)
         if self.plot_data:
             self._plot_pairs(result, signals, observations)
         return result

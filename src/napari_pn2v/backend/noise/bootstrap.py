@@ -92,6 +92,8 @@ class Bootstrap:
         self.images = [load_if_small(image) for image in images]
         n2v = ModelConfig(mode="n2v", depth=network.depth, features=network.features)
         self.trainer = Trainer(self.images, training, n2v)
+        #: the trained N2V model, once :meth:`result` has run
+        self.n2v = None
 
     def __iter__(self) -> Iterator[Progress]:
         return iter(self.trainer)
@@ -110,7 +112,7 @@ class Bootstrap:
 
         if self.trainer.stopping:
             raise Stopped
-        n2v = self.trainer.best_model()
+        self.n2v = n2v = self.trainer.best_model()
         signals, observations, warnings = [], [], []
         for image in self.images:  # a lazy image gives evenly spaced planes
             image = some_planes(image, LAZY_PAIRS)

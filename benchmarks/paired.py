@@ -1,0 +1,108 @@
+"""N2V against the default PN2V without calibration, paired by seed, on the low-SNR dev set.
+
+The path a user without calibration data takes (``pn2v train --bootstrap gmm`` or the widgets'
+bootstrap): N2V trained on the 4 noisy frames of one FMD type (../shared/data/fmd-lowsnr), a GMM
+fitted to its predictions, PN2V trained with it. The bootstrap's N2V *is* the paired baseline:
+the same seed, settings and patches as the PN2V training (tests/jobs/test_noise_model.py checks
+that it equals an N2V trained alone), so PN2V − N2V is measured on one draw of the data.
+
+Each frame is scored two ways (range 255): *fitted* — against the 50-frame average fitted to the
+frame by a gain and an offset (the frames drift; benchmarks.lowsnr's protocol), and *plain* —
+against the 50-frame average as it is, the output clipped to [0, 255], as the published FMD
+single-image numbers are computed.
+
+    python -m benchmarks.paired --type Confocal_MICE --seed 0 [--preset quick]
+
+Writes benchmarks/results/paired-<type>-<preset>-seed<N>.json; ``python -m benchmarks.report``
+puts the table (means over seeds, the paired difference's spread) into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from napari_pn2v.backend import ModelConfig, predict
+from napari_pn2v.backend.data.images import read_image
+from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.backend.training.config import preset
+from napari_pn2v.jobs import NoiseModelJob, TrainingJob
+
+from .lowsnr import DATA, TYPES, load
+from .quality import RESULTS, cpu_name
+
+#: the fit the widgets and ``pn2v train --bootstrap`` default to
+FIT = "gmm"
+
+
+def result_path(kind: str, preset_name: str, seed: int):
+    return RESULTS / f"paired-{kind}-{preset_name}-seed{seed}.json"
+
+
+def scores(model, raw: np.ndarray, fitted: np.ndarray, average: np.ndarray) -> dict:
+    """Per-frame PSNR (fitted and plain protocols) of the output, and of PN2V's prior mean."""
+    out: dict[str, list[float]] = {}
+    start = time.perf_counter()
+    for frame, reference in zip(raw, fitted, strict=True):
+        result = predict(model, frame.astype(np.float32))
+        for key in ("denoised", "prior_mean"):
+            if key in result:
+                image = result[key]
+                out.setdefault(f"{key}_fitted", []).append(psnr(reference, image, 255))
+                plain = psnr(average, np.clip(image, 0, 255), 255)
+                out.setdefault(f"{key}_plain", []).append(plain)
+    out["predict_seconds"] = (time.perf_counter() - start) / len(raw)
+    return out
+
+
+def run(kind: str, seed: int, preset_name: str) -> dict:
+    raw, fitted = load(kind)
+    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
+    images = raw.astype(np.float32)
+    config = preset(preset_name, seed=seed)
+    start = time.perf_counter()
+    made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
+    bootstrap_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    pn2v = TrainingJob([images], config, ModelConfig(mode="pn2v"), noise_model=made.model).run()
+    pn2v_seconds = time.perf_counter() - start
+    return {
+        "type": kind,
+        "preset": preset_name,
+        "seed": seed,
+        "fit": FIT,
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": f"{cpu_name()}, {torch.get_num_threads()} threads, cpu",
+        "noise_model": made.model.summary(),
+        "bootstrap_seconds": bootstrap_seconds,
+        "pn2v_seconds": pn2v_seconds,
+        "input_fitted": [psnr(r, f, 255) for f, r in zip(raw, fitted, strict=True)],
+        "input_plain": [psnr(average, f, 255) for f in raw],
+        "n2v": scores(made.n2v, raw, fitted, average),
+        "pn2v": scores(pn2v, raw, fitted, average),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--type", choices=TYPES, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--preset", default="quick", choices=("quick", "paper"))
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    result = run(args.type, args.seed, args.preset)
+    RESULTS.mkdir(exist_ok=True)
+    path = result_path(args.type, args.preset, args.seed)
+    path.write_text(json.dumps(result, indent=2))
+    n2v, pn2v = result["n2v"]["denoised_fitted"], result["pn2v"]["denoised_fitted"]
+    print(f"{args.type} seed {args.seed}: N2V {np.mean(n2v):.2f}, PN2V {np.mean(pn2v):.2f} dB")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
