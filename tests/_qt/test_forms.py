@@ -34,3 +34,14 @@ def test_whole_numbers_read_back_as_int(form):
     form.set_values({"tile": None, "seed": None})
     assert form.values(PredictionConfig)["tile"] is None
     assert form.values(TrainConfig)["seed"] is None
+
+
+def test_an_optional_numbers_lowest_real_value_stays_a_choice(qtbot):
+    """Auto (None) sits below the blind-spot radius's 0, which hides the pixel alone."""
+    form = ConfigForm((TrainConfig, ("blind_radius",)))
+    qtbot.addWidget(form.native)
+    assert form["blind_radius"].native.text() == "auto"
+    assert form.values(TrainConfig) == {"blind_radius": None}
+    form.set_values({"blind_radius": 0})
+    assert form["blind_radius"].native.text() == "0"
+    assert form.values(TrainConfig) == {"blind_radius": 0}

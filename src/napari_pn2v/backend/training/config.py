@@ -137,7 +137,7 @@ class TrainConfig:
         "from its neighbours'); auto: as far as the training images' noise correlates "
         "(0 for independent noise)",
         label="Blind-spot radius",
-        min=0,
+        min=-1,  # the forms' stand-in for auto: 0 (the pixel alone) stays a choice
         max=4,
         none="auto",
         advanced=True,
