@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,23 +44,28 @@ def result_path(kind: str, preset_name: str, seed: int):
     return RESULTS / f"paired-{kind}-{preset_name}-seed{seed}.json"
 
 
-def scores(model, raw: np.ndarray, fitted: np.ndarray, average: np.ndarray) -> dict:
-    """Per-frame PSNR (fitted and plain protocols) of the output, and of PN2V's prior mean."""
+def scores(outputs: list[dict], fitted: np.ndarray, average: np.ndarray) -> dict:
+    """Per-frame PSNR (fitted and plain protocols) of each output in ``outputs`` (one dict of
+    images per frame)."""
     out: dict[str, list[float]] = {}
-    start = time.perf_counter()
-    for frame, reference in zip(raw, fitted, strict=True):
-        result = predict(model, frame.astype(np.float32))
-        for key in ("denoised", "prior_mean"):
-            if key in result:
-                image = result[key]
-                out.setdefault(f"{key}_fitted", []).append(psnr(reference, image, 255))
-                plain = psnr(average, np.clip(image, 0, 255), 255)
-                out.setdefault(f"{key}_plain", []).append(plain)
-    out["predict_seconds"] = (time.perf_counter() - start) / len(raw)
+    for images, reference in zip(outputs, fitted, strict=True):
+        for key, image in images.items():
+            out.setdefault(f"{key}_fitted", []).append(psnr(reference, image, 255))
+            out.setdefault(f"{key}_plain", []).append(psnr(average, np.clip(image, 0, 255), 255))
     return out
 
 
-def run(kind: str, seed: int, preset_name: str) -> dict:
+def predictions(model, raw: np.ndarray) -> tuple[list[dict], float]:
+    """Each frame's outputs (denoised; PN2V's prior mean too) and the seconds per frame."""
+    start = time.perf_counter()
+    outputs = []
+    for frame in raw:
+        result = predict(model, frame.astype(np.float32))
+        outputs.append({k: result[k] for k in ("denoised", "prior_mean") if k in result})
+    return outputs, (time.perf_counter() - start) / len(raw)
+
+
+def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dict:
     raw, fitted = load(kind)
     average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
     images = raw.astype(np.float32)
@@ -70,6 +76,16 @@ def run(kind: str, seed: int, preset_name: str) -> dict:
     start = time.perf_counter()
     pn2v = TrainingJob([images], config, ModelConfig(mode="pn2v"), noise_model=made.model).run()
     pn2v_seconds = time.perf_counter() - start
+    if save is not None:  # for prediction-time levers scored later
+        made.n2v.save(save / f"{kind}-{preset_name}-seed{seed}-n2v.pt")
+        pn2v.save(save / f"{kind}-{preset_name}-seed{seed}-pn2v.pt")
+    n2v_out, n2v_predict = predictions(made.n2v, raw)
+    pn2v_out, pn2v_predict = predictions(pn2v, raw)
+    # the two networks the default path trains, averaged: a lever measured beside them
+    both = [
+        {"denoised": (a["denoised"] + b["denoised"]) / 2}
+        for a, b in zip(n2v_out, pn2v_out, strict=True)
+    ]
     return {
         "type": kind,
         "preset": preset_name,
@@ -82,8 +98,9 @@ def run(kind: str, seed: int, preset_name: str) -> dict:
         "pn2v_seconds": pn2v_seconds,
         "input_fitted": [psnr(r, f, 255) for f, r in zip(raw, fitted, strict=True)],
         "input_plain": [psnr(average, f, 255) for f in raw],
-        "n2v": scores(made.n2v, raw, fitted, average),
-        "pn2v": scores(pn2v, raw, fitted, average),
+        "n2v": scores(n2v_out, fitted, average) | {"predict_seconds": n2v_predict},
+        "pn2v": scores(pn2v_out, fitted, average) | {"predict_seconds": pn2v_predict},
+        "n2v_pn2v_average": scores(both, fitted, average),
     }
 
 
@@ -93,9 +110,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--preset", default="quick", choices=("quick", "paper"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--save-models", type=Path, help="also save both models in this folder")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    result = run(args.type, args.seed, args.preset)
+    result = run(args.type, args.seed, args.preset, args.save_models)
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))

@@ -51,17 +51,21 @@ def paired_section() -> list[str]:
         "fitted to each frame by a gain and an offset (the frames drift); *plain*: against "
         "the 50-frame average as it is, the output clipped to [0, 255] — how the published "
         "FMD numbers are computed. PSNR in dB, range 255, mean of the 4 frames, then of the "
-        "seeds. Training times: the bootstrap (N2V, then the fit) and PN2V, one core.",
+        "seeds. *N2V and PN2V averaged*: the mean of the two networks' outputs, both of which the "
+        "default path trains (a lever, not what the plugin gives). Training times: the "
+        "bootstrap (N2V, then the fit) and PN2V, one core.",
         "",
         "| type | preset | seeds | input | N2V | PN2V (MMSE) | PN2V − N2V | its spread "
-        "| PN2V prior mean | plain: N2V / PN2V | minutes: bootstrap / PN2V |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| PN2V prior mean | N2V and PN2V averaged | plain: N2V / PN2V "
+        "| minutes: bootstrap / PN2V |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     details = []
     for (kind, preset), results in runs.items():
         n2v = [_mean(r["n2v"]["denoised_fitted"]) for r in results]
         pn2v = [_mean(r["pn2v"]["denoised_fitted"]) for r in results]
         prior = [_mean(r["pn2v"]["prior_mean_fitted"]) for r in results]
+        both = [_mean(r["n2v_pn2v_average"]["denoised_fitted"]) for r in results]
         plain = [
             (_mean(r["n2v"]["denoised_plain"]), _mean(r["pn2v"]["denoised_plain"])) for r in results
         ]
@@ -74,7 +78,7 @@ def paired_section() -> list[str]:
         lines.append(
             f"| {kind} | {preset} | {len(results)} | {noisy:.2f} "
             f"| {_mean(n2v):.2f} | {_mean(pn2v):.2f} | {_mean(differences):+.2f} "
-            f"| {_spread(differences)} | {_mean(prior):.2f} "
+            f"| {_spread(differences)} | {_mean(prior):.2f} | {_mean(both):.2f} "
             f"| {_mean([a for a, _ in plain]):.2f} / {_mean([b for _, b in plain]):.2f} "
             f"| {minutes[0]:.1f} / {minutes[1]:.1f} |"
         )
