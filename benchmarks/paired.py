@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_pn2v.backend import ModelConfig, predict
+from napari_pn2v.backend import ModelConfig, PN2VModel, predict
 from napari_pn2v.backend.data.images import read_image
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.training.config import preset
@@ -65,6 +65,21 @@ def predictions(model, raw: np.ndarray) -> tuple[list[dict], float]:
     return outputs, (time.perf_counter() - start) / len(raw)
 
 
+def _train_pn2v(images: np.ndarray, config, noise_model, start_from=None):
+    """PN2V trained with ``noise_model`` (from scratch, or from the N2V ``start_from``) and
+    the seconds it took."""
+    start = time.perf_counter()
+    job = TrainingJob([images], config, ModelConfig(mode="pn2v"), noise_model=noise_model)
+    job.start_from = start_from
+    return job.run(), time.perf_counter() - start
+
+
+def _arm(model, raw, fitted, average, seconds: float) -> dict:
+    outputs, predict_seconds = predictions(model, raw)
+    scored = scores(outputs, fitted, average)
+    return scored | {"predict_seconds": predict_seconds, "train_seconds": seconds}, outputs
+
+
 def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dict:
     raw, fitted = load(kind)
     average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
@@ -73,14 +88,13 @@ def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dic
     start = time.perf_counter()
     made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
     bootstrap_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    pn2v = TrainingJob([images], config, ModelConfig(mode="pn2v"), noise_model=made.model).run()
-    pn2v_seconds = time.perf_counter() - start
+    pn2v, pn2v_seconds = _train_pn2v(images, config, made.model)
+    started, started_seconds = _train_pn2v(images, config, made.model, made.n2v)
     if save is not None:  # for prediction-time levers scored later
         made.n2v.save(save / f"{kind}-{preset_name}-seed{seed}-n2v.pt")
         pn2v.save(save / f"{kind}-{preset_name}-seed{seed}-pn2v.pt")
-    n2v_out, n2v_predict = predictions(made.n2v, raw)
-    pn2v_out, pn2v_predict = predictions(pn2v, raw)
+    n2v_scores, n2v_out = _arm(made.n2v, raw, fitted, average, bootstrap_seconds)
+    pn2v_scores, pn2v_out = _arm(pn2v, raw, fitted, average, pn2v_seconds)
     # the two networks the default path trains, averaged: a lever measured beside them
     both = [
         {"denoised": (a["denoised"] + b["denoised"]) / 2}
@@ -98,10 +112,36 @@ def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dic
         "pn2v_seconds": pn2v_seconds,
         "input_fitted": [psnr(r, f, 255) for f, r in zip(raw, fitted, strict=True)],
         "input_plain": [psnr(average, f, 255) for f in raw],
-        "n2v": scores(n2v_out, fitted, average) | {"predict_seconds": n2v_predict},
-        "pn2v": scores(pn2v_out, fitted, average) | {"predict_seconds": pn2v_predict},
+        "n2v": n2v_scores,
+        "pn2v": pn2v_scores,
         "n2v_pn2v_average": scores(both, fitted, average),
+        "pn2v_from_n2v": _arm(started, raw, fitted, average, started_seconds)[0],
     }
+
+
+def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> dict:
+    """An earlier run's file with PN2V started from its N2V added: the N2V and noise model
+    read from ``models`` (saved by that run), or made again by the same bootstrap (its N2V
+    scores are checked against the file's: same seed, same CPU, same network)."""
+    result = json.loads(result_path(kind, preset_name, seed).read_text())
+    raw, fitted = load(kind)
+    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
+    images = raw.astype(np.float32)
+    config = preset(preset_name, seed=seed)
+    saved = None if models is None else models / f"{kind}-{preset_name}-seed{seed}-n2v.pt"
+    if saved is not None and saved.exists():
+        n2v = PN2VModel.load(saved)
+        noise_model = PN2VModel.load(str(saved).replace("-n2v.pt", "-pn2v.pt")).noise_model
+    else:
+        made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
+        n2v, noise_model = made.n2v, made.model
+        again = scores(predictions(n2v, raw)[0], fitted, average)["denoised_fitted"]
+        result["n2v_made_again_differs_by"] = float(
+            np.max(np.abs(np.subtract(again, result["n2v"]["denoised_fitted"])))
+        )
+    started, seconds = _train_pn2v(images, config, noise_model, n2v)
+    result["pn2v_from_n2v"] = _arm(started, raw, fitted, average, seconds)[0]
+    return result
 
 
 def main() -> None:
@@ -111,9 +151,18 @@ def main() -> None:
     parser.add_argument("--preset", default="quick", choices=("quick", "paper"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--save-models", type=Path, help="also save both models in this folder")
+    parser.add_argument(
+        "--add-started",
+        action="store_true",
+        help="add PN2V started from the N2V to an earlier run's file (its models from "
+        "--save-models' folder where saved there, else the same bootstrap again)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    result = run(args.type, args.seed, args.preset, args.save_models)
+    if args.add_started:
+        result = add_started(args.type, args.seed, args.preset, args.save_models)
+    else:
+        result = run(args.type, args.seed, args.preset, args.save_models)
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))

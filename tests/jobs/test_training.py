@@ -54,3 +54,42 @@ def test_measuring_the_pace_changes_neither_the_weights_nor_the_patches(noisy):
         assert (weights == plain.model.net.state_dict()[name]).all(), name
     losses = [[event.train_loss for event in t] for t in (measured, plain)]
     np.testing.assert_array_equal(*losses)
+
+
+def _bootstrapped(images, channels: bool = False) -> TrainingJob:
+    """A PN2V job whose bootstrap (N2V, then a histogram) has run."""
+    network = ModelConfig(mode="pn2v", samples=8, depth=2, features=8)
+    config = TrainConfig(**{**TINY_TRAINING, "epochs": 3, "steps_per_epoch": 10, "lr": 3e-3})
+    training = TrainingJob(images, config, network, bootstrap="histogram", channels=channels)
+    training.bootstrapped(training.noise_model_job().run())
+    return training
+
+
+def test_a_bootstrapped_pn2v_starts_from_the_bootstraps_n2v(noisy):
+    training = _bootstrapped([noisy])
+    n2v = training.start_from
+    assert n2v.config.mode == "n2v" and training.noise_model is not None
+    model = training.start().trainer.model
+    for name, weights in n2v.net.state_dict().items():
+        start = model.net.state_dict()[name]
+        assert (start[:1] if name.startswith("head.") else start).equal(weights), name
+    # the same seed trains the same PN2V from it
+    again = [dataclasses.replace(training).run() for _ in range(2)]
+    states = [m.net.state_dict() for m in again]
+    assert all(states[0][name].equal(states[1][name]) for name in states[0])
+
+
+def test_a_short_budget_keeps_the_n2vs_network(noisy):
+    training = _bootstrapped([noisy])
+    training.config = dataclasses.replace(training.config, time_budget=0.001)
+    assert training.start().trainer.model.config.features == 8  # not halved: N2V's
+
+
+def test_each_channel_starts_from_its_own_n2v(noisy):
+    two = np.stack([noisy, noisy[:, ::-1].copy()])  # channels first
+    training = _bootstrapped([two], channels=True)
+    assert len(training.start_from) == 2
+    runs = training.start().runs
+    for run, n2v in zip(runs, training.start_from.models, strict=True):
+        head = run.trainer.model.net.state_dict()["head.bias"]
+        assert head[:1].equal(n2v.net.state_dict()["head.bias"])

@@ -202,7 +202,7 @@ def _train(args: argparse.Namespace, lead: bool, distributed: bool) -> int:
         made = finish(bootstrap.steps(), config.epochs * config.steps_per_epoch * count)
         for message in made.warnings:
             warn(message)
-        job.bootstrapped(made.model)
+        job.bootstrapped(made)
         print(made.model.summary(), file=sys.stderr)
     run = job.start()
     if not lead:  # the other processes of a torchrun job train silently

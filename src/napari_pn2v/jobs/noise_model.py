@@ -194,6 +194,7 @@ class NoiseModelJob:
     def _per_channel(self) -> Generator[Progress, None, NoiseModelResult]:
         """The same job on each channel's data alone; notes and warnings name the channel."""
         from ..backend.data.channels import named, numbered
+        from ..backend.network.channels import ChannelModels
         from ..backend.noise.channels import ChannelNoiseModels
         from .channels import channel_progress, count_channels, split_by_channel
 
@@ -213,11 +214,13 @@ class NoiseModelJob:
                     results.append(done.value)
                     break
                 yield channel_progress(event, names, c)
+        n2v = [r.n2v for r in results]
         return NoiseModelResult(
             ChannelNoiseModels([r.model for r in results], names),
             notes=named(names, (r.notes for r in results)),
             warnings=named(names, (r.warnings for r in results)),
             channels=results,
+            n2v=None if None in n2v else ChannelModels(n2v, names),
         )
 
     def _calibrated(self, source: str) -> NoiseModelResult:

@@ -37,6 +37,9 @@ class TrainingJob:
     bootstrap: str | None = None
     #: a model to train further (its network settings are kept)
     resume: object | None = None
+    #: PN2V: an N2V model of the same network (the bootstrap's; one per channel) whose
+    #: network PN2V starts from, its output as the prior's location
+    start_from: object | None = None
     #: clean images, one per image (supervised mode only)
     targets: list | None = None
     #: noisy images of other scenes to validate on (N2V, PN2V)
@@ -90,9 +93,10 @@ class TrainingJob:
             channel_names=self.channel_names,
         )
 
-    def bootstrapped(self, noise_model) -> None:
-        """The bootstrap is done: train PN2V with the noise model it made."""
-        self.noise_model, self.bootstrap = noise_model, None
+    def bootstrapped(self, made) -> None:
+        """The bootstrap is done: train PN2V with the noise model it made (a
+        :class:`NoiseModelResult`), starting from the N2V it trained."""
+        self.noise_model, self.start_from, self.bootstrap = made.model, made.n2v, None
 
     def start(self) -> TrainingRun | ChannelTrainingRun:
         """Build the trainer (reading and checking the data); lazy images stay lazy when
@@ -122,8 +126,8 @@ class TrainingJob:
         """The training configuration's smaller network for a short budget, at the pace
         measured here (a few steps, before the budget's clock starts). One process only:
         torchrun's would each measure their own."""
-        if self.resume is not None or self.distributed:
-            return None
+        if self.resume is not None or self.start_from is not None or self.distributed:
+            return None  # the network is given (the resumed model's, or the N2V's)
         return self.config.network_for_budget(self.network, trainer.seconds_per_step)
 
     def _per_channel(self) -> ChannelTrainingRun:
@@ -142,6 +146,7 @@ class TrainingJob:
         each = {
             "noise_model": ChannelNoiseModels.each(self.noise_model, count),
             "resume": ChannelModels.each(self.resume, count),
+            "start_from": ChannelModels.each(self.start_from, count),
         }
         jobs = split_by_channel(self, count, lists=lists, each=each, config=config)
         return ChannelTrainingRun([job.start() for job in jobs], names)
@@ -160,6 +165,15 @@ class TrainingJob:
         noise_model = ChannelNoiseModels.each(self.noise_model, 1)[0]
         if model is not None and noise_model is not None and model.is_probabilistic:
             model.noise_model = noise_model
+        start = ChannelModels.each(self.start_from, 1)[0]
+        if model is None and start is not None and self.mode == "pn2v":
+            import torch
+
+            from ..backend.network.model import PN2VModel
+
+            if self.config.seed is not None:  # the new head rows, as a fresh model's are
+                torch.manual_seed(self.config.seed)
+            model = PN2VModel.from_n2v(start, self.network, noise_model, self.config.initial_spread)
         return dict(
             images=images,
             config=self.config,

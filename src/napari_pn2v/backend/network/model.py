@@ -81,6 +81,33 @@ class PN2VModel:
                 net.head.bias[2:] = 0.0
         return net
 
+    @classmethod
+    def from_n2v(
+        cls, n2v: PN2VModel, config: ModelConfig, noise_model: NoiseModel, spread: float
+    ) -> PN2VModel:
+        """An untrained PN2V model whose network starts as the N2V model ``n2v``'s (the one a
+        bootstrap trains): the same body and normalisation, N2V's output as the prior's
+        location, the spread at ``spread`` of the data's std, the residuals at zero. PN2V then
+        trains on from N2V's estimate instead of from scratch."""
+        if n2v.config.mode != "n2v" or not config.location_scale:
+            raise PN2VError("a PN2V model with a location-scale prior starts from an N2V model")
+        kept = ("depth", "features", "dims")
+        if any(getattr(n2v.config, name) != getattr(config, name) for name in kept):
+            raise PN2VError(
+                "the N2V model to start from has another network (depth, features, dimensions)"
+            )
+        model = cls(config, n2v.mean, n2v.std, noise_model)
+        state, start = model.net.state_dict(), n2v.net.state_dict()
+        with torch.no_grad():
+            for name, value in start.items():
+                if name.startswith("head."):
+                    state[name][:1] = value  # N2V's one output: the location
+                else:
+                    state[name].copy_(value)
+        model.net.load_state_dict(state)
+        model.start_spread(spread)
+        return model
+
     def start_spread(self, fraction: float) -> None:
         """Let an untrained location-scale prior's spread start at ``fraction`` of the data's
         std (the head's log-spread bias); the network learns it from there."""
