@@ -26,12 +26,39 @@ def _runs() -> dict[tuple[str, str], list[dict]]:
     return {key: sorted(value, key=lambda r: r["seed"]) for key, value in sorted(runs.items())}
 
 
-def _spread(differences: list[float]) -> str:
-    """The paired differences' standard deviation and range, or a word for one seed."""
+def _difference(values: list[float], baseline: list[float]) -> str:
+    """The paired difference's mean, with its standard deviation and range over seeds."""
+    differences = [v - b for v, b in zip(values, baseline, strict=True)]
+    mean = f"{_mean(differences):+.2f}"
     if len(differences) < 2:
-        return "one seed"
+        return f"{mean} (one seed)"
     sd = float(np.std(differences, ddof=1))
-    return f"sd {sd:.2f}, {min(differences):+.2f} to {max(differences):+.2f}"
+    return f"{mean} (sd {sd:.2f}; {min(differences):+.2f} to {max(differences):+.2f})"
+
+
+def _arm(results: list[dict], arm: str, key: str = "denoised_fitted") -> list[float] | None:
+    """Each seed's mean PSNR of one arm; None where a run lacks it (measured before it)."""
+    if not all(arm in r for r in results):
+        return None
+    return [_mean(r[arm][key]) for r in results]
+
+
+INTRO = (
+    "What a user without calibration data gets by default (`pn2v train --bootstrap gmm`, "
+    "or the widgets' bootstrap): N2V trained on the 4 noisy frames of one FMD type "
+    "(`../shared/data/fmd-lowsnr`, FOV 19), a GMM fitted to its predictions, PN2V trained "
+    "with it; all scored on the same 4 frames. The bootstrap's N2V is the paired baseline: "
+    "the same seed, settings and patches as the PN2V trainings (a test checks it equals an "
+    "N2V trained alone), so each difference to N2V is measured on the same draw, shown with "
+    "its spread over seeds. *PN2V from scratch*: a fresh network; *PN2V from N2V*: the "
+    "network starts as the bootstrap's N2V (what `pn2v train --bootstrap` does since "
+    "2026-12-06). *Averaged*: the mean of N2V's and PN2V-from-scratch's outputs (a lever, "
+    "not what the plugin gives). *Fitted*: against the 50-frame average fitted to each "
+    "frame by a gain and an offset (the frames drift); *plain*: against the 50-frame "
+    "average as it is, the output clipped to [0, 255], as published FMD numbers are "
+    "computed. PSNR in dB, range 255, mean of the 4 frames, then of the seeds. Minutes: the "
+    "bootstrap (N2V, then the fit) and one PN2V training, one core each."
+)
 
 
 def paired_section() -> list[str]:
@@ -41,61 +68,47 @@ def paired_section() -> list[str]:
     lines = [
         TITLE,
         "",
-        "What a user without calibration data gets by default (`pn2v train --bootstrap gmm`, "
-        "or the widgets' bootstrap): N2V trained on the 4 noisy frames of one FMD type "
-        "(`../shared/data/fmd-lowsnr`, FOV 19), a GMM fitted to its predictions, PN2V "
-        "trained with it; both scored on the same 4 frames. The bootstrap's N2V is the "
-        "paired baseline: the same seed, settings and patches as the PN2V training (a test "
-        "checks it equals an N2V trained alone), so *PN2V − N2V* is measured on the same "
-        "draw, and its spread over seeds is shown. *Fitted*: against the 50-frame average "
-        "fitted to each frame by a gain and an offset (the frames drift); *plain*: against "
-        "the 50-frame average as it is, the output clipped to [0, 255] — how the published "
-        "FMD numbers are computed. PSNR in dB, range 255, mean of the 4 frames, then of the "
-        "seeds. *N2V and PN2V averaged*: the mean of the two networks' outputs, both of which the "
-        "default path trains (a lever, not what the plugin gives). Training times: the "
-        "bootstrap (N2V, then the fit) and PN2V, one core.",
+        INTRO,
         "",
-        "| type | preset | seeds | input | N2V | PN2V (MMSE) | PN2V − N2V | its spread "
-        "| PN2V prior mean | N2V and PN2V averaged | plain: N2V / PN2V "
-        "| minutes: bootstrap / PN2V |",
+        "| type | preset | seeds | input | N2V | PN2V from scratch | − N2V | PN2V from N2V "
+        "| − N2V | averaged | plain: N2V / from scratch / from N2V | minutes: bootstrap / PN2V |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     details = []
     for (kind, preset), results in runs.items():
-        n2v = [_mean(r["n2v"]["denoised_fitted"]) for r in results]
-        pn2v = [_mean(r["pn2v"]["denoised_fitted"]) for r in results]
-        prior = [_mean(r["pn2v"]["prior_mean_fitted"]) for r in results]
-        # runs before the average was scored have none
-        both = [
-            _mean(r["n2v_pn2v_average"]["denoised_fitted"])
-            for r in results
-            if "n2v_pn2v_average" in r
+        n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v")
+        started = _arm(results, "pn2v_from_n2v")
+        both = _arm(results, "n2v_pn2v_average")
+        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v", "pn2v", "pn2v_from_n2v")]
+        minutes = [
+            _mean([r[k] for r in results]) / 60 for k in ("bootstrap_seconds", "pn2v_seconds")
         ]
-        plain = [
-            (_mean(r["n2v"]["denoised_plain"]), _mean(r["pn2v"]["denoised_plain"])) for r in results
-        ]
-        differences = [p - n for p, n in zip(pn2v, n2v, strict=True)]
-        minutes = (
-            _mean([r["bootstrap_seconds"] for r in results]) / 60,
-            _mean([r["pn2v_seconds"] for r in results]) / 60,
-        )
         noisy = _mean([_mean(r["input_fitted"]) for r in results])
-        lines.append(
-            f"| {kind} | {preset} | {len(results)} | {noisy:.2f} "
-            f"| {_mean(n2v):.2f} | {_mean(pn2v):.2f} | {_mean(differences):+.2f} "
-            f"| {_spread(differences)} | {_mean(prior):.2f} "
-            f"| {f'{_mean(both):.2f}' if len(both) == len(results) else '—'} "
-            f"| {_mean([a for a, _ in plain]):.2f} / {_mean([b for _, b in plain]):.2f} "
-            f"| {minutes[0]:.1f} / {minutes[1]:.1f} |"
-        )
+        cells = [
+            kind,
+            preset,
+            str(len(results)),
+            f"{noisy:.2f}",
+            f"{_mean(n2v):.2f}",
+            f"{_mean(pn2v):.2f}",
+            _difference(pn2v, n2v),
+            "—" if started is None else f"{_mean(started):.2f}",
+            "—" if started is None else _difference(started, n2v),
+            "—" if both is None else f"{_mean(both):.2f}",
+            " / ".join("—" if v is None else f"{_mean(v):.2f}" for v in plain),
+            f"{minutes[0]:.1f} / {minutes[1]:.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+        columns = [n2v, pn2v] + ([started] if started is not None else [])
         seeds = ", ".join(
-            f"seed {r['seed']}: {n:.2f} / {p:.2f} ({p - n:+.2f})"
-            for r, n, p in zip(results, n2v, pn2v, strict=True)
+            f"seed {r['seed']}: " + " / ".join(f"{c[i]:.2f}" for c in columns)
+            for i, r in enumerate(results)
         )
         machines = sorted({r["machine"] for r in results})
         notes = sorted({r["note"] for r in results if "note" in r})
+        arms = "N2V / PN2V from scratch" + (" / from N2V" if started is not None else "")
         details.append(
-            f"- {kind}, {preset}, N2V / PN2V: {seeds} — {'; '.join(machines)}"
+            f"- {kind}, {preset}, {arms}: {seeds} — {'; '.join(machines)}"
             + "".join(f"; {note}" for note in notes)
         )
     return [*lines, "", "Each seed:", "", *details, "", *FIELD, ""]
