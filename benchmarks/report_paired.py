@@ -44,20 +44,21 @@ def _arm(results: list[dict], arm: str, key: str = "denoised_fitted") -> list[fl
 
 
 INTRO = (
-    "What a user without calibration data gets by default (`pn2v train --bootstrap gmm`, "
-    "or the widgets' bootstrap): N2V trained on the 4 noisy frames of one FMD type "
+    "What a user without calibration data gets by default (`pn2v train --bootstrap gmm`, or"
+    " the widgets' bootstrap): N2V trained on the 4 noisy frames of one FMD type "
     "(`../shared/data/fmd-lowsnr`, FOV 19), a GMM fitted to its predictions, PN2V trained "
     "with it; all scored on the same 4 frames. The bootstrap's N2V is the paired baseline: "
     "the same seed, settings and patches as the PN2V trainings (a test checks it equals an "
-    "N2V trained alone), so each difference to N2V is measured on the same draw, shown with "
-    "its spread over seeds. *PN2V from scratch*: a fresh network; *PN2V from N2V*: the "
-    "network starts as the bootstrap's N2V (what `pn2v train --bootstrap` does since "
-    "2026-12-06). *Averaged*: the mean of N2V's and PN2V-from-scratch's outputs (a lever, "
-    "not what the plugin gives). *Fitted*: against the 50-frame average fitted to each "
-    "frame by a gain and an offset (the frames drift); *plain*: against the 50-frame "
-    "average as it is, the output clipped to [0, 255], as published FMD numbers are "
-    "computed. PSNR in dB, range 255, mean of the 4 frames, then of the seeds. Minutes: the "
-    "bootstrap (N2V, then the fit) and one PN2V training, one core each."
+    "N2V trained alone), so each difference to N2V is measured on the same draw, shown with"
+    " its spread over seeds. *PN2V from scratch*: a fresh network; *PN2V from N2V*: the "
+    "network starts as the bootstrap's N2V (what `pn2v train --bootstrap` and the training "
+    "panel after a bootstrap do since 2026-12-06). *Averaged*: the mean of N2V's and "
+    "PN2V-from-scratch's outputs (a lever, not what the plugin gives). *Fitted*: against "
+    "the 50-frame average fitted to each frame by a gain and an offset (the frames drift); "
+    "*plain*: against the 50-frame average as it is, the output clipped to [0, 255], as "
+    "published FMD numbers are computed. PSNR in dB, range 255, mean of the 4 frames, then "
+    "of the seeds. Minutes: the bootstrap (N2V, then the fit) and one PN2V training, one "
+    "core each."
 )
 
 

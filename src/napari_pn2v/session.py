@@ -30,6 +30,8 @@ class Session:
         self.trained_on: list[str] = []
         #: the layer the noise model was built from, which is not for training
         self.noise_source: str | None = None
+        #: the N2V model a bootstrap trained to make the noise model: PN2V starts from it
+        self.n2v: PN2VModel | None = None
 
     @property
     def noise_model(self) -> NoiseModel | None:
@@ -37,7 +39,7 @@ class Session:
 
     @noise_model.setter
     def noise_model(self, value: NoiseModel | None) -> None:
-        self._noise_model = value
+        self._noise_model, self.n2v = value, None  # a bootstrap sets its N2V after
         self.noise_model_changed.emit(value)
 
     @property

@@ -202,6 +202,7 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
     build(qtbot, widget)
     assert len(errors) == 1 and isinstance(widget.session.noise_model, HistogramNoiseModel)
     assert widget.progress.value() == widget.progress.maximum() == 60
+    assert widget.session.n2v is widget.built.n2v and widget.built.n2v.config.mode == "n2v"
 
     monkeypatch.setattr(
         noise_model_widget,
@@ -209,6 +210,7 @@ def test_bootstrap_trains_n2v_and_can_be_stopped(qtbot, viewer, errors, monkeypa
         TrainConfig(epochs=1000, steps_per_epoch=3, batch_size=4, patch_size=32, val_fraction=0.25),
     )
     widget.session.noise_model = None
+    assert widget.session.n2v is None  # another noise model: not its bootstrap's N2V
     errors.clear()
     widget.build_button.click()
     qtbot.waitUntil(lambda: widget.progress.value() > 0, timeout=120_000)

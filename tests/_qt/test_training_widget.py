@@ -40,6 +40,27 @@ def test_train_to_the_end_with_a_live_plot(qtbot, viewer, noise_model, errors):
     assert widget.save_button.isEnabled() and widget.continue_button.isEnabled()
 
 
+def test_pn2v_starts_from_the_bootstraps_n2v_where_it_fits(
+    qtbot, viewer, noise_model, n2v_model, errors, monkeypatch
+):
+    started = []
+    original = PN2VModel.from_n2v
+    monkeypatch.setattr(
+        PN2VModel, "from_n2v", lambda n2v, *rest: started.append(n2v) or original(n2v, *rest)
+    )
+    widget = TrainingWidget(viewer)
+    widget.session.noise_model = noise_model
+    widget.session.n2v = n2v_model  # as the noise-model panel's bootstrap leaves it
+    tiny_training(widget)
+    start(widget)
+    wait_idle(qtbot, widget)
+    assert errors == [] and started == [n2v_model]
+    widget.features.value = 16  # another network than the N2V's: from scratch
+    start(widget)
+    wait_idle(qtbot, widget)
+    assert errors == [] and started == [n2v_model]
+
+
 def test_stop_keeps_the_best_model_and_continue_goes_on(qtbot, viewer, noise_model, errors):
     widget = TrainingWidget(viewer)
     widget.session.noise_model = noise_model

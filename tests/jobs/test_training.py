@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
-from napari_pn2v.jobs.training import TrainingJob
+from napari_pn2v.jobs.training import TrainingJob, start_for
 from tests.conftest import TINY_TRAINING
 
 NETWORK = ModelConfig(mode="n2v", depth=2, features=16)
@@ -93,3 +93,12 @@ def test_each_channel_starts_from_its_own_n2v(noisy):
     for run, n2v in zip(runs, training.start_from.models, strict=True):
         head = run.trainer.model.net.state_dict()["head.bias"]
         assert head[:1].equal(n2v.net.state_dict()["head.bias"])
+
+
+def test_a_start_is_used_only_where_it_fits(n2v_model):
+    pn2v = ModelConfig(mode="pn2v", samples=8, depth=2, features=8)
+    assert start_for(n2v_model, pn2v, channels=1) is n2v_model
+    assert start_for(None, pn2v, channels=1) is None
+    assert start_for(n2v_model, pn2v, channels=2) is None  # one channel's N2V
+    assert start_for(n2v_model, dataclasses.replace(pn2v, features=16), channels=1) is None
+    assert start_for(n2v_model, dataclasses.replace(pn2v, mode="n2v"), channels=1) is None

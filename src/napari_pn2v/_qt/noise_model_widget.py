@@ -293,6 +293,7 @@ class NoiseModelWidget(DockWidget):
         self.built = built
         self.session.noise_source = self._source_layer  # calibration data is not for training
         self.session.noise_model = built.model
+        self.session.n2v = built.n2v  # a bootstrap's: the training starts from it
 
     def _stopped(self) -> None:
         self.summary.setText("Stopped; no noise model was made.")

@@ -18,7 +18,7 @@ from ..backend.network.config import ModelConfig
 from ..backend.noise.registry import load_noise_model
 from ..backend.training.config import Progress, TrainConfig
 from ..jobs.export import ExportJob
-from ..jobs.training import TrainingJob, TrainingRun, warm_up
+from ..jobs.training import TrainingJob, TrainingRun, start_for, warm_up
 from .axes_field import AxesField
 from .common import (
     MODEL_FILTER,
@@ -262,6 +262,7 @@ class TrainingWidget(DockWidget):
             network,
             noise_model=self.session.noise_model,
             resume=model,
+            start_from=start_for(self.session.n2v, network, len(channels or [None])),
             channels=channels is not None,  # one model per channel
             channel_names=channels,
         )

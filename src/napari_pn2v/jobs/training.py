@@ -185,6 +185,20 @@ class TrainingJob:
         )
 
 
+def start_for(n2v, network: ModelConfig, channels: int):
+    """``n2v`` (the N2V a bootstrap trained for the noise model in use) where a PN2V training
+    of ``network`` on images of ``channels`` channels can start from it, else None: another
+    network or channel count trains from scratch (the widgets' case: the noise model was
+    made in one panel, the training is set up in another)."""
+    if n2v is None or network.mode != "pn2v" or not network.location_scale:
+        return None
+    count = len(n2v) if hasattr(n2v, "models") else 1
+    kept = ("depth", "features", "dims")
+    if count != channels or any(getattr(n2v.config, k) != getattr(network, k) for k in kept):
+        return None
+    return n2v
+
+
 def warm_up() -> None:
     """Make the imports a first training makes, once per process: torch's first optimiser
     alone imports some 800 modules (torch._dynamo, sympy; 1.2 s here), partly holding the
