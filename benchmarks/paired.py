@@ -80,7 +80,11 @@ def _arm(model, raw, fitted, average, seconds: float) -> dict:
     return scored | {"predict_seconds": predict_seconds, "train_seconds": seconds}, outputs
 
 
-def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dict:
+def run(
+    kind: str, seed: int, preset_name: str, save: Path | None = None, scratch: bool = True
+) -> dict:
+    """N2V (the bootstrap's) and PN2V started from it; with ``scratch`` PN2V from a fresh
+    network too, and the average of N2V's and its outputs."""
     raw, fitted = load(kind)
     average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
     images = raw.astype(np.float32)
@@ -88,19 +92,9 @@ def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dic
     start = time.perf_counter()
     made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
     bootstrap_seconds = time.perf_counter() - start
-    pn2v, pn2v_seconds = _train_pn2v(images, config, made.model)
     started, started_seconds = _train_pn2v(images, config, made.model, made.n2v)
-    if save is not None:  # for prediction-time levers scored later
-        made.n2v.save(save / f"{kind}-{preset_name}-seed{seed}-n2v.pt")
-        pn2v.save(save / f"{kind}-{preset_name}-seed{seed}-pn2v.pt")
     n2v_scores, n2v_out = _arm(made.n2v, raw, fitted, average, bootstrap_seconds)
-    pn2v_scores, pn2v_out = _arm(pn2v, raw, fitted, average, pn2v_seconds)
-    # the two networks the default path trains, averaged: a lever measured beside them
-    both = [
-        {"denoised": (a["denoised"] + b["denoised"]) / 2}
-        for a, b in zip(n2v_out, pn2v_out, strict=True)
-    ]
-    return {
+    result = {
         "type": kind,
         "preset": preset_name,
         "seed": seed,
@@ -109,14 +103,27 @@ def run(kind: str, seed: int, preset_name: str, save: Path | None = None) -> dic
         "machine": f"{cpu_name()}, {torch.get_num_threads()} threads, cpu",
         "noise_model": made.model.summary(),
         "bootstrap_seconds": bootstrap_seconds,
-        "pn2v_seconds": pn2v_seconds,
         "input_fitted": [psnr(r, f, 255) for f, r in zip(raw, fitted, strict=True)],
         "input_plain": [psnr(average, f, 255) for f in raw],
         "n2v": n2v_scores,
-        "pn2v": pn2v_scores,
-        "n2v_pn2v_average": scores(both, fitted, average),
         "pn2v_from_n2v": _arm(started, raw, fitted, average, started_seconds)[0],
     }
+    if save is not None:  # for prediction-time levers scored later
+        made.n2v.save(save / f"{kind}-{preset_name}-seed{seed}-n2v.pt")
+        started.save(save / f"{kind}-{preset_name}-seed{seed}-pn2v-from-n2v.pt")
+    if scratch:
+        pn2v, pn2v_seconds = _train_pn2v(images, config, made.model)
+        result["pn2v_seconds"] = pn2v_seconds
+        result["pn2v"], pn2v_out = _arm(pn2v, raw, fitted, average, pn2v_seconds)
+        # the two networks, averaged: a lever measured beside them
+        both = [
+            {"denoised": (a["denoised"] + b["denoised"]) / 2}
+            for a, b in zip(n2v_out, pn2v_out, strict=True)
+        ]
+        result["n2v_pn2v_average"] = scores(both, fitted, average)
+        if save is not None:
+            pn2v.save(save / f"{kind}-{preset_name}-seed{seed}-pn2v.pt")
+    return result
 
 
 def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> dict:
@@ -131,7 +138,8 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     saved = None if models is None else models / f"{kind}-{preset_name}-seed{seed}-n2v.pt"
     if saved is not None and saved.exists():
         n2v = PN2VModel.load(saved)
-        noise_model = PN2VModel.load(str(saved).replace("-n2v.pt", "-pn2v.pt")).noise_model
+        pn2v = str(saved).replace("-n2v.pt", "-pn2v.pt")
+        noise_model = PN2VModel.load(pn2v).noise_model
     else:
         made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
         n2v, noise_model = made.n2v, made.model
@@ -152,6 +160,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--save-models", type=Path, help="also save both models in this folder")
     parser.add_argument(
+        "--no-scratch",
+        action="store_true",
+        help="train PN2V from the N2V only (the default path), not also from scratch",
+    )
+    parser.add_argument(
         "--add-started",
         action="store_true",
         help="add PN2V started from the N2V to an earlier run's file (its models from "
@@ -162,11 +175,11 @@ def main() -> None:
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
     else:
-        result = run(args.type, args.seed, args.preset, args.save_models)
+        result = run(args.type, args.seed, args.preset, args.save_models, not args.no_scratch)
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
-    n2v, pn2v = result["n2v"]["denoised_fitted"], result["pn2v"]["denoised_fitted"]
+    n2v, pn2v = result["n2v"]["denoised_fitted"], result["pn2v_from_n2v"]["denoised_fitted"]
     print(f"{args.type} seed {args.seed}: N2V {np.mean(n2v):.2f}, PN2V {np.mean(pn2v):.2f} dB")
     print(f"wrote {path}")
 

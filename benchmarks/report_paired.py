@@ -26,9 +26,12 @@ def _runs() -> dict[tuple[str, str], list[dict]]:
     return {key: sorted(value, key=lambda r: r["seed"]) for key, value in sorted(runs.items())}
 
 
-def _difference(values: list[float], baseline: list[float]) -> str:
-    """The paired difference's mean, with its standard deviation and range over seeds."""
-    differences = [v - b for v, b in zip(values, baseline, strict=True)]
+def _difference(values: list, baseline: list) -> str:
+    """The paired difference's mean over the seeds that have both, with its standard
+    deviation and range."""
+    differences = [v - b for v, b in zip(values, baseline, strict=True) if v is not None]
+    if not differences:
+        return "—"
     mean = f"{_mean(differences):+.2f}"
     if len(differences) < 2:
         return f"{mean} (one seed)"
@@ -36,11 +39,18 @@ def _difference(values: list[float], baseline: list[float]) -> str:
     return f"{mean} (sd {sd:.2f}; {min(differences):+.2f} to {max(differences):+.2f})"
 
 
-def _arm(results: list[dict], arm: str, key: str = "denoised_fitted") -> list[float] | None:
-    """Each seed's mean PSNR of one arm; None where a run lacks it (measured before it)."""
-    if not all(arm in r for r in results):
-        return None
-    return [_mean(r[arm][key]) for r in results]
+def _arm(results: list[dict], arm: str, key: str = "denoised_fitted") -> list:
+    """Each seed's mean PSNR of one arm, None for a run without it."""
+    return [_mean(r[arm][key]) if arm in r else None for r in results]
+
+
+def _cell(values: list) -> str:
+    """The mean over the seeds that have the arm, and how many of them where not all."""
+    have = [v for v in values if v is not None]
+    if not have:
+        return "—"
+    part = "" if len(have) == len(values) else f" ({len(have)} of {len(values)} seeds)"
+    return f"{_mean(have):.2f}{part}"
 
 
 INTRO = (
@@ -72,17 +82,19 @@ def paired_section() -> list[str]:
         INTRO,
         "",
         "| type | preset | seeds | input | N2V | PN2V from scratch | − N2V | PN2V from N2V "
-        "| − N2V | averaged | plain: N2V / from scratch / from N2V | minutes: bootstrap / PN2V |",
+        "| − N2V | averaged | plain: N2V / from scratch / from N2V "
+        "| minutes: bootstrap / PN2V from N2V |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     details = []
     for (kind, preset), results in runs.items():
         n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v")
         started = _arm(results, "pn2v_from_n2v")
-        both = _arm(results, "n2v_pn2v_average")
         plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v", "pn2v", "pn2v_from_n2v")]
-        minutes = [
-            _mean([r[k] for r in results]) / 60 for k in ("bootstrap_seconds", "pn2v_seconds")
+        seconds = [
+            (r["bootstrap_seconds"], r["pn2v_from_n2v"]["train_seconds"])
+            for r in results
+            if "pn2v_from_n2v" in r
         ]
         noisy = _mean([_mean(r["input_fitted"]) for r in results])
         cells = [
@@ -90,27 +102,26 @@ def paired_section() -> list[str]:
             preset,
             str(len(results)),
             f"{noisy:.2f}",
-            f"{_mean(n2v):.2f}",
-            f"{_mean(pn2v):.2f}",
+            _cell(n2v),
+            _cell(pn2v),
             _difference(pn2v, n2v),
-            "—" if started is None else f"{_mean(started):.2f}",
-            "—" if started is None else _difference(started, n2v),
-            "—" if both is None else f"{_mean(both):.2f}",
-            " / ".join("—" if v is None else f"{_mean(v):.2f}" for v in plain),
-            f"{minutes[0]:.1f} / {minutes[1]:.1f}",
+            _cell(started),
+            _difference(started, n2v),
+            _cell(_arm(results, "n2v_pn2v_average")),
+            " / ".join(_cell(v) for v in plain),
+            " / ".join(f"{_mean(list(s)) / 60:.1f}" for s in zip(*seconds, strict=True)) or "—",
         ]
         lines.append("| " + " | ".join(cells) + " |")
-        columns = [n2v, pn2v] + ([started] if started is not None else [])
         seeds = ", ".join(
-            f"seed {r['seed']}: " + " / ".join(f"{c[i]:.2f}" for c in columns)
+            f"seed {r['seed']}: "
+            + " / ".join("—" if c[i] is None else f"{c[i]:.2f}" for c in (n2v, pn2v, started))
             for i, r in enumerate(results)
         )
         machines = sorted({r["machine"] for r in results})
         notes = sorted({r["note"] for r in results if "note" in r})
-        arms = "N2V / PN2V from scratch" + (" / from N2V" if started is not None else "")
         details.append(
-            f"- {kind}, {preset}, {arms}: {seeds} — {'; '.join(machines)}"
-            + "".join(f"; {note}" for note in notes)
+            f"- {kind}, {preset}, N2V / PN2V from scratch / from N2V: {seeds} — "
+            + "; ".join(machines + notes)
         )
     return [*lines, "", "Each seed:", "", *details, "", *FIELD, ""]
 
