@@ -190,11 +190,12 @@ def start_for(n2v, network: ModelConfig, channels: int):
     of ``network`` on images of ``channels`` channels can start from it, else None: another
     network or channel count trains from scratch (the widgets' case: the noise model was
     made in one panel, the training is set up in another)."""
-    if n2v is None or network.mode != "pn2v" or not network.location_scale:
+    from ..backend.network.model import PN2VModel
+
+    if n2v is None:
         return None
     count = len(n2v) if hasattr(n2v, "models") else 1
-    kept = ("depth", "features", "dims")
-    if count != channels or any(getattr(n2v.config, k) != getattr(network, k) for k in kept):
+    if count != channels or PN2VModel.start_problem(n2v.config, network):
         return None
     return n2v
 

@@ -89,13 +89,9 @@ class PN2VModel:
         bootstrap trains): the same body and normalisation, N2V's output as the prior's
         location, the spread at ``spread`` of the data's std, the residuals at zero. PN2V then
         trains on from N2V's estimate instead of from scratch."""
-        if n2v.config.mode != "n2v" or not config.location_scale:
-            raise PN2VError("a PN2V model with a location-scale prior starts from an N2V model")
-        kept = ("depth", "features", "dims")
-        if any(getattr(n2v.config, name) != getattr(config, name) for name in kept):
-            raise PN2VError(
-                "the N2V model to start from has another network (depth, features, dimensions)"
-            )
+        problem = cls.start_problem(n2v.config, config)
+        if problem:
+            raise PN2VError(problem)
         model = cls(config, n2v.mean, n2v.std, noise_model)
         state, start = model.net.state_dict(), n2v.net.state_dict()
         with torch.no_grad():
@@ -107,6 +103,18 @@ class PN2VModel:
         model.net.load_state_dict(state)
         model.start_spread(spread)
         return model
+
+    @staticmethod
+    def start_problem(n2v: ModelConfig, config: ModelConfig) -> str | None:
+        """Why a PN2V model of ``config`` cannot start from an N2V model of ``n2v`` (see
+        :meth:`from_n2v`), or None."""
+        if n2v.mode != "n2v" or not config.location_scale:
+            return "a PN2V model with a location-scale prior starts from an N2V model"
+        if any(
+            getattr(n2v, name) != getattr(config, name) for name in ("depth", "features", "dims")
+        ):
+            return "the N2V model to start from has another network (depth, features, dimensions)"
+        return None
 
     def start_spread(self, fraction: float) -> None:
         """Let an untrained location-scale prior's spread start at ``fraction`` of the data's
