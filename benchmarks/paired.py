@@ -77,7 +77,10 @@ def _train_pn2v(images: np.ndarray, config, noise_model, start_from=None):
 def _arm(model, raw, fitted, average, seconds: float) -> dict:
     outputs, predict_seconds = predictions(model, raw)
     scored = scores(outputs, fitted, average)
-    return scored | {"predict_seconds": predict_seconds, "train_seconds": seconds}, outputs
+    timed = {"predict_seconds": predict_seconds, "train_seconds": seconds}
+    if model.is_probabilistic:  # 0: the start from N2V was kept (trainer's bound)
+        timed["epochs_kept"] = model.epochs_trained
+    return scored | timed, outputs
 
 
 def run(
@@ -152,6 +155,20 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     return result
 
 
+def with_earlier(result: dict, arm: str) -> dict:
+    """``result`` over the earlier file of its type, preset and seed: that file's arms that
+    this run did not train are kept, its PN2V from N2V renamed ``arm`` (a version before a
+    change of the default path), and how far this run's N2V is from its N2V."""
+    path = result_path(result["type"], result["preset"], result["seed"])
+    earlier = json.loads(path.read_text())
+    earlier[arm] = earlier.pop("pn2v_from_n2v")
+    if "note" in earlier:  # about the earlier run's minutes
+        earlier["earlier_note"] = earlier.pop("note")
+    scores = result["n2v"]["denoised_fitted"], earlier["n2v"]["denoised_fitted"]
+    result["n2v_made_again_differs_by"] = float(np.max(np.abs(np.subtract(*scores))))
+    return earlier | result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--type", choices=TYPES, required=True)
@@ -170,12 +187,19 @@ def main() -> None:
         help="add PN2V started from the N2V to an earlier run's file (its models from "
         "--save-models' folder where saved there, else the same bootstrap again)",
     )
+    parser.add_argument(
+        "--earlier-as",
+        metavar="ARM",
+        help="keep the earlier file's arms, its PN2V from N2V under this name",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
     else:
         result = run(args.type, args.seed, args.preset, args.save_models, not args.no_scratch)
+        if args.earlier_as:
+            result = with_earlier(result, args.earlier_as)
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))

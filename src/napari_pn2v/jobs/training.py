@@ -166,14 +166,8 @@ class TrainingJob:
         if model is not None and noise_model is not None and model.is_probabilistic:
             model.noise_model = noise_model
         start = ChannelModels.each(self.start_from, 1)[0]
-        if model is None and start is not None and self.mode == "pn2v":
-            import torch
-
-            from ..backend.network.model import PN2VModel
-
-            if self.config.seed is not None:  # the new head rows, as a fresh model's are
-                torch.manual_seed(self.config.seed)
-            model = PN2VModel.from_n2v(start, self.network, noise_model, self.config.initial_spread)
+        if model is not None or self.mode != "pn2v":
+            start = None  # a resumed model trains on; other modes start fresh
         return dict(
             images=images,
             config=self.config,
@@ -182,6 +176,7 @@ class TrainingJob:
             model=model,
             targets=self.targets,
             validation=validation,
+            start_from=start,
         )
 
 
@@ -269,12 +264,21 @@ class TrainingRun:
 
     @staticmethod
     def messages(model) -> list[str]:
-        """What the guard found about a trained model's noise model (none when all is well)."""
+        """What the guard found about a trained model's noise model, and whether a start from
+        N2V was kept (none when all is well)."""
         if hasattr(model, "models"):  # one model per channel
             from ..backend.data.channels import named
 
             return named(model.names, map(TrainingRun.messages, model.models))
-        return model.noise_check.messages() if model.noise_check is not None else []
+        found = model.noise_check.messages() if model.noise_check is not None else []
+        if model.training.get("start_from") == "n2v" and model.epochs_trained == 0:
+            found.insert(
+                0,
+                "no PN2V epoch's prior mean came as close to the validation data as the N2V it "
+                "started from: the model kept is that start (N2V's estimate as the prior mean, "
+                "the spread chosen for it)",
+            )
+        return found
 
     @staticmethod
     def summary(model, best_val_loss: float | None) -> str:

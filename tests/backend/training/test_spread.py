@@ -128,8 +128,8 @@ def test_the_trainer_chooses_a_spread_for_the_best_model_only(noisy, noise_model
     trainer = make_trainer(noisy, noise_model)
     for _ in trainer:
         pass
-    assert trainer.spread_scale in SCALES
-    assert trainer.best_model().spread_scale == trainer.spread_scale
+    assert trainer.spread.scale in SCALES
+    assert trainer.best_model().spread_scale == trainer.spread.scale
     assert trainer.model.spread_scale == 1.0  # the one being trained keeps its spread
     unvalidated = make_trainer(noisy, noise_model, val_fraction=0)  # training patches then
     for _ in unvalidated:

@@ -376,15 +376,15 @@ def test_a_stop_during_validation_keeps_the_previous_best(noisy, noise_model, mo
     events = iter(trainer)
     first = list(itertools.islice(events, 3))  # the first epoch
     assert first[-1].val_loss is not None and trainer.best_val_loss is not None
-    original = trainer.loss
+    original = trainer._head_outputs
 
-    def stopped_midway(batch, training=True):
+    def stopped_midway(batch, training):
         if not training:
             trainer.request_stop()
         return original(batch, training)
 
-    monkeypatch.setattr(trainer, "loss", stopped_midway)
-    trainer.best_val_loss = float("inf")  # the next epoch's validation loss would be the best
+    monkeypatch.setattr(trainer, "_head_outputs", stopped_midway)
+    trainer.kept.val_loss = float("inf")  # the next epoch's validation loss would be the best
     rest = list(events)  # its first two steps; its last ends at the stop, without an event
     assert [e.step for e in rest] == [1, 2]
     assert trainer.best_val_loss == float("inf") and trainer.best_model().epochs_trained == 1

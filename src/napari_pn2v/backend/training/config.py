@@ -4,6 +4,7 @@ help, the widgets' forms and the benchmarks alike."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -195,6 +196,19 @@ class TrainConfig:
         label="Calibrate spread",
         advanced=True,
     )
+
+    def rate_at(self, fraction: float) -> float:
+        """A time budget's learning rate after ``fraction`` of it: a cosine from ``lr`` to 0
+        (planned over the budget, so a run that ends on time has also cooled down)."""
+        return 0.5 * self.lr * (1 + math.cos(math.pi * min(fraction, 1.0)))
+
+    def planned_epochs(self, epoch: int, step: int, elapsed: float) -> int:
+        """The epochs to train: configured, or those the time budget allows at the pace of
+        ``elapsed`` seconds to this step."""
+        if self.time_budget is None:
+            return self.epochs
+        done = (epoch - 1) + step / self.steps_per_epoch
+        return max(epoch, math.ceil(done * 60.0 * self.time_budget / max(elapsed, 1e-9)))
 
     def network_for_budget(
         self, network: ModelConfig, pace: Callable[[], float]

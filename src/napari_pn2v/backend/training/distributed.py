@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,29 @@ def mean_over_processes(value: float, device: torch.device) -> float:
     tensor = torch.tensor([value], dtype=torch.float64, device=device)
     dist.all_reduce(tensor)
     return float(tensor.item()) / size
+
+
+class ForOneProcess(nn.Module):
+    """Stands where DistributedDataParallel would, so both are called and unwrapped alike."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *args: torch.Tensor | bool) -> torch.Tensor:
+        return self.module(*args)
+
+
+def for_processes(module: nn.Module, device: torch.device) -> nn.Module:
+    """``module`` as training calls it: in a process group wrapped in DistributedDataParallel
+    (gradients averaged over the processes at every step), else as it is; either way its
+    ``.module`` is ``module``."""
+    if world()[1] == 1:
+        return ForOneProcess(module)
+    if device.type != "cuda":
+        return DistributedDataParallel(module)
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return DistributedDataParallel(module, device_ids=[index])
 
 
 def finish(together: bool = True) -> None:

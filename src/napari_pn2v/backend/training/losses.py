@@ -71,6 +71,14 @@ def prior_loss(
     return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
 
 
+def location_error(model: PN2VModel, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """N2V's loss on the prior mean: its squared error to the normalised observations
+    ``target`` at the masked pixels — how close to the data a PN2V prior's mean is, in the
+    units of an N2V model's validation loss."""
+    mean = model.prior(raw, calibrated=False).samples().mean(1)
+    return mse_loss(model.normalise(mean), target)
+
+
 class HeadOutputs(nn.Module):
     """The part of a loss that holds parameters, as one forward so DistributedDataParallel can
     wrap it: the head's outputs at the masked pixels (B·M, out_channels), or the one output at
@@ -105,14 +113,3 @@ class HeadOutputs(nn.Module):
         b, k = dense.shape[:2]
         picked = dense.flatten(2).gather(2, index[:, None, :].expand(b, k, -1))
         return picked.permute(0, 2, 1).reshape(-1, k)
-
-
-class ForOneProcess(nn.Module):
-    """Stands where DistributedDataParallel would, so both are called and unwrapped alike."""
-
-    def __init__(self, module: nn.Module) -> None:
-        super().__init__()
-        self.module = module
-
-    def forward(self, *args: torch.Tensor | bool) -> torch.Tensor:
-        return self.module(*args)

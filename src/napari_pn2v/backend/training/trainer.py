@@ -3,13 +3,15 @@
 The batch sampler cuts and masks patches on the fly (:mod:`.masking`) from data prepared once
 (:mod:`.data`); the K-sample head runs only at the masked pixels. Adam with ReduceLROnPlateau on
 the validation loss; the best weights by validation loss are kept, so stopping early still
-leaves a usable model, with its spread and guard (:mod:`.guard`) chosen for prediction.
+leaves a usable model, with its spread and guard (:mod:`.guard`) chosen for prediction. PN2V
+started from an N2V model keeps that start as a candidate and never keeps weights whose prior
+mean is further from the data than N2V's estimate (its masked squared error on the validation
+patches): PN2V's prior cannot end below the N2V it started from.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import threading
 import time
@@ -20,7 +22,6 @@ from dataclasses import asdict
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from ..devices import choose_device, uses_bfloat16
 from ..errors import PN2VError, Stopped
@@ -32,10 +33,11 @@ from ..noise.diagnostics import NoiseCheck
 from .averaging import WeightAverage
 from .config import Progress, TrainConfig
 from .data import Images, TrainingData, mean_std
-from .distributed import mean_over_processes, world
+from .distributed import for_processes, mean_over_processes, world
 from .guard import ImageNoise, check_noise, guarded_spread, with_blind_radius
-from .losses import ForOneProcess, HeadOutputs, mse_loss, prior_loss
+from .losses import HeadOutputs, location_error, mse_loss, prior_loss
 from .masking import Batch
+from .selection import KeptWeights
 from .spread import SpreadChoice
 
 
@@ -47,8 +49,11 @@ class Trainer:
     ``targets`` (supervised mode only) are the clean images, one per entry of ``images``, with
     one plane or as many as the input. ``validation`` (N2V and PN2V) are noisy images kept for
     validation only — ideally other scenes than the training images; then nothing of
-    ``images`` is held out. Lazy images (dask, zarr, memory-mapped; N2V and PN2V) are not
-    loaded: each batch reads its patches, so the data may be larger than memory.
+    ``images`` is held out. ``start_from`` (PN2V with a location-scale prior): the N2V model
+    whose network PN2V starts from (:meth:`PN2VModel.from_n2v`), kept unless an epoch's
+    prior mean is at least as close to the validation data. Lazy images (dask, zarr,
+    memory-mapped; N2V and PN2V) are not loaded: each batch reads its patches, so the data
+    may be larger than memory.
     """
 
     def __init__(
@@ -60,6 +65,7 @@ class Trainer:
         model: PN2VModel | None = None,
         targets: Images | None = None,
         validation: Images | None = None,
+        start_from: PN2VModel | None = None,
     ) -> None:
         self.config = config or TrainConfig()
         cfg = self.config
@@ -74,10 +80,15 @@ class Trainer:
         )
         self.n_planes = data.n_planes
         if model is None:
-            if cfg.seed is not None:
+            if cfg.seed is not None:  # a fresh network, or the new head rows of a start
                 torch.manual_seed(cfg.seed)
-            model = PN2VModel(model_config, *mean_std(data.samples), noise_model)
-            model.start_spread(cfg.initial_spread)
+            if start_from is not None:
+                model = PN2VModel.from_n2v(
+                    start_from, model_config, noise_model, cfg.initial_spread
+                )
+            else:
+                model = PN2VModel(model_config, *mean_std(data.samples), noise_model)
+                model.start_spread(cfg.initial_spread)
         self.model = model
         self.patch_shape = data.patch_shape
         self.warnings: list[str] = []
@@ -101,12 +112,17 @@ class Trainer:
         self.image_noise = image_noise if calibrated else None
         self._spread_patches = data.spread_patches(self._val, self._train) if calibrated else None
         self._stop = threading.Event()
+        #: PN2V trains on from an N2V model: the start is guarded (:meth:`_keep_start`)
+        self.from_n2v = start_from is not None
         self._start_training(model)
+        if self.from_n2v:
+            self._keep_start()
 
     def use_network(self, model_config: ModelConfig) -> None:
         """Train a fresh network of ``model_config`` (same mode) instead, on the data already
         read and with the same normalisation: for a time budget too short for the first."""
         old = self.model
+        self.from_n2v = False
         if self.config.seed is not None:
             torch.manual_seed(self.config.seed)
         model = PN2VModel(model_config, old.mean, old.std, old.noise_model)
@@ -130,22 +146,16 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=cfg.lr_factor, patience=cfg.lr_patience
         )
-        self.best_val_loss: float | None = None
-        self._best_state: dict | None = None
+        self.kept = KeptWeights()
+        #: a start from N2V: the last validation's prior-mean error (the start's: the bound)
+        self.location_error: float | None = None
         amp = uses_bfloat16(self.device, cfg.precision, self.warnings)
         outputs = HeadOutputs(model.net, model.config.mode == "supervised", amp=amp)
-        self._outputs: ForOneProcess | DistributedDataParallel = ForOneProcess(outputs)
-        if self.world_size > 1:  # gradients averaged over the processes at every step
-            self._outputs = DistributedDataParallel(
-                outputs,
-                device_ids=[
-                    self.device.index
-                    if self.device.index is not None
-                    else torch.cuda.current_device()
-                ]
-                if self.device.type == "cuda"
-                else None,
-            )
+        self._outputs = for_processes(outputs, self.device)
+
+    @property
+    def best_val_loss(self) -> float | None:
+        return self.kept.val_loss
 
     def _check_coverage(self, samples: list[np.ndarray], what: str) -> None:
         """Refuse data mostly outside the noise model's range; keep warnings for the rest."""
@@ -157,30 +167,29 @@ class Trainer:
 
     # ---------------------------------------------------------------- loss
     def loss(self, batch: Batch, training: bool = True) -> torch.Tensor:
-        """The PN2V, N2V or supervised loss of one batch.
-
-        While training PN2V with the location-scale prior, N2V's squared error on the prior
-        mean is added (``location_weight``), and by default (``prior_mean_loss``
-        "squared-error") it alone moves the prior mean: the likelihood's gradient reaches the
-        samples' spread and shape about their mean, not the mean. The mean of the true
-        p(s | neighbourhood) is E[x | neighbourhood], N2V's target, whatever the noise; the
-        likelihood pulls it wherever the noise model's shape is off (the prior absorbs what
-        the model lacks), and weights each pixel's error by its inverse noise variance, so
-        bright structures learned slowest. "joint": the likelihood moves the mean too, and the
-        squared error is on the location μ (how earlier versions trained). Validation reports
-        the PN2V loss alone.
+        """The PN2V, N2V or supervised loss of one batch. PN2V's with the location-scale
+        prior (:func:`.losses.prior_loss`): by default N2V's squared error alone moves the
+        prior mean, the likelihood shaping the samples about it (``prior_mean_loss``);
+        ``likelihood_body_weight`` scales the likelihood's gradient to the body. Validation
+        reports the PN2V loss alone.
         """
-        model, cfg = self.model, self.config
+        return self._loss(self._head_outputs(batch, training), batch, training)
+
+    def _head_outputs(self, batch: Batch, training: bool) -> torch.Tensor:
+        cfg, model = self.config, self.model
         outputs = self._outputs if training else self._outputs.module
         shaped = training and cfg.prior_mean_loss == "squared-error" and cfg.sparse_head
         shaped = shaped and model.is_probabilistic and model.config.location_scale
         body = cfg.likelihood_body_weight if shaped else 1.0
-        raw = outputs(batch.inputs, batch.index, cfg.sparse_head, body)
+        return outputs(batch.inputs, batch.index, cfg.sparse_head, body)
+
+    def _loss(self, raw: torch.Tensor, batch: Batch, training: bool) -> torch.Tensor:
+        model = self.model
         if model.config.mode == "supervised":
             return mse_loss(raw, batch.targets)
         if not model.is_probabilistic:
             return mse_loss(raw[:, 0], batch.targets.reshape(-1))
-        return prior_loss(model, raw, batch.targets.reshape(-1), cfg, training)
+        return prior_loss(model, raw, batch.targets.reshape(-1), self.config, training)
 
     def seconds_per_step(self, steps: int = 2) -> float:
         """A training step's time here, on real batches, after one step that warms up: the
@@ -208,21 +217,29 @@ class Trainer:
         return self._stop.is_set()
 
     def validate(self) -> float | None:
+        """The validation loss; for a start from N2V, the prior mean's masked squared error
+        too (:attr:`location_error`), from the same outputs."""
         if not self._val:
             return None
         self.model.net.eval()
-        losses = []
+        losses, errors = [], []
         try:
             with torch.no_grad():
                 for batch in self._val:
                     if self.stopping:
                         raise Stopped
-                    losses.append(self.loss(batch, training=False).item() * batch.targets.numel())
+                    raw = self._head_outputs(batch, training=False)
+                    count = batch.targets.numel()
+                    losses.append(self._loss(raw, batch, training=False).item() * count)
+                    if self.from_n2v:
+                        target = batch.targets.reshape(-1)
+                        errors.append(location_error(self.model, raw, target).item() * count)
         finally:
             self.model.net.train()
-        return mean_over_processes(
-            float(sum(losses) / sum(b.targets.numel() for b in self._val)), self.device
-        )
+        total = sum(b.targets.numel() for b in self._val)
+        if self.from_n2v:
+            self.location_error = mean_over_processes(float(sum(errors) / total), self.device)
+        return mean_over_processes(float(sum(losses) / total), self.device)
 
     # ---------------------------------------------------------------- loop
     def __iter__(self) -> Iterator[Progress]:
@@ -236,7 +253,9 @@ class Trainer:
                 if self.stopping:
                     return
                 if budget:
-                    self._follow_clock((time.monotonic() - start) / budget)
+                    rate = cfg.rate_at((time.monotonic() - start) / budget)
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = rate
                 group = int(torch.multinomial(self._weights, 1, generator=self._generator))
                 batch = self.data.batch(self._train[group], cfg.batch_size, self._generator)
                 loss = self.loss(batch)
@@ -262,7 +281,7 @@ class Trainer:
                 elapsed = time.monotonic() - start
                 yield Progress(
                     epoch,
-                    self._planned_epochs(epoch, step, elapsed, budget),
+                    cfg.planned_epochs(epoch, step, elapsed),
                     step,
                     cfg.steps_per_epoch,
                     total / step,
@@ -274,20 +293,6 @@ class Trainer:
                 )
                 if done:
                     return
-
-    def _follow_clock(self, fraction: float) -> None:
-        """A time budget's learning rate: a cosine from the configured rate to 0 over the
-        time (planned over the budget, so a run that ends on time has also cooled down)."""
-        rate = 0.5 * self.config.lr * (1 + math.cos(math.pi * min(fraction, 1.0)))
-        for group in self.optimizer.param_groups:
-            group["lr"] = rate
-
-    def _planned_epochs(self, epoch: int, step: int, elapsed: float, budget: float | None) -> int:
-        """The epochs to train: configured, or those the time budget allows at this pace."""
-        if budget is None:
-            return self.config.epochs
-        done = (epoch - 1) + step / self.config.steps_per_epoch
-        return max(epoch, math.ceil(done * budget / max(elapsed, 1e-9)))
 
     def _hold_residuals(self) -> None:
         """Zero the gradients of the prior's residual outputs: with zero moments Adam leaves
@@ -309,11 +314,16 @@ class Trainer:
         monitored = train_loss if val_loss is None else val_loss
         if self.config.time_budget is None:  # a time budget's rate follows the clock
             self.scheduler.step(monitored)
-        if self.best_val_loss is None or monitored < self.best_val_loss:
-            self.best_val_loss = monitored
-            self._best_state = {k: v.detach().cpu().clone() for k, v in self._kept_state().items()}
-            self._best_epochs = self.model.epochs_trained
+        self.kept.offer(monitored, self.location_error, self._kept_state, self.model.epochs_trained)
         return val_loss
+
+    def _keep_start(self) -> None:
+        """The start from N2V, validated before any PN2V step, is the first kept model: its
+        prior mean is N2V's estimate, the bound every later kept epoch's must meet."""
+        val_loss = self.validate()
+        if val_loss is not None:
+            self.kept = KeptWeights(bound=self.location_error)
+            self.kept.offer(val_loss, self.location_error, self._kept_state, 0)
 
     def run(self) -> PN2VModel:
         """Train to the end and return the best model."""
@@ -327,7 +337,8 @@ class Trainer:
         model = self.model.copy()
         model.net.load_state_dict(self._kept_state())
         model.net.cpu()
-        model.training = asdict(self.config)  # as trained: a measured blind radius included
+        # as trained: a measured blind radius included, and where PN2V started
+        model.training = asdict(self.config) | ({"start_from": "n2v"} if self.from_n2v else {})
         return model
 
     @property
@@ -336,33 +347,28 @@ class Trainer:
         worked out once per best model when it is first asked for. (Chosen at every improving
         epoch instead, it took a third of a quick PN2V training; it takes seconds, so a
         stopped training's model comes that much after the stop.)"""
-        if self._spread_patches is None or self._best_state is None:
+        if self._spread_patches is None or self.kept.state is None:
             return SpreadChoice()
-        if self._choice is None or self._choice[0] != self._best_epochs:
+        if self._choice is None or self._choice[0] != self.kept.epochs:
             model = self.model.copy()
-            model.net.load_state_dict(self._best_state)
+            model.net.load_state_dict(self.kept.state)
             model.net.to(self.device)
             generator = torch.Generator().manual_seed(0)
             radius = self.config.blind_radius or 0
             choice = guarded_spread(
                 model, self._spread_patches, generator, self.image_noise, radius
             )
-            self._choice = (self._best_epochs, choice)
+            self._choice = (self.kept.epochs, choice)
         return self._choice[1]
-
-    @property
-    def spread_scale(self) -> float:
-        """The best model's factor on its prior's spread."""
-        return self.spread.scale
 
     def best_model(self) -> PN2VModel:
         """The weights with the lowest validation loss so far (the current ones before any),
         with their spread, guard bands and the guard's check."""
         model = self.last_model()
-        if self._best_state is None:
+        if self.kept.state is None:
             return model
-        model.net.load_state_dict(self._best_state)
-        model.epochs_trained = self._best_epochs
+        model.net.load_state_dict(self.kept.state)
+        model.epochs_trained = self.kept.epochs
         choice = self.spread
         model.spread_scale, model.trust_edges, model.trusted = (
             choice.scale,
@@ -371,9 +377,9 @@ class Trainer:
         )
         model.std_factors = choice.std_factors
         if self._spread_patches is not None:
-            if self._check is None or self._check[0] != self._best_epochs:
+            if self._check is None or self._check[0] != self.kept.epochs:
                 self._check = (
-                    self._best_epochs,
+                    self.kept.epochs,
                     check_noise(model, choice, self.image_noise, self._held_out_outputs(model.net)),
                 )
             model.noise_check = self._check[1]
