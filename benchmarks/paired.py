@@ -161,7 +161,8 @@ def with_earlier(result: dict, arm: str) -> dict:
     change of the default path), and how far this run's N2V is from its N2V."""
     path = result_path(result["type"], result["preset"], result["seed"])
     earlier = json.loads(path.read_text())
-    earlier[arm] = earlier.pop("pn2v_from_n2v")
+    if "pn2v_from_n2v" in earlier:
+        earlier[arm] = earlier.pop("pn2v_from_n2v")
     if "note" in earlier:  # about the earlier run's minutes
         earlier["earlier_note"] = earlier.pop("note")
     scores = result["n2v"]["denoised_fitted"], earlier["n2v"]["denoised_fitted"]

@@ -60,53 +60,63 @@ INTRO = (
     "with it; all scored on the same 4 frames. The bootstrap's N2V is the paired baseline: "
     "the same seed, settings and patches as the PN2V trainings (a test checks it equals an "
     "N2V trained alone), so each difference to N2V is measured on the same draw, shown with"
-    " its spread over seeds. *PN2V from scratch*: a fresh network; *PN2V from N2V*: the "
-    "network starts as the bootstrap's N2V (what `pn2v train --bootstrap` and the training "
-    "panel after a bootstrap do since 2026-12-06). *Averaged*: the mean of N2V's and "
-    "PN2V-from-scratch's outputs (a lever, not what the plugin gives). *Fitted*: against "
-    "the 50-frame average fitted to each frame by a gain and an offset (the frames drift); "
-    "*plain*: against the 50-frame average as it is, the output clipped to [0, 255], as "
-    "published FMD numbers are computed. PSNR in dB, range 255, mean of the 4 frames, then "
-    "of the seeds. Minutes: the bootstrap (N2V, then the fit) and one PN2V training, one "
-    "core each."
+    " its spread over seeds. *PN2V from N2V* (the default since 2026-12-07): the network "
+    "starts as the bootstrap's N2V and keeps that start unless an epoch's prior mean comes "
+    "as close to the validation data (N2V's masked error); *kept start*: in how many seeds "
+    "no epoch did. *Unbounded*: the same start without that bound (the default of "
+    "2026-12-06); *from scratch*: a fresh network (the default before). *Averaged*: the "
+    "mean of N2V's and PN2V-from-scratch's outputs (a lever, not what the plugin gives). "
+    "*Fitted*: against the 50-frame average fitted to each frame by a gain and an offset "
+    "(the frames drift); *plain*: against the 50-frame average as it is, the output clipped"
+    " to [0, 255], as published FMD numbers are computed. PSNR in dB, range 255, mean of "
+    "the 4 frames, then of the seeds. Minutes: the bootstrap (N2V, then the fit) and the "
+    "PN2V training from it, one core each."
 )
+
+#: the PN2V arms, as (result key, column title), the default first
+ARMS = (
+    ("pn2v_from_n2v", "PN2V from N2V"),
+    ("pn2v_from_n2v_unbounded", "unbounded"),
+    ("pn2v", "from scratch"),
+)
+
+
+def _kept(results: list[dict]) -> str:
+    """In how many of the seeds with the default arm PN2V kept its start from N2V."""
+    epochs = [r["pn2v_from_n2v"].get("epochs_kept") for r in results if "pn2v_from_n2v" in r]
+    return f"{sum(e == 0 for e in epochs)} of {len(epochs)}" if epochs else "—"
 
 
 def paired_section() -> list[str]:
     runs = _runs()
     if not runs:
         return []
+    arms = "".join(f" | {title} | − N2V" for _, title in ARMS)
     lines = [
         TITLE,
         "",
         INTRO,
         "",
-        "| type | preset | seeds | input | N2V | PN2V from scratch | − N2V | PN2V from N2V "
-        "| − N2V | averaged | plain: N2V / from scratch / from N2V "
-        "| minutes: bootstrap / PN2V from N2V |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| type | preset | seeds | input | N2V{arms} | kept start | averaged "
+        "| plain: N2V / PN2V from N2V | minutes: bootstrap / PN2V from N2V |",
+        "|---|---|---|---|---|" + "---|---|" * len(ARMS) + "---|---|---|---|",
     ]
     details = []
     for (kind, preset), results in runs.items():
-        n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v")
-        started = _arm(results, "pn2v_from_n2v")
-        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v", "pn2v", "pn2v_from_n2v")]
+        n2v = _arm(results, "n2v")
+        values = [_arm(results, key) for key, _ in ARMS]
+        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v", "pn2v_from_n2v")]
         seconds = [
             (r["bootstrap_seconds"], r["pn2v_from_n2v"]["train_seconds"])
             for r in results
             if "pn2v_from_n2v" in r
         ]
         noisy = _mean([_mean(r["input_fitted"]) for r in results])
-        cells = [
-            kind,
-            preset,
-            str(len(results)),
-            f"{noisy:.2f}",
-            _cell(n2v),
-            _cell(pn2v),
-            _difference(pn2v, n2v),
-            _cell(started),
-            _difference(started, n2v),
+        cells = [kind, preset, str(len(results)), f"{noisy:.2f}", _cell(n2v)]
+        for value in values:
+            cells += [_cell(value), _difference(value, n2v)]
+        cells += [
+            _kept(results),
             _cell(_arm(results, "n2v_pn2v_average")),
             " / ".join(_cell(v) for v in plain),
             " / ".join(f"{_mean(list(s)) / 60:.1f}" for s in zip(*seconds, strict=True)) or "—",
@@ -114,15 +124,17 @@ def paired_section() -> list[str]:
         lines.append("| " + " | ".join(cells) + " |")
         seeds = ", ".join(
             f"seed {r['seed']}: "
-            + " / ".join("—" if c[i] is None else f"{c[i]:.2f}" for c in (n2v, pn2v, started))
+            + " / ".join("—" if c[i] is None else f"{c[i]:.2f}" for c in (n2v, *values))
             for i, r in enumerate(results)
         )
         machines = sorted({r["machine"] for r in results})
         notes = sorted({r["note"] for r in results if "note" in r})
-        details.append(
-            f"- {kind}, {preset}, N2V / PN2V from scratch / from N2V: {seeds} — "
-            + "; ".join(machines + notes)
-        )
+        notes += [
+            f"the unbounded and from-scratch arms, run before: {note}"
+            for note in sorted({r["earlier_note"] for r in results if "earlier_note" in r})
+        ]
+        titles = " / ".join(["N2V", *(title for _, title in ARMS)])
+        details.append(f"- {kind}, {preset}, {titles}: {seeds} — " + "; ".join(machines + notes))
     return [*lines, "", "Each seed:", "", *details, "", *FIELD, ""]
 
 
