@@ -5,8 +5,8 @@ The batch sampler cuts and masks patches on the fly (:mod:`.masking`) from data 
 the validation loss; the best weights by validation loss are kept, so stopping early still
 leaves a usable model, with its spread and guard (:mod:`.guard`) chosen for prediction. PN2V
 started from an N2V model keeps that start as a candidate and never keeps weights whose prior
-mean is further from the data than N2V's estimate (its masked squared error on the validation
-patches): PN2V's prior cannot end below the N2V it started from.
+mean is further from the data than N2V's estimate, as measured by the masked squared error on
+the validation patches (:mod:`.selection`).
 """
 
 from __future__ import annotations
