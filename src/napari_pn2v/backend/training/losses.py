@@ -68,14 +68,14 @@ def prior_loss(
         centre = samples.mean(1, keepdim=True)
     shaped = samples - centre + mean.detach()
     loss = pn2v_loss(shaped, observed, model.noise_model)
-    return loss + weight * mse_loss(model.normalise(mean[:, 0]), target)
+    return loss + weight * location_error(model, mean[:, 0], target)
 
 
-def location_error(model: PN2VModel, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """N2V's loss on the prior mean: its squared error to the normalised observations
-    ``target`` at the masked pixels — how close to the data a PN2V prior's mean is, in the
-    units of an N2V model's validation loss."""
-    mean = model.prior(raw, calibrated=False).samples().mean(1)
+def location_error(model: PN2VModel, mean: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """N2V's loss on a prior's mean (N,), in intensity units: its squared error to the
+    normalised observations ``target`` at the masked pixels, in the units of an N2V model's
+    validation loss. The term PN2V training adds (``location_weight``), and the bound a start
+    from N2V holds the kept epochs to (:mod:`.selection`)."""
     return mse_loss(model.normalise(mean), target)
 
 

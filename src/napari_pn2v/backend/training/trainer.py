@@ -232,8 +232,9 @@ class Trainer:
                     count = batch.targets.numel()
                     losses.append(self._loss(raw, batch, training=False).item() * count)
                     if self.from_n2v:
-                        target = batch.targets.reshape(-1)
-                        errors.append(location_error(self.model, raw, target).item() * count)
+                        mean = self.model.prior(raw, calibrated=False).samples().mean(1)
+                        error = location_error(self.model, mean, batch.targets.reshape(-1))
+                        errors.append(error.item() * count)
         finally:
             self.model.net.train()
         total = sum(b.targets.numel() for b in self._val)
