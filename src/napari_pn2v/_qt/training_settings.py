@@ -40,6 +40,7 @@ ADVANCED = (
             "weight_average",
             "fit_network_to_budget",
             "blind_radius",
+            "replacement",
             "location_weight",
             "prior_mean_loss",
             "likelihood_body_weight",
@@ -48,7 +49,7 @@ ADVANCED = (
             "precision",
         ),
     ),
-    (ModelConfig, ("prior",)),
+    (ModelConfig, ("prior", "n2v2")),
 )
 #: "Validate on" choices besides an image layer of other scenes -> TrainConfig.holdout
 HOLDOUT_CHOICES = {"held-out frames": "frames", "held-out region": "region"}

@@ -193,7 +193,7 @@ def _train_parser(sub) -> None:
         help="no calibration data: first train N2V with the same settings, fit "
         "this kind of noise model to its predictions, then train PN2V with it",
     )
-    add_settings(tr, ModelConfig, skip=("depth", "features", "samples", "prior", "dims"))
+    add_settings(tr, ModelConfig, skip=("depth", "features", "samples", "prior", "n2v2", "dims"))
     tr.add_argument(
         "--target",
         nargs="+",

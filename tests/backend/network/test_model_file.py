@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_pn2v.backend import PN2VError, PN2VModel, predict
+from napari_pn2v.backend import ModelConfig, PN2VError, PN2VModel, predict
 from tests.conftest import with_noise_model
 
 
@@ -23,6 +23,14 @@ def test_round_trip_predicts_the_same(tmp_path, request, noisy, name):
     np.testing.assert_array_equal(
         predict(loaded, noisy[0])["denoised"], predict(model, noisy[0])["denoised"]
     )
+
+
+def test_saved_settings_of_other_versions_give_the_network_they_were_saved_with():
+    # a file from before N2V2's option holds the plain network, whatever the default
+    assert ModelConfig.from_saved({"mode": "n2v", "depth": 2}).n2v2 is False
+    assert ModelConfig.from_saved({"mode": "n2v", "n2v2": True}).n2v2 is True
+    # a later version's unknown setting is ignored
+    assert ModelConfig.from_saved({"mode": "n2v", "later": 1}) == ModelConfig(mode="n2v")
 
 
 class Exploit:

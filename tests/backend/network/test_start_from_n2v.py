@@ -27,3 +27,6 @@ def test_only_a_matching_n2v_model_is_a_start(n2v_model, pn2v_model, noise_model
     wider = ModelConfig(mode="pn2v", samples=16, depth=2, features=16)
     with pytest.raises(PN2VError, match="another network"):
         PN2VModel.from_n2v(n2v_model, wider, noise_model, spread=0.1)
+    n2v2 = ModelConfig(mode="pn2v", samples=16, n2v2=True, **TINY_NET)
+    with pytest.raises(PN2VError, match="another network"):
+        PN2VModel.from_n2v(n2v_model, n2v2, noise_model, spread=0.1)

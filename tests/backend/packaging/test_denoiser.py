@@ -88,3 +88,21 @@ def test_the_state_dict_weights_give_what_predict_gives(
     with torch.no_grad():
         got = module(torch.as_tensor(image)[None, None])[0, 0].numpy()
     np.testing.assert_allclose(got, predict(model, image)["denoised"], rtol=1e-5, atol=1e-3)
+
+
+def test_n2v2s_network_is_traced_and_packaged_as_predict_runs_it(noisy):
+    torch.manual_seed(0)
+    config = ModelConfig(mode="n2v", n2v2=True, **TINY_NET)
+    model = PN2VModel(config, float(noisy.mean()), float(noisy.std()))
+    _trace_and_compare(model, noisy)
+    arguments = yaml.safe_load(yaml.safe_dump(package_arguments(model)))
+    assert arguments["state"]["config"]["n2v2"] is True
+    module = PackagedDenoiser(**arguments)
+    file = io.BytesIO()
+    torch.save(package_state(model), file)
+    file.seek(0)
+    module.load_state_dict(torch.load(file, weights_only=True))
+    image = noisy[1, :96, :128]
+    with torch.no_grad():
+        got = module(torch.as_tensor(image)[None, None])[0, 0].numpy()
+    np.testing.assert_allclose(got, predict(model, image)["denoised"], rtol=1e-5, atol=1e-3)

@@ -7,6 +7,7 @@ import torch
 from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
 from napari_pn2v.backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
 from napari_pn2v.backend.training.data import TrainingData, mean_std
+from napari_pn2v.backend.training.masking import neighbour_median
 from tests.conftest import TINY_NET, TINY_TRAINING, numpy_peak
 
 
@@ -75,3 +76,20 @@ def test_preparing_training_copies_no_float_stack():
     for mode in ("n2v", "pn2v"):
         growth = _numpy_peak(stack, mode) - _numpy_peak(stack[:48], mode)
         assert growth < float32 / 2, f"{mode}: {growth / 2**20:.0f} MiB more for 48 more frames"
+
+
+def test_training_and_validation_batches_use_the_configured_replacement():
+    stack = _uint8_stack()
+    for replacement in ("neighbour", "median"):
+        config = TrainConfig(**TINY_TRAINING, replacement=replacement, blind_radius=0)
+        _, batches = _batches(stack, config)
+        for batch in batches:
+            shown = batch.inputs[:, 0].flatten(1).gather(1, batch.index)
+            medians = neighbour_median(
+                batch.patches.flatten(1), batch.index, batch.patches.shape[1:]
+            )
+            same = torch.isclose(shown, medians).float().mean().item()
+            if replacement == "median":
+                assert same == 1.0
+            else:  # a random neighbour equals the others' median now and then, not always
+                assert same < 0.5

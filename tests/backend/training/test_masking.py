@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from napari_pn2v.backend.training.masking import (
@@ -7,6 +8,7 @@ from napari_pn2v.backend.training.masking import (
     mask_positions,
     masked_batch,
     n_masked,
+    neighbour_median,
     neighbour_positions,
     sample_patches,
 )
@@ -140,3 +142,37 @@ def test_3d_patches_turn_in_the_yx_plane_only():
     # each patch's planes are consecutive Z planes of one frame: values step by 144 along Z
     steps = batch.patches[:, 1:] - batch.patches[:, :-1]
     assert (steps == 144).all()
+
+
+def _median_of_others(patch: np.ndarray, y: int, x: int) -> float:
+    """The lower median of the 24 other pixels of (y, x)'s 5×5 window, mirrored at edges."""
+    half, (h, w) = NEIGHBOURHOOD // 2, patch.shape
+    values = []
+    for dy in range(-half, half + 1):
+        for dx in range(-half, half + 1):
+            if dy or dx:
+                yy = y + dy if 0 <= y + dy < h else y - dy
+                xx = x + dx if 0 <= x + dx < w else x - dx
+                values.append(patch[yy, xx])
+    return float(np.sort(values)[len(values) // 2 - 1])
+
+
+def test_median_replacement_shows_the_median_of_the_other_neighbours():
+    generator = torch.Generator().manual_seed(3)
+    frames = torch.randn(2, 24, 24)
+    batch = masked_batch(frames, 4, 16, generator, replacement="median")
+    patches, inputs = batch.patches.numpy(), batch.inputs[:, 0].numpy()
+    for b, row in enumerate(batch.index.tolist()):
+        for i in row:
+            y, x = divmod(i, 16)
+            assert inputs[b, y, x] == _median_of_others(patches[b], y, x)
+    unmasked = np.ones((4, 16 * 16), bool)
+    np.put_along_axis(unmasked, batch.index.numpy(), False, axis=1)
+    assert (inputs.reshape(4, -1)[unmasked] == patches.reshape(4, -1)[unmasked]).all()
+    # corners and edges take mirrored neighbours, never the pixel itself
+    patch = torch.arange(36.0).view(1, 36) ** 2
+    corners = torch.tensor([[0, 5, 30, 35, 14]])
+    expected = [
+        _median_of_others(patch.view(6, 6).numpy(), *divmod(i, 6)) for i in (0, 5, 30, 35, 14)
+    ]
+    assert neighbour_median(patch, corners, (6, 6)).tolist() == [expected]

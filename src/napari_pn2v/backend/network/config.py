@@ -3,7 +3,7 @@ line's help and the widgets' forms read it without loading the engine."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ..errors import PN2VError
 from ..options import option
@@ -49,6 +49,13 @@ class ModelConfig:
         choices=PRIORS,
         advanced=True,
     )
+    n2v2: bool = option(
+        False,
+        "N2V2's network (Höck et al. 2022): max-blur pooling and no skip connection at full "
+        "resolution, against the checkerboard artefacts of blind-spot networks",
+        label="N2V2 network",
+        advanced=True,
+    )
     dims: int = option(
         2,
         "2: denoise plane by plane; 3: a 3-D network (3-D convolutions and "
@@ -66,6 +73,14 @@ class ModelConfig:
         for name in ("depth", "features", "samples"):
             if int(getattr(self, name)) < 1:
                 raise PN2VError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @classmethod
+    def from_saved(cls, settings: dict) -> ModelConfig:
+        """The configuration a model file or package holds. Keys of later versions are
+        ignored; files from before N2V2's option hold the network without its changes,
+        whatever the option's default."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in ({"n2v2": False} | settings).items() if k in known})
 
     @property
     def location_scale(self) -> bool:

@@ -10,7 +10,7 @@ import io
 import math
 import os
 import zipfile
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -74,7 +74,9 @@ class PN2VModel:
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
-        net = UNet(config.depth, config.features, config.out_channels, dims=config.dims)
+        net = UNet(
+            config.depth, config.features, config.out_channels, dims=config.dims, n2v2=config.n2v2
+        )
         if config.location_scale:
             with torch.no_grad():
                 net.head.weight[2:] *= 0.01  # residuals start small: samples = normal quantiles
@@ -111,9 +113,13 @@ class PN2VModel:
         if n2v.mode != "n2v" or not config.location_scale:
             return "a PN2V model with a location-scale prior starts from an N2V model"
         if any(
-            getattr(n2v, name) != getattr(config, name) for name in ("depth", "features", "dims")
+            getattr(n2v, name) != getattr(config, name)
+            for name in ("depth", "features", "dims", "n2v2")
         ):
-            return "the N2V model to start from has another network (depth, features, dimensions)"
+            return (
+                "the N2V model to start from has another network (depth, features, "
+                "dimensions or N2V2's)"
+            )
         return None
 
     def start_spread(self, fraction: float) -> None:
@@ -250,8 +256,7 @@ class PN2VModel:
     @classmethod
     def from_state(cls, state: dict, source: str) -> PN2VModel:
         try:
-            known = {f.name for f in fields(ModelConfig)}
-            config = ModelConfig(**{k: v for k, v in state["config"].items() if k in known})
+            config = ModelConfig.from_saved(state["config"])
             noise_model = None
             if state.get("noise_model") is not None:
                 nm = {

@@ -90,7 +90,9 @@ class Bootstrap:
             raise PN2VError(f"bootstrap fits one of {FITS}, not {fit!r}")
         self.fit, self.bins = fit, bins
         self.images = [load_if_small(image) for image in images]
-        n2v = ModelConfig(mode="n2v", depth=network.depth, features=network.features)
+        n2v = ModelConfig(
+            mode="n2v", depth=network.depth, features=network.features, n2v2=network.n2v2
+        )
         self.trainer = Trainer(self.images, training, n2v)
         #: the trained N2V model, once :meth:`result` has run
         self.n2v = None

@@ -80,7 +80,7 @@ class PackagedDenoiser(nn.Module):
     def __init__(self, state: dict, arrays: dict, output: str = "denoised") -> None:
         super().__init__()
         self.state, self.output = state, output
-        self.net = PN2VModel._new_net(ModelConfig(**state["config"]))
+        self.net = PN2VModel._new_net(ModelConfig.from_saved(state["config"]))
         for key, (shape, dtype) in arrays.items():  # filled by load_state_dict
             self.register_buffer(f"noise_{key}", torch.zeros(shape, dtype=getattr(torch, dtype)))
         self.model: PN2VModel | None = None

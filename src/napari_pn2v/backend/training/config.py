@@ -28,6 +28,9 @@ MIN_FEATURES = 8
 #: the blind spot's neighbourhood: a masked pixel takes the value of another pixel of its
 #: 5×5 (5×5×5) window
 NEIGHBOURHOOD = 5
+#: what a masked pixel's value is replaced by: a random neighbour's (N2V) or the median of
+#: its neighbours (N2V2)
+REPLACEMENTS = ("neighbour", "median")
 
 
 @dataclass
@@ -141,6 +144,16 @@ class TrainConfig:
         min=-1,  # the forms' stand-in for auto: 0 (the pixel alone) stays a choice
         max=4,
         none="auto",
+        advanced=True,
+    )
+    replacement: str = option(
+        "neighbour",
+        "what a masked pixel shows the network: a random other pixel of its 5×5 window "
+        "(Noise2Void) or the median of the others (N2V2, Höck et al. 2022), which never "
+        "repeats one neighbour's noise; with a blind-spot radius above 0 the hidden block "
+        "always takes random pixels of the patch",
+        label="Masked pixels show",
+        choices=REPLACEMENTS,
         advanced=True,
     )
     val_patches: int = 64
@@ -271,6 +284,10 @@ class TrainConfig:
             raise PN2VError(
                 f"the likelihood's weight on the body must be in [0, 1], got "
                 f"{self.likelihood_body_weight}"
+            )
+        if self.replacement not in REPLACEMENTS:
+            raise PN2VError(
+                f"replacement must be one of {', '.join(REPLACEMENTS)}, got {self.replacement!r}"
             )
         if self.blind_radius is not None and not 0 <= self.blind_radius <= 4:
             raise PN2VError(f"blind-spot radius must be 0–4 pixels, got {self.blind_radius}")

@@ -269,7 +269,9 @@ class TrainingData:
         shape = patch or self.patch_shape
         if self.supervised:
             return paired_batch(frames, size, shape, generator).map(self._normalise)
-        batch = masked_batch(frames, size, shape, generator, self.config.blind_radius or 0)
+        batch = masked_batch(
+            frames, size, shape, generator, self.config.blind_radius or 0, self.config.replacement
+        )
         return batch.map(self._normalise)
 
     def validation_batches(self, held_out: list[Frames]) -> list[Batch]:

@@ -3,7 +3,8 @@
 Patches are cut on the fly from any number of frames with random positions and one of the 8
 rotations/flips; no patch set is ever extracted up front. In each patch a stratified random set
 of pixels is masked: each is replaced by a random other pixel of its 5×5 neighbourhood (never
-itself, also at the borders), and the network must predict the original value there. Patches
+itself, also at the borders) or by the median of those 24 pixels (N2V2), and the network must
+predict the original value there. Patches
 of a 3-D network are (Z, Y, X) blocks with 5×5×5 neighbourhoods and the same density of
 masked voxels.
 """
@@ -154,6 +155,14 @@ def shifted_positions(
     return flat
 
 
+def _neighbour_offsets(dims: int) -> torch.Tensor:
+    """Offsets to every other pixel of a 5×5 (5×5×5) window: (24 or 124, dims)."""
+    half = NEIGHBOURHOOD // 2
+    return torch.tensor(
+        [o for o in itertools.product(range(-half, half + 1), repeat=dims) if any(o)]
+    )
+
+
 def neighbour_positions(
     index: torch.Tensor, size: int | Shape, generator: torch.Generator | None = None
 ) -> torch.Tensor:
@@ -164,12 +173,18 @@ def neighbour_positions(
     replacement is never the pixel itself.
     """
     shape = patch_shape(size)
-    half = NEIGHBOURHOOD // 2
-    offsets = torch.tensor(
-        [o for o in itertools.product(range(-half, half + 1), repeat=len(shape)) if any(o)]
-    )
+    offsets = _neighbour_offsets(len(shape))
     pick = torch.randint(len(offsets), index.shape, generator=generator)
     return shifted_positions(index, shape, offsets[pick], mirror=True)
+
+
+def neighbour_median(flat: torch.Tensor, index: torch.Tensor, shape: Shape) -> torch.Tensor:
+    """The median of the other pixels of each indexed pixel's 5×5 (5×5×5) window (mirrored at
+    the patch's edges) in (B, pixels) ``flat`` patches: (B, M). N2V2's replacement: the
+    masked pixel's own value and noise never reach the input."""
+    window = shifted_positions(index[..., None], shape, _neighbour_offsets(len(shape)), True)
+    values = flat.gather(1, window.flatten(1)).view(*window.shape)
+    return values.median(dim=-1).values
 
 
 def block_positions(index: torch.Tensor, size: int | Shape, radius: int) -> torch.Tensor:
@@ -186,8 +201,11 @@ def masked_batch(
     size: int | Shape,
     generator: torch.Generator | None = None,
     blind_radius: int = 0,
+    replacement: str = "neighbour",
 ) -> Batch:
-    """Sample, augment and mask one batch from (N, *space) or (N, 1, *space) ``frames``.
+    """Sample, augment and mask one batch from (N, *space) or (N, 1, *space) ``frames``;
+    masked pixels show a random neighbour or (``replacement`` "median") their neighbours'
+    median.
 
     ``blind_radius`` r > 0 hides the whole (2r+1)² block around each masked pixel (each of its
     pixels takes the value of a random pixel of the patch), for noise correlated between
@@ -212,6 +230,8 @@ def masked_batch(
         hidden = block_positions(index, shape, blind_radius).reshape(batch, -1)
         source = torch.randint(flat.shape[1], hidden.shape, generator=generator)
         inputs.scatter_(1, hidden, flat.gather(1, source.to(flat.device)))
+    elif replacement == "median":
+        inputs.scatter_(1, index, neighbour_median(flat, index, shape))
     else:
         source = neighbour_positions(index, shape, generator)
         inputs.scatter_(1, index, flat.gather(1, source))
