@@ -65,11 +65,14 @@ def predictions(model, raw: np.ndarray) -> tuple[list[dict], float]:
     return outputs, (time.perf_counter() - start) / len(raw)
 
 
-def _train_pn2v(images: np.ndarray, config, noise_model, start_from=None):
+def _train_pn2v(
+    images: np.ndarray, config, noise_model, start_from=None, network: ModelConfig | None = None
+):
     """PN2V trained with ``noise_model`` (from scratch, or from the N2V ``start_from``) and
     the seconds it took."""
     start = time.perf_counter()
-    job = TrainingJob([images], config, ModelConfig(mode="pn2v"), noise_model=noise_model)
+    network = network or ModelConfig(mode="pn2v")
+    job = TrainingJob([images], config, network, noise_model=noise_model)
     job.start_from = start_from
     return job.run(), time.perf_counter() - start
 
@@ -161,6 +164,29 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     return result
 
 
+def add_n2v2(kind: str, seed: int, preset_name: str) -> dict:
+    """An earlier run's file with N2V2's arms added (Höck et al. 2022: its network and the
+    median replacement), the rest of the default path unchanged: the bootstrap's N2V as
+    ``n2v2`` and PN2V started from it as ``pn2v_from_n2v2``, the same seed as the file's N2V."""
+    result = json.loads(result_path(kind, preset_name, seed).read_text())
+    raw, fitted = load(kind)
+    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
+    images = raw.astype(np.float32)
+    config = preset(preset_name, seed=seed, replacement="median")
+    network = ModelConfig(mode="pn2v", n2v2=True)
+    start = time.perf_counter()
+    made = NoiseModelJob(
+        "bootstrap", images=[images], fit=FIT, training=config, network=network
+    ).run()
+    seconds = time.perf_counter() - start
+    result["n2v2"] = _arm(made.n2v, raw, fitted, average, seconds)[0]
+    started, seconds = _train_pn2v(images, config, made.model, made.n2v, network)
+    result["pn2v_from_n2v2"] = _arm(started, raw, fitted, average, seconds)[0]
+    result["n2v2_date"] = time.strftime("%Y-%m-%d")
+    result["n2v2_machine"] = f"{cpu_name()}, {torch.get_num_threads()} threads, cpu"
+    return result
+
+
 def with_earlier(result: dict, arm: str) -> dict:
     """``result`` over the earlier file of its type, preset and seed: that file's arms that
     this run did not train are kept, its PN2V from N2V renamed ``arm`` (a version before a
@@ -196,6 +222,11 @@ def main() -> None:
         "--save-models' folder where saved there, else the same bootstrap again)",
     )
     parser.add_argument(
+        "--n2v2",
+        action="store_true",
+        help="add N2V2's N2V and PN2V started from it to an earlier run's file",
+    )
+    parser.add_argument(
         "--earlier-as",
         metavar="ARM",
         help="keep the earlier file's arms, its PN2V from N2V under this name",
@@ -204,6 +235,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
+    elif args.n2v2:
+        result = add_n2v2(args.type, args.seed, args.preset)
     else:
         result = run(args.type, args.seed, args.preset, args.save_models, not args.no_scratch)
         if args.earlier_as:
@@ -211,8 +244,9 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
-    n2v, pn2v = result["n2v"]["denoised_fitted"], result["pn2v_from_n2v"]["denoised_fitted"]
-    print(f"{args.type} seed {args.seed}: N2V {np.mean(n2v):.2f}, PN2V {np.mean(pn2v):.2f} dB")
+    arms = ("n2v2", "pn2v_from_n2v2") if args.n2v2 else ("n2v", "pn2v_from_n2v")
+    n2v, pn2v = (np.mean(result[arm]["denoised_fitted"]) for arm in arms)
+    print(f"{args.type} seed {args.seed}: {arms[0]} {n2v:.2f}, {arms[1]} {pn2v:.2f} dB")
     print(f"wrote {path}")
 
 

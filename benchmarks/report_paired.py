@@ -135,7 +135,62 @@ def paired_section() -> list[str]:
         ]
         titles = " / ".join(["N2V", *(title for _, title in ARMS)])
         details.append(f"- {kind}, {preset}, {titles}: {seeds} — " + "; ".join(machines + notes))
-    return [*lines, "", "Each seed:", "", *details, "", *FIELD, ""]
+    return [*lines, "", "Each seed:", "", *details, "", *_n2v2_section(runs), *FIELD, ""]
+
+
+N2V2_INTRO = (
+    "N2V2's changes (Höck et al. 2022; `--n2v2 --replacement median`, *N2V2 network* and "
+    "*Masked pixels show* under *Advanced*): max-blur pooling and no skip at full resolution"
+    " in the network, and masked pixels that show their neighbours' median instead of a "
+    "random neighbour (WideField_BPAE_R's correlated noise hides a 5 × 5 block around each "
+    "masked pixel, which takes random pixels of the patch: there only the network changes). "
+    "The same default path (`paired.py --n2v2`): the bootstrap's N2V with them, PN2V started"
+    " from it with them; the same seeds as the table above, so each difference is paired "
+    "with that seed's N2V and PN2V."
+)
+
+
+def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
+    """N2V2's arms beside the plain N2V and PN2V of the same seeds."""
+    lines = [
+        "### N2V2's changes, paired by seed",
+        "",
+        N2V2_INTRO,
+        "",
+        "| type | preset | seeds | N2V | N2V2 | N2V2 − N2V | PN2V from N2V | PN2V from N2V2 "
+        "| − PN2V from N2V | − N2V | kept start | plain: N2V2 / PN2V from N2V2 "
+        "| minutes: bootstrap / PN2V |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (kind, preset), every in runs.items():
+        results = [r for r in every if "pn2v_from_n2v2" in r]
+        if not results:
+            continue
+        n2v, n2v2 = _arm(results, "n2v"), _arm(results, "n2v2")
+        pn2v, pn2v2 = _arm(results, "pn2v_from_n2v"), _arm(results, "pn2v_from_n2v2")
+        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v2", "pn2v_from_n2v2")]
+        kept = sum(r["pn2v_from_n2v2"].get("epochs_kept") == 0 for r in results)
+        minutes = [
+            _mean([r[arm]["train_seconds"] for r in results]) / 60
+            for arm in ("n2v2", "pn2v_from_n2v2")
+        ]
+        cells = [
+            kind,
+            preset,
+            str(len(results)),
+            _cell(n2v),
+            _cell(n2v2),
+            _difference(n2v2, n2v),
+            _cell(pn2v),
+            _cell(pn2v2),
+            _difference(pn2v2, pn2v),
+            _difference(pn2v2, n2v),
+            f"{kept} of {len(results)}",
+            " / ".join(_cell(v) for v in plain),
+            " / ".join(f"{m:.1f}" for m in minutes),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return [*lines, ""] if len(lines) > 5 else []
 
 
 #: how these numbers stand against the published ones
