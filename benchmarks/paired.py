@@ -164,26 +164,36 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     return result
 
 
-def add_n2v2(kind: str, seed: int, preset_name: str) -> dict:
+#: N2V2's changes by part: (the network's, the masked pixels' replacement); "both" is N2V2
+N2V2_PARTS = {"both": (True, "median"), "network": (True, "neighbour"), "median": (False, "median")}
+
+
+def add_n2v2(
+    kind: str, seed: int, preset_name: str, part: str = "both", n2v_only: bool = False
+) -> dict:
     """An earlier run's file with N2V2's arms added (Höck et al. 2022: its network and the
-    median replacement), the rest of the default path unchanged: the bootstrap's N2V as
-    ``n2v2`` and PN2V started from it as ``pn2v_from_n2v2``, the same seed as the file's N2V."""
+    median replacement), the rest of the default path unchanged, the same seed as the file's
+    N2V: the bootstrap's N2V as ``n2v2`` (one ``part`` alone: ``n2v2_<part>``) and, unless
+    ``n2v_only``, PN2V started from it as ``pn2v_from_`` that arm."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
     raw, fitted = load(kind)
     average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
     images = raw.astype(np.float32)
-    config = preset(preset_name, seed=seed, replacement="median")
-    network = ModelConfig(mode="pn2v", n2v2=True)
+    network_changed, replacement = N2V2_PARTS[part]
+    config = preset(preset_name, seed=seed, replacement=replacement)
+    network = ModelConfig(mode="pn2v", n2v2=network_changed)
     start = time.perf_counter()
     made = NoiseModelJob(
         "bootstrap", images=[images], fit=FIT, training=config, network=network
     ).run()
     seconds = time.perf_counter() - start
-    result["n2v2"] = _arm(made.n2v, raw, fitted, average, seconds)[0]
-    started, seconds = _train_pn2v(images, config, made.model, made.n2v, network)
-    result["pn2v_from_n2v2"] = _arm(started, raw, fitted, average, seconds)[0]
-    result["n2v2_date"] = time.strftime("%Y-%m-%d")
-    result["n2v2_machine"] = f"{cpu_name()}, {torch.get_num_threads()} threads, cpu"
+    arm = "n2v2" if part == "both" else f"n2v2_{part}"
+    result[arm] = _arm(made.n2v, raw, fitted, average, seconds)[0]
+    if not n2v_only:
+        started, seconds = _train_pn2v(images, config, made.model, made.n2v, network)
+        result[f"pn2v_from_{arm}"] = _arm(started, raw, fitted, average, seconds)[0]
+    result[f"{arm}_date"] = time.strftime("%Y-%m-%d")
+    result[f"{arm}_machine"] = f"{cpu_name()}, {torch.get_num_threads()} threads, cpu"
     return result
 
 
@@ -223,8 +233,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--n2v2",
-        action="store_true",
-        help="add N2V2's N2V and PN2V started from it to an earlier run's file",
+        nargs="?",
+        const="both",
+        choices=tuple(N2V2_PARTS),
+        help="add N2V2's N2V and PN2V started from it to an earlier run's file; 'network' "
+        "or 'median': that change alone",
+    )
+    parser.add_argument(
+        "--n2v-only", action="store_true", help="with --n2v2: the N2V only, no PN2V from it"
     )
     parser.add_argument(
         "--earlier-as",
@@ -236,7 +252,7 @@ def main() -> None:
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
     elif args.n2v2:
-        result = add_n2v2(args.type, args.seed, args.preset)
+        result = add_n2v2(args.type, args.seed, args.preset, args.n2v2, args.n2v_only)
     else:
         result = run(args.type, args.seed, args.preset, args.save_models, not args.no_scratch)
         if args.earlier_as:
@@ -244,9 +260,11 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
-    arms = ("n2v2", "pn2v_from_n2v2") if args.n2v2 else ("n2v", "pn2v_from_n2v")
-    n2v, pn2v = (np.mean(result[arm]["denoised_fitted"]) for arm in arms)
-    print(f"{args.type} seed {args.seed}: {arms[0]} {n2v:.2f}, {arms[1]} {pn2v:.2f} dB")
+    n2v = "n2v" if args.n2v2 is None else "n2v2" if args.n2v2 == "both" else f"n2v2_{args.n2v2}"
+    for arm in (n2v, f"pn2v_from_{n2v}"):
+        if arm in result:
+            score = np.mean(result[arm]["denoised_fitted"])
+            print(f"{args.type} seed {args.seed}: {arm} {score:.2f} dB")
     print(f"wrote {path}")
 
 

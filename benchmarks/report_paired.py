@@ -190,7 +190,38 @@ def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
             " / ".join(f"{m:.1f}" for m in minutes),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    if len(lines) == 5:
+        return []
+    return [*lines, "", *_n2v2_parts(runs)]
+
+
+def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
+    """N2V2's network and median replacement one at a time, beside both; PN2V started from
+    the median's N2V beside PN2V from the plain N2V."""
+    lines = [
+        "N2V2's two changes one at a time (`paired.py --n2v2 network`, `--n2v2 median`), each "
+        "paired with the same seed's N2V; PN2V started from the median's N2V paired with PN2V "
+        "from the plain N2V (the default path with only the replacement changed):",
+        "",
+        "| type | preset | seeds | N2V | both − N2V | network only − N2V | median only − N2V "
+        "| PN2V from N2V | PN2V from median's N2V − PN2V from N2V | − N2V |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (kind, preset), every in runs.items():
+        results = [r for r in every if "n2v2_network" in r or "n2v2_median" in r]
+        if not results:
+            continue
+        n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v_from_n2v")
+        median_pn2v = _arm(results, "pn2v_from_n2v2_median")
+        cells = [kind, preset, ", ".join(str(r["seed"]) for r in results), _cell(n2v)]
+        cells += [_difference(_arm(results, arm), n2v) for arm in N2V2_ARMS]
+        cells += [_cell(pn2v), _difference(median_pn2v, pn2v), _difference(median_pn2v, n2v)]
+        lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""] if len(lines) > 5 else []
+
+
+#: N2V2's N2V arms: both changes, the network's alone, the median replacement alone
+N2V2_ARMS = ("n2v2", "n2v2_network", "n2v2_median")
 
 
 #: how these numbers stand against the published ones
