@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -169,12 +170,18 @@ N2V2_PARTS = {"both": (True, "median"), "network": (True, "neighbour"), "median"
 
 
 def add_n2v2(
-    kind: str, seed: int, preset_name: str, part: str = "both", n2v_only: bool = False
+    kind: str,
+    seed: int,
+    preset_name: str,
+    part: str = "both",
+    n2v_only: bool = False,
+    pn2v_replacement: str | None = None,
 ) -> dict:
     """An earlier run's file with N2V2's arms added (Höck et al. 2022: its network and the
     median replacement), the rest of the default path unchanged, the same seed as the file's
     N2V: the bootstrap's N2V as ``n2v2`` (one ``part`` alone: ``n2v2_<part>``) and, unless
-    ``n2v_only``, PN2V started from it as ``pn2v_from_`` that arm."""
+    ``n2v_only``, PN2V started from it as ``pn2v_from_`` that arm (trained with
+    ``pn2v_replacement``'s masking instead where given: ``pn2v_<replacement>_from_`` it)."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
     raw, fitted = load(kind)
     average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
@@ -190,8 +197,12 @@ def add_n2v2(
     arm = "n2v2" if part == "both" else f"n2v2_{part}"
     result[arm] = _arm(made.n2v, raw, fitted, average, seconds)[0]
     if not n2v_only:
-        started, seconds = _train_pn2v(images, config, made.model, made.n2v, network)
-        result[f"pn2v_from_{arm}"] = _arm(started, raw, fitted, average, seconds)[0]
+        training = (
+            config if pn2v_replacement is None else replace(config, replacement=pn2v_replacement)
+        )
+        started, seconds = _train_pn2v(images, training, made.model, made.n2v, network)
+        name = "pn2v" if pn2v_replacement is None else f"pn2v_{pn2v_replacement}"
+        result[f"{name}_from_{arm}"] = _arm(started, raw, fitted, average, seconds)[0]
     result[f"{arm}_date"] = time.strftime("%Y-%m-%d")
     result[f"{arm}_machine"] = f"{cpu_name()}, {torch.get_num_threads()} threads, cpu"
     return result
@@ -243,6 +254,11 @@ def main() -> None:
         "--n2v-only", action="store_true", help="with --n2v2: the N2V only, no PN2V from it"
     )
     parser.add_argument(
+        "--pn2v-replacement",
+        choices=("neighbour", "median"),
+        help="with --n2v2: train the PN2V from it with this replacement instead",
+    )
+    parser.add_argument(
         "--earlier-as",
         metavar="ARM",
         help="keep the earlier file's arms, its PN2V from N2V under this name",
@@ -252,7 +268,9 @@ def main() -> None:
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
     elif args.n2v2:
-        result = add_n2v2(args.type, args.seed, args.preset, args.n2v2, args.n2v_only)
+        result = add_n2v2(
+            args.type, args.seed, args.preset, args.n2v2, args.n2v_only, args.pn2v_replacement
+        )
     else:
         result = run(args.type, args.seed, args.preset, args.save_models, not args.no_scratch)
         if args.earlier_as:
@@ -261,7 +279,7 @@ def main() -> None:
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
     n2v = "n2v" if args.n2v2 is None else "n2v2" if args.n2v2 == "both" else f"n2v2_{args.n2v2}"
-    for arm in (n2v, f"pn2v_from_{n2v}"):
+    for arm in (n2v, f"pn2v_from_{n2v}", f"pn2v_{args.pn2v_replacement}_from_{n2v}"):
         if arm in result:
             score = np.mean(result[arm]["denoised_fitted"])
             print(f"{args.type} seed {args.seed}: {arm} {score:.2f} dB")

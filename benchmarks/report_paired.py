@@ -36,7 +36,8 @@ def _difference(values: list, baseline: list) -> str:
     if len(differences) < 2:
         return f"{mean} (one seed)"
     sd = float(np.std(differences, ddof=1))
-    return f"{mean} (sd {sd:.2f}; {min(differences):+.2f} to {max(differences):+.2f})"
+    seeds = "" if len(differences) == len(values) else f"; {len(differences)} seeds"
+    return f"{mean} (sd {sd:.2f}; {min(differences):+.2f} to {max(differences):+.2f}{seeds})"
 
 
 def _arm(results: list[dict], arm: str, key: str = "denoised_fitted") -> list:
@@ -146,7 +147,8 @@ N2V2_INTRO = (
     "masked pixel, which takes random pixels of the patch: there only the network changes). "
     "The same default path (`paired.py --n2v2`): the bootstrap's N2V with them, PN2V started"
     " from it with them; the same seeds as the table above, so each difference is paired "
-    "with that seed's N2V and PN2V."
+    "with that seed's N2V and PN2V. Minutes: one core each, two runs side by side, a test "
+    "run or a diagnostic sharing the 2 cores for part of the time."
 )
 
 
@@ -204,8 +206,9 @@ def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         "from the plain N2V (the default path with only the replacement changed):",
         "",
         "| type | preset | seeds | N2V | both − N2V | network only − N2V | median only − N2V "
-        "| PN2V from N2V | PN2V from median's N2V − PN2V from N2V | − N2V |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| PN2V from N2V | PN2V from median's N2V − PN2V from N2V | − N2V "
+        "| probe: PN2V with random neighbours from median's N2V − that N2V |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (kind, preset), every in runs.items():
         results = [r for r in every if "n2v2_network" in r or "n2v2_median" in r]
@@ -216,6 +219,8 @@ def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         cells = [kind, preset, ", ".join(str(r["seed"]) for r in results), _cell(n2v)]
         cells += [_difference(_arm(results, arm), n2v) for arm in N2V2_ARMS]
         cells += [_cell(pn2v), _difference(median_pn2v, pn2v), _difference(median_pn2v, n2v)]
+        probe = _arm(results, "pn2v_neighbour_from_n2v2_median")
+        cells.append(_difference(probe, _arm(results, "n2v2_median")))
         lines.append("| " + " | ".join(cells) + " |")
     return [*lines, ""] if len(lines) > 5 else []
 
