@@ -147,6 +147,8 @@ def test_bad_training_input_is_refused(noisy, noise_model):
         make_trainer(rgb, noise_model)
     with pytest.raises(PN2VError, match="epochs"):
         TrainConfig(epochs=0)
+    with pytest.raises(PN2VError, match="replacement must be one of neighbour, median"):
+        TrainConfig(replacement="mean")
 
 
 def test_partly_out_of_range_data_gives_a_warning(noisy, noise_model):

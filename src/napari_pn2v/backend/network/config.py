@@ -52,7 +52,8 @@ class ModelConfig:
     n2v2: bool = option(
         False,
         "N2V2's network (Höck et al. 2022): max-blur pooling and no skip connection at full "
-        "resolution, against the checkerboard artefacts of blind-spot networks",
+        "resolution, against the checkerboard artefacts of blind-spot networks (on FMD's "
+        "low-SNR frames it scored lower than the plain network; docs/method.md)",
         label="N2V2 network",
         advanced=True,
     )
