@@ -274,9 +274,9 @@ class TrainingRun:
         if model.training.get("start_from") == "n2v" and model.epochs_trained == 0:
             found.insert(
                 0,
-                "no PN2V epoch's prior mean came as close to the validation data as the N2V it "
-                "started from: the model kept is that start (N2V's estimate as the prior mean, "
-                "the spread chosen for it)",
+                "no finished PN2V epoch's prior mean came as close to the validation data as "
+                "the N2V it started from (or training stopped before one finished): the model "
+                "kept is that start (N2V's estimate as the prior mean, the spread chosen for it)",
             )
         return found
 
