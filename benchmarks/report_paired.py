@@ -122,7 +122,7 @@ def paired_section() -> list[str]:
             " / ".join(_cell(v) for v in plain),
             " / ".join(f"{_mean(list(s)) / 60:.1f}" for s in zip(*seconds, strict=True)) or "—",
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(_row(cells))
         seeds = ", ".join(
             f"seed {r['seed']}: "
             + " / ".join("—" if c[i] is None else f"{c[i]:.2f}" for c in (n2v, *values))
@@ -136,7 +136,17 @@ def paired_section() -> list[str]:
         ]
         titles = " / ".join(["N2V", *(title for _, title in ARMS)])
         details.append(f"- {kind}, {preset}, {titles}: {seeds} — " + "; ".join(machines + notes))
-    return [*lines, "", "Each seed:", "", *details, "", *_n2v2_section(runs), *FIELD, ""]
+    extra = [*_n2v2_section(runs), *_n2v2_parts(runs)]
+    return [*lines, "", "Each seed:", "", *details, "", *extra, *FIELD, ""]
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _table(head: list[str], rows: list[str]) -> list[str]:
+    """``head`` (title, text, column titles, rule) and ``rows``; nothing without rows."""
+    return [*head, *rows, ""] if rows else []
 
 
 N2V2_INTRO = (
@@ -154,7 +164,7 @@ N2V2_INTRO = (
 
 def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
     """N2V2's arms beside the plain N2V and PN2V of the same seeds."""
-    lines = [
+    head = [
         "### N2V2's changes, paired by seed",
         "",
         N2V2_INTRO,
@@ -164,6 +174,7 @@ def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         "| minutes: bootstrap / PN2V |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for (kind, preset), every in runs.items():
         results = [r for r in every if "pn2v_from_n2v2" in r]
         if not results:
@@ -191,16 +202,14 @@ def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
             " / ".join(_cell(v) for v in plain),
             " / ".join(f"{m:.1f}" for m in minutes),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
-    if len(lines) == 5:
-        return []
-    return [*lines, "", *_n2v2_parts(runs)]
+        rows.append(_row(cells))
+    return _table(head, rows)
 
 
 def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
     """N2V2's network and median replacement one at a time, beside both; PN2V started from
     the median's N2V beside PN2V from the plain N2V."""
-    lines = [
+    head = [
         "N2V2's two changes one at a time (`paired.py --n2v2 network`, `--n2v2 median`), each "
         "paired with the same seed's N2V; PN2V started from the median's N2V paired with PN2V "
         "from the plain N2V (the default path with only the replacement changed):",
@@ -210,6 +219,7 @@ def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         "| probe: PN2V with random neighbours from median's N2V − that N2V |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    rows = []
     for (kind, preset), every in runs.items():
         results = [r for r in every if "n2v2_network" in r or "n2v2_median" in r]
         if not results:
@@ -221,8 +231,8 @@ def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         cells += [_cell(pn2v), _difference(median_pn2v, pn2v), _difference(median_pn2v, n2v)]
         probe = _arm(results, "pn2v_neighbour_from_n2v2_median")
         cells.append(_difference(probe, _arm(results, "n2v2_median")))
-        lines.append("| " + " | ".join(cells) + " |")
-    return [*lines, ""] if len(lines) > 5 else []
+        rows.append(_row(cells))
+    return _table(head, rows)
 
 
 #: N2V2's N2V arms: both changes, the network's alone, the median replacement alone
