@@ -66,6 +66,14 @@ def predictions(model, raw: np.ndarray) -> tuple[list[dict], float]:
     return outputs, (time.perf_counter() - start) / len(raw)
 
 
+def _frames(kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One type's noisy frames, their fitted references, the 50-frame average (the plain
+    protocol's reference) and the frames as float32 training images."""
+    raw, fitted = load(kind)
+    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
+    return raw, fitted, average, raw.astype(np.float32)
+
+
 def _train_pn2v(
     images: np.ndarray, config, noise_model, start_from=None, network: ModelConfig | None = None
 ):
@@ -92,9 +100,7 @@ def run(
 ) -> dict:
     """N2V (the bootstrap's) and PN2V started from it; with ``scratch`` PN2V from a fresh
     network too, and the average of N2V's and its outputs."""
-    raw, fitted = load(kind)
-    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
-    images = raw.astype(np.float32)
+    raw, fitted, average, images = _frames(kind)
     config = preset(preset_name, seed=seed)
     start = time.perf_counter()
     made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
@@ -144,9 +150,7 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     read from ``models`` (saved by that run), or made again by the same bootstrap (its N2V
     scores are checked against the file's: same seed, same CPU, same network)."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
-    raw, fitted = load(kind)
-    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
-    images = raw.astype(np.float32)
+    raw, fitted, average, images = _frames(kind)
     config = preset(preset_name, seed=seed)
     saved = None if models is None else models / f"{kind}-{preset_name}-seed{seed}-n2v.pt"
     if saved is not None and saved.exists():
@@ -183,9 +187,7 @@ def add_n2v2(
     ``n2v_only``, PN2V started from it as ``pn2v_from_`` that arm (trained with
     ``pn2v_replacement``'s masking instead where given: ``pn2v_<replacement>_from_`` it)."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
-    raw, fitted = load(kind)
-    average = read_image(DATA / kind / "gt" / "avg50.png").astype(np.float32)
-    images = raw.astype(np.float32)
+    raw, fitted, average, images = _frames(kind)
     network_changed, replacement = N2V2_PARTS[part]
     config = preset(preset_name, seed=seed, replacement=replacement)
     network = ModelConfig(mode="pn2v", n2v2=network_changed)
