@@ -255,7 +255,7 @@ class TrainingRun:
         """What :meth:`best_model` still does once training has ended, when it takes time."""
         trainer = self.trainer
         if trainer.model.is_probabilistic and trainer.config.spread_calibration:
-            return "choosing the prior's spread for the best model (SURE; seconds)"
+            return "choosing the prior's spread for the best model (SURE; a minute or two on a CPU)"
         return None
 
     @property

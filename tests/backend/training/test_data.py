@@ -6,6 +6,7 @@ import torch
 
 from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
 from napari_pn2v.backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
+from napari_pn2v.backend.training import data as data_module
 from napari_pn2v.backend.training.data import TrainingData, mean_std
 from napari_pn2v.backend.training.masking import neighbour_median
 from tests.conftest import TINY_NET, TINY_TRAINING, numpy_peak
@@ -93,3 +94,22 @@ def test_training_and_validation_batches_use_the_configured_replacement():
                 assert same == 1.0
             else:  # a random neighbour equals the others' median now and then, not always
                 assert same < 0.5
+
+
+def test_the_spread_is_chosen_on_the_held_out_patches_topped_up_with_training_ones(monkeypatch):
+    """SURE needs many pixels: the held-out patches come first, then training patches until
+    SPREAD_PIXELS, never more pixels than the training images hold."""
+    stack = _uint8_stack(frames=6, size=64)
+    data = TrainingData(stack, TrainConfig(**TINY_TRAINING))
+    train, held_out = data.frames(lambda x: (x - 100.0) / 40.0, torch.device("cpu"))
+    validation = data.validation_batches(held_out)
+    held = torch.cat([b.patches for b in validation])
+    patches = data.spread_patches(validation, train)
+    pixels = sum(t.numel() for t in train)  # fewer than SPREAD_PIXELS
+    assert pixels < data_module.SPREAD_PIXELS
+    assert patches[0].numel() * (len(patches) - 1) < pixels <= patches.numel()
+    torch.testing.assert_close(patches[: len(held)], held, rtol=0, atol=0)
+    drawn = patches[len(held) :]
+    assert len(drawn) > len(held) and drawn.std() > 0
+    monkeypatch.setattr(data_module, "SPREAD_PIXELS", held[:2].numel())
+    torch.testing.assert_close(data.spread_patches(validation, train), held[:2], rtol=0, atol=0)

@@ -133,8 +133,8 @@ class NoiseCheck:
             )
             out.append(
                 f"the prior mean is predicted instead of the MMSE {where} "
-                f"({100 * share:.0f}% of the pixels), where the noise model would "
-                "make it worse"
+                f"({100 * share:.0f}% of the pixels): the MMSE showed no clear gain over it "
+                "there (SURE)"
             )
         return out
 

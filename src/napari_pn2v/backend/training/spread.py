@@ -15,11 +15,11 @@ small probe would almost never see change on integer data), and through the netw
 random probe of its input with the likelihood kept at x (Ramani, Blu & Unser 2008, Monte-Carlo
 SURE). For signal-dependent noise, with v taken at the prior mean, SURE is an approximation.
 
-SURE of the prior mean itself is worked out too, per band of the prior mean: where it is
-clearly lower than the MMSE's, prediction gives the prior mean there (:class:`SpreadChoice`).
-SURE's v may come from elsewhere than the noise model (``variance``): a noise model that is
-too low makes its own SURE favour trusting the pixel, so the guard (:mod:`.guard`) passes the
-variance the images show where it is higher.
+SURE of the prior mean itself is worked out too, per band of the prior mean: unless the
+MMSE's is clearly lower, prediction gives the prior mean there (:class:`SpreadChoice`), so
+PN2V is not below its own prior where SURE cannot tell them apart. SURE's v may come from
+elsewhere than the noise model (``variance``): a noise model that is too low makes its own SURE
+favour trusting the pixel, so the guard (:mod:`.guard`) passes the variance the images show.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ SCALES = tuple(2.0 ** (k / 2) for k in range(-6, 3))
 PROBE = 0.05
 #: bands of the prior mean (equal shares of the pixels) in which the MMSE is checked
 BANDS = 8
-#: the prior mean replaces the MMSE in a band where its SURE is lower by more than this many
-#: standard errors (a band's SURE from ~2000 pixels is noisy: no band is given up by chance)
+#: a band keeps its MMSE only where SURE puts it below the prior mean's by more than this many
+#: standard errors of the difference (else the prior mean: a gain SURE cannot show is no gain)
 SIGNIFICANCE = 2.0
 
 Variance = Callable[[torch.Tensor], torch.Tensor]
@@ -155,8 +155,9 @@ def choose_spread(
     bands: int = BANDS,
 ) -> SpreadChoice:
     """The factor with the lowest SURE over all pixels, and per band of the prior mean (equal
-    shares of the pixels) whether its MMSE at that factor is kept: not where SURE of the prior
-    mean is clearly lower (by :data:`SIGNIFICANCE` standard errors of the difference)."""
+    shares of the pixels) whether its MMSE at that factor is kept: only where its SURE is
+    clearly lower than the prior mean's (by :data:`SIGNIFICANCE` standard errors of the
+    difference)."""
     mean, terms, variances = sure_terms(model, patches, generator, variance)
     best = int(terms[:, 1:].mean(0).argmin()) + 1
     mean, terms, variances = (t.double().cpu().numpy() for t in (mean, terms, variances))
@@ -168,7 +169,7 @@ def choose_spread(
         chosen = band == b
         gain = terms[chosen, 0] - terms[chosen, best]  # > 0: the MMSE is better
         error = gain.std() / np.sqrt(max(gain.size, 1))
-        trusted.append(bool(gain.size == 0 or gain.mean() >= -SIGNIFICANCE * error))
+        trusted.append(bool(gain.size > 0 and gain.mean() > SIGNIFICANCE * error))
         shares.append(float(gain.size / mean.size))
         spread = variances[chosen, best - 1].mean() if chosen.any() else 0.0
         std_factors.append(
