@@ -147,12 +147,11 @@ class TrainConfig:
         advanced=True,
     )
     replacement: str = option(
-        "neighbour",
-        "what a masked pixel shows the network: a random other pixel of its 5×5 window "
-        "(Noise2Void) or the median of the others (N2V2, Höck et al. 2022). On FMD's "
-        "low-SNR frames the median gave N2V 0–0.8 dB more, but PN2V from it lost that gain "
-        "(its prior follows the pixel; docs/method.md). With a blind-spot radius above 0 the "
-        "hidden block always takes random pixels of the patch",
+        "median",
+        "what a masked pixel shows the network: the median of the others in its 5×5 window "
+        "(N2V2, Höck et al. 2022; on FMD's low-SNR frames it gave N2V 0–0.8 dB more) or a "
+        "random one of them (Noise2Void). With a blind-spot radius above 0 the hidden block "
+        "always takes random pixels of the patch",
         label="Masked pixels show",
         choices=REPLACEMENTS,
         advanced=True,
