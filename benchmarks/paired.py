@@ -210,19 +210,27 @@ def add_n2v2(
     return result
 
 
-def with_earlier(result: dict, arm: str) -> dict:
+def with_earlier(
+    result: dict, arm: str, n2v_arm: str | None = None, reproduces: str = "n2v"
+) -> dict:
     """``result`` over the earlier file of its type, preset and seed: that file's arms that
     this run did not train are kept, its PN2V from N2V renamed ``arm`` (a version before a
-    change of the default path), and how far this run's N2V is from its N2V."""
+    change of the default path) and, with ``n2v_arm``, its N2V renamed so; and how far this
+    run's N2V is from the earlier arm it should reproduce (``reproduces``: the same settings,
+    seed and CPU give the same N2V)."""
     path = result_path(result["type"], result["preset"], result["seed"])
     earlier = json.loads(path.read_text())
     if "pn2v_from_n2v" in earlier:
         earlier[arm] = earlier.pop("pn2v_from_n2v")
-    if "note" in earlier:  # about the earlier run's minutes
+    if n2v_arm is not None:  # the earlier default's N2V, and where and when it ran
+        earlier[n2v_arm] = earlier.pop("n2v")
+        earlier["earlier_machine"], earlier["earlier_date"] = earlier["machine"], earlier["date"]
+    if "note" in earlier and n2v_arm is None:  # about the earlier run's minutes
         earlier["earlier_note"] = earlier.pop("note")
-    result["n2v_made_again_differs_by"] = _largest_difference(
-        result["n2v"]["denoised_fitted"], earlier["n2v"]["denoised_fitted"]
-    )
+    if reproduces in earlier:
+        result["n2v_made_again_differs_by"] = _largest_difference(
+            result["n2v"]["denoised_fitted"], earlier[reproduces]["denoised_fitted"]
+        )
     return earlier | result
 
 
@@ -265,6 +273,17 @@ def main() -> None:
         metavar="ARM",
         help="keep the earlier file's arms, its PN2V from N2V under this name",
     )
+    parser.add_argument(
+        "--earlier-n2v-as",
+        metavar="ARM",
+        help="with --earlier-as: keep the earlier file's N2V too, under this name",
+    )
+    parser.add_argument(
+        "--reproduces",
+        metavar="ARM",
+        default="n2v",
+        help="with --earlier-as: the earlier file's arm this run's N2V should equal",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.add_started:
@@ -276,7 +295,7 @@ def main() -> None:
     else:
         result = run(args.type, args.seed, args.preset, args.save_models, not args.no_scratch)
         if args.earlier_as:
-            result = with_earlier(result, args.earlier_as)
+            result = with_earlier(result, args.earlier_as, args.earlier_n2v_as, args.reproduces)
     RESULTS.mkdir(exist_ok=True)
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
