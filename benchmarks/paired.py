@@ -227,7 +227,8 @@ def with_earlier(
         earlier["earlier_machine"], earlier["earlier_date"] = earlier["machine"], earlier["date"]
     if "note" in earlier and n2v_arm is None:  # about the earlier run's minutes
         earlier["earlier_note"] = earlier.pop("note")
-    if reproduces in earlier:
+    earlier.pop("n2v_made_again_differs_by", None)  # the earlier run's own check
+    if reproduces in earlier:  # named as after the renaming above
         result["n2v_made_again_differs_by"] = _largest_difference(
             result["n2v"]["denoised_fitted"], earlier[reproduces]["denoised_fitted"]
         )
@@ -282,7 +283,8 @@ def main() -> None:
         "--reproduces",
         metavar="ARM",
         default="n2v",
-        help="with --earlier-as: the earlier file's arm this run's N2V should equal",
+        help="with --earlier-as: the earlier file's arm this run's N2V should equal (its "
+        "name after --earlier-n2v-as)",
     )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -68,6 +68,18 @@ def _cell(values: list) -> str:
     return f"{_mean(have):.2f}{part}"
 
 
+def _plain(results: list[dict], arms: tuple[str, str]) -> str:
+    """Two arms' means on the plain protocol, "a / b"."""
+    return " / ".join(_cell(_arm(results, arm, "denoised_plain")) for arm in arms)
+
+
+def _minutes(results: list[dict], arms: tuple[str, str]) -> str:
+    """Two arms' mean training minutes, "a / b"."""
+    return " / ".join(
+        f"{_mean([r[arm]['train_seconds'] for r in results]) / 60:.1f}" for arm in arms
+    )
+
+
 INTRO = (
     "What a user without calibration data gets by default (`pn2v train --bootstrap gmm`, or"
     " the widgets' bootstrap): N2V trained on the 4 noisy frames of one FMD type "
@@ -126,7 +138,6 @@ def paired_section() -> list[str]:
     for (kind, preset), results in runs.items():
         n2v = _arm(results, "n2v")
         values = [_arm(results, key) for key, _ in ARMS]
-        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v", "pn2v_from_n2v")]
         seconds = [
             (r["bootstrap_seconds"], r["pn2v_from_n2v"]["train_seconds"])
             for r in results
@@ -139,7 +150,7 @@ def paired_section() -> list[str]:
         cells += [
             _kept(results),
             _cell(_arm(results, "n2v_pn2v_average")),
-            " / ".join(_cell(v) for v in plain),
+            _plain(results, ("n2v", "pn2v_from_n2v")),
             " / ".join(f"{_mean(list(s)) / 60:.1f}" for s in zip(*seconds, strict=True)) or "—",
         ]
         lines.append(_row(cells))
@@ -195,11 +206,6 @@ def _default_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
             continue
         n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v_from_n2v")
         before = [_arm(results, arm) for arm in ("n2v_neighbour", "pn2v_from_n2v_neighbour")]
-        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v", "pn2v_from_n2v")]
-        minutes = [
-            _mean([r[arm]["train_seconds"] for r in results]) / 60
-            for arm in ("n2v", "pn2v_from_n2v")
-        ]
         noisy = _mean([_mean(r["input_fitted"]) for r in results])
         cells = [kind, preset, ", ".join(str(r["seed"]) for r in results), f"{noisy:.2f}"]
         cells += [_cell(n2v), _cell(pn2v), _difference(pn2v, n2v)]
@@ -208,8 +214,8 @@ def _default_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
             " / ".join(_cell(v) for v in before),
             _difference(n2v, before[0]),
             _difference(pn2v, before[1]),
-            " / ".join(_cell(v) for v in plain),
-            " / ".join(f"{m:.1f}" for m in minutes),
+            _plain(results, ("n2v", "pn2v_from_n2v")),
+            _minutes(results, ("n2v", "pn2v_from_n2v")),
         ]
         rows.append(_row(cells))
         seeds = ", ".join(
@@ -266,12 +272,7 @@ def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
             continue
         n2v, n2v2 = _arm(results, "n2v"), _arm(results, "n2v2")
         pn2v, pn2v2 = _arm(results, "pn2v_from_n2v"), _arm(results, "pn2v_from_n2v2")
-        plain = [_arm(results, arm, "denoised_plain") for arm in ("n2v2", "pn2v_from_n2v2")]
         kept = sum(r["pn2v_from_n2v2"].get("epochs_kept") == 0 for r in results)
-        minutes = [
-            _mean([r[arm]["train_seconds"] for r in results]) / 60
-            for arm in ("n2v2", "pn2v_from_n2v2")
-        ]
         cells = [
             kind,
             preset,
@@ -284,8 +285,8 @@ def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
             _difference(pn2v2, pn2v),
             _difference(pn2v2, n2v),
             f"{kept} of {len(results)}",
-            " / ".join(_cell(v) for v in plain),
-            " / ".join(f"{m:.1f}" for m in minutes),
+            _plain(results, ("n2v2", "pn2v_from_n2v2")),
+            _minutes(results, ("n2v2", "pn2v_from_n2v2")),
         ]
         rows.append(_row(cells))
     return _table(head, rows)
