@@ -225,7 +225,8 @@ def with_earlier(
     if n2v_arm is not None:  # the earlier default's N2V, and where and when it ran
         earlier[n2v_arm] = earlier.pop("n2v")
         earlier["earlier_machine"], earlier["earlier_date"] = earlier["machine"], earlier["date"]
-    if "note" in earlier and n2v_arm is None:  # about the earlier run's minutes
+    # about the earlier run's minutes; a file converted before keeps its own
+    if "note" in earlier and n2v_arm is None and "earlier_note" not in earlier:
         earlier["earlier_note"] = earlier.pop("note")
     earlier.pop("n2v_made_again_differs_by", None)  # the earlier run's own check
     if reproduces in earlier:  # named as after the renaming above
