@@ -44,6 +44,20 @@ def test_a_resumed_model_keeps_its_network(noisy, n2v_model):
     assert resumed.start().trainer.model.config == n2v_model.config
 
 
+def test_a_resumed_model_that_trains_on_with_other_masking_is_told_so(noisy, n2v_model):
+    assert n2v_model.training["replacement"] == "median"
+    same = dataclasses.replace(job(noisy, minutes=None), resume=n2v_model)
+    assert not any("masked pixels" in m for m in same.start().warnings)
+    other = dataclasses.replace(job(noisy, minutes=None, replacement="neighbour"), resume=n2v_model)
+    said = [m for m in other.start().warnings if "masked pixels" in m]
+    assert len(said) == 1 and "median of their neighbours" in said[0]
+    assert "trains on with the value of a random neighbour" in said[0]
+    older = n2v_model.copy()  # a file from before the choice: a random neighbour
+    del older.training["replacement"]
+    said = dataclasses.replace(job(noisy, minutes=None), resume=older).start().warnings
+    assert any("random neighbour; it trains on with the median" in m for m in said)
+
+
 def test_measuring_the_pace_changes_neither_the_weights_nor_the_patches(noisy):
     def trainer() -> Trainer:
         return Trainer(list(noisy[:2]), TrainConfig(**TINY_TRAINING), NETWORK)

@@ -113,7 +113,25 @@ class TrainingJob:
         if smaller is not None:  # the data stay read: not a second trainer
             trainer.use_network(smaller[0])
             trainer.warnings.insert(0, smaller[1])
+        trainer.warnings += self._masking_changed()
         return TrainingRun(trainer)
+
+    def _masking_changed(self) -> list[str]:
+        """A resumed model trains on with the settings given, not its file's: said where what
+        masked pixels show changes (files from before the choice showed a random neighbour)."""
+        from ..backend.network.channels import ChannelModels
+
+        model = ChannelModels.each(self.resume, 1)[0]
+        if model is None or not model.training:
+            return []
+        before = model.training.get("replacement", "neighbour")
+        if before == self.config.replacement:
+            return []
+        return [
+            f"the model was trained with masked pixels showing the {REPLACED[before]}; it "
+            f"trains on with the {REPLACED[self.config.replacement]} (--replacement / "
+            f"'Masked pixels show': {before} keeps it)"
+        ]
 
     def run(self):
         """Train to the end (a script's way: no progress shown) and give the best model."""
@@ -178,6 +196,10 @@ class TrainingJob:
             validation=validation,
             start_from=start,
         )
+
+
+#: what masked pixels show, by TrainConfig.replacement, in words
+REPLACED = {"neighbour": "value of a random neighbour", "median": "median of their neighbours"}
 
 
 def start_for(n2v, network: ModelConfig, channels: int):
