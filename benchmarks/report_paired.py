@@ -200,10 +200,7 @@ def _default_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         "| plain: N2V / PN2V | minutes: bootstrap / PN2V",
     )
     rows, details = [], []
-    for (kind, preset), every in runs.items():
-        results = [r for r in every if "n2v_neighbour" in r]
-        if not results:
-            continue
+    for kind, preset, results in _holding(runs, "n2v_neighbour"):
         n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v_from_n2v")
         before = [_arm(results, arm) for arm in ("n2v_neighbour", "pn2v_from_n2v_neighbour")]
         noisy = _mean([_mean(r["input_fitted"]) for r in results])
@@ -226,6 +223,14 @@ def _default_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
     if not rows:
         return []
     return [*_table(head, rows), "Each seed:", "", *details, ""]
+
+
+def _holding(runs: dict[tuple[str, str], list[dict]], *arms: str):
+    """(type, preset, the seeds' results that hold any of ``arms``), where there are any."""
+    for (kind, preset), every in runs.items():
+        results = [r for r in every if any(arm in r for arm in arms)]
+        if results:
+            yield kind, preset, results
 
 
 def _row(cells: list[str]) -> str:
@@ -266,10 +271,7 @@ def _n2v2_section(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         "| minutes: bootstrap / PN2V",
     )
     rows = []
-    for (kind, preset), every in runs.items():
-        results = [r for r in every if "pn2v_from_n2v2" in r]
-        if not results:
-            continue
+    for kind, preset, results in _holding(runs, "pn2v_from_n2v2"):
         n2v, n2v2 = _arm(results, "n2v"), _arm(results, "n2v2")
         pn2v, pn2v2 = _arm(results, "pn2v_from_n2v"), _arm(results, "pn2v_from_n2v2")
         kept = sum(r["pn2v_from_n2v2"].get("epochs_kept") == 0 for r in results)
@@ -306,10 +308,7 @@ def _n2v2_parts(runs: dict[tuple[str, str], list[dict]]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     rows = []
-    for (kind, preset), every in runs.items():
-        results = [r for r in every if "n2v2_network" in r or "n2v2_median" in r]
-        if not results:
-            continue
+    for kind, preset, results in _holding(runs, "n2v2_network", "n2v2_median"):
         n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v_from_n2v")
         median_pn2v = _arm(results, "pn2v_from_n2v2_median")
         cells = [kind, preset, ", ".join(str(r["seed"]) for r in results), _cell(n2v)]
