@@ -108,20 +108,19 @@ class TrainingJob:
             raise PN2VError("run the bootstrap (noise_model_job) before training")
         if self.channels:
             return self._per_channel()
-        trainer = Trainer(**self._trainer_arguments())
+        arguments = self._trainer_arguments()
+        trainer = Trainer(**arguments)
         smaller = self._network_for_budget(trainer)
         if smaller is not None:  # the data stay read: not a second trainer
             trainer.use_network(smaller[0])
             trainer.warnings.insert(0, smaller[1])
-        trainer.warnings += self._masking_changed()
+        trainer.warnings += self._masking_changed(arguments["model"])
         return TrainingRun(trainer)
 
-    def _masking_changed(self) -> list[str]:
-        """A resumed model trains on with the settings given, not its file's: said where what
-        masked pixels show changes (files from before the choice showed a random neighbour)."""
-        from ..backend.network.channels import ChannelModels
-
-        model = ChannelModels.each(self.resume, 1)[0]
+    def _masking_changed(self, model) -> list[str]:
+        """A resumed ``model`` trains on with the settings given, not its file's: said where
+        what masked pixels show changes (files from before the choice showed a random
+        neighbour)."""
         if model is None or not model.training:
             return []
         before = model.training.get("replacement", "neighbour")
