@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from .report_budget import budget_section, ceiling_section
+from .report_field import field_section
 from .report_lowsnr import lowsnr_section
 from .report_paired import paired_section
 from .report_paths import DOC, PLOT, RESULTS
@@ -211,6 +212,7 @@ def main() -> None:
     lines += network_size_section()
     lines += ceiling_section()
     lines += paired_section()
+    lines += field_section()
     lines += lowsnr_section()
     lines += responsiveness_section()
     lines += speed_section()
