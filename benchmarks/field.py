@@ -26,10 +26,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from napari_pn2v.backend.metrics import psnr
-
 from .lowsnr import TYPES
-from .paired import _frames
+from .paired import _frames, scores
 from .quality import RESULTS, cpu_name
 
 #: FM2S's ``main.py``: the config named by the microscope (``-c``)
@@ -73,11 +71,9 @@ def run(checkout: Path, kind: str, frames: list[int] | None, seed: int) -> dict:
         start = time.perf_counter()
         out = np.asarray(method(frame, config), dtype=np.float32)
         seconds = time.perf_counter() - start
-        per_frame[str(number)] = {
-            "denoised_fitted": psnr(fitted[number - 1], out, 255),
-            "denoised_plain": psnr(average, np.clip(out, 0, 255), 255),
-            "seconds": seconds,
-        }
+        scored = scores([{"denoised": out}], fitted[number - 1 : number], average)
+        per_frame[str(number)] = {key: value[0] for key, value in scored.items()}
+        per_frame[str(number)]["seconds"] = seconds
         print(f"{kind} frame {number}: {per_frame[str(number)]}", flush=True)
     return {
         "type": kind,
