@@ -4,6 +4,7 @@ import numpy as np
 import tifffile
 
 from napari_pn2v.backend import PN2VModel
+from napari_pn2v.backend.devices import bfloat16_units
 from tests.cli.helpers import TRAIN_FLAGS, one_line_error, run
 
 
@@ -23,6 +24,8 @@ def test_train_and_predict_pn2v(files, capsys):
     )
     assert code == 0, err
     assert "wrote" in out and "training pn2v (2-D, 8 features) on 2 plane(s)" in err
+    # precision auto on a CPU: bfloat16 where it has AMX units
+    assert f", in {'bfloat16' if 'AMX' in bfloat16_units() else 'float32'}" in err
     assert "choosing the prior's spread" in err  # after the last step, before the model
     model = PN2VModel.load(files / "m.pt")
     assert model.config.samples == 16

@@ -251,7 +251,8 @@ class TrainingRun:
 
     def describe(self) -> str:
         """E.g. "pn2v (2-D, 64 features) on 3 plane(s) with CPU only (no CUDA GPU found by
-        this torch)"; the features as trained (a short time budget may have halved them)."""
+        this torch), in float32"; the features as trained (a short time budget may have halved
+        them) and the arithmetic (``precision`` auto: bfloat16 on a GPU or AMX units)."""
         from ..backend.devices import describe_device
 
         trainer = self.trainer
@@ -260,7 +261,8 @@ class TrainingRun:
         processes = f" in each of {trainer.world_size} processes" if trainer.world_size > 1 else ""
         return (
             f"{config.mode} ({trainer.dims}-D, {config.features} features) on {trainer.n_planes} "
-            f"{units} with {describe_device(trainer.device)}{processes}"
+            f"{units} with {describe_device(trainer.device)}{processes}, "
+            f"in {'bfloat16' if trainer.bfloat16 else 'float32'}"
         )
 
     def request_stop(self) -> None:

@@ -1,11 +1,12 @@
-"""Training's arithmetic: the body in bfloat16 when asked (on a CPU with AMX units 2–4× the
-steps a minute), float32 weights and losses either way."""
+"""Training's arithmetic: the body in bfloat16 on a CUDA GPU, on a CPU with AMX units (2–4× the
+steps a minute) and when asked; float32 weights and losses either way."""
 
 import math
 
 import pytest
 import torch
 
+import napari_pn2v.backend.devices as devices
 from napari_pn2v.backend import PN2VError, TrainConfig
 
 from .test_trainer import make_trainer
@@ -24,11 +25,21 @@ def test_the_body_computes_in_the_precision_asked_for(noisy, noise_model, precis
     assert all(p.dtype == torch.float32 for p in trainer.model.net.parameters())
 
 
-def test_auto_trains_a_cpu_in_float32_and_bad_values_are_refused(noisy, noise_model):
+@pytest.mark.parametrize("units", [[], ["AVX512-BF16"], ["AMX", "AVX512-BF16"]])
+def test_auto_trains_a_cpu_in_bfloat16_where_it_has_amx_units(
+    noisy, noise_model, units, monkeypatch
+):
+    monkeypatch.setattr(devices, "bfloat16_units", lambda: units)
     trainer = make_trainer(noisy, noise_model, device="cpu")
     seen = []
     trainer.model.net.down[0][0].register_forward_hook(lambda m, a, out: seen.append(out.dtype))
     next(iter(trainer))
-    assert seen[0] == torch.float32
+    arithmetic = "bfloat16" if "AMX" in units else "float32"
+    assert seen[0] == getattr(torch, arithmetic) and not trainer.warnings
+    training = trainer.last_model().training
+    assert training["arithmetic"] == arithmetic and training["precision"] == "auto"
+
+
+def test_bad_precisions_are_refused():
     with pytest.raises(PN2VError, match="precision must be one of"):
         TrainConfig(precision="half")

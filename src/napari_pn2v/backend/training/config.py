@@ -16,7 +16,8 @@ HOLDOUTS = ("frames", "region")
 #: what trains a location-scale prior's mean: N2V's squared error alone, or with the likelihood
 PRIOR_MEAN_LOSSES = ("squared-error", "joint")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-#: the U-Net body's arithmetic: ``auto`` = bfloat16 on a CUDA GPU, float32 elsewhere
+#: the U-Net body's arithmetic: ``auto`` = bfloat16 on a CUDA GPU (and, for training, on a CPU
+#: with AMX units), float32 elsewhere
 PRECISIONS = ("auto", "float32", "bfloat16")
 #: a time budget that gives the network fewer steps than this trains one with half the
 #: features instead: on FMD (batches of 4 × 96², three seeds) a 64-feature network given
@@ -98,9 +99,9 @@ class TrainConfig:
     device: str = option("auto", "auto = CUDA, then Apple MPS, then CPU", choices=DEVICES)
     precision: str = option(
         "auto",
-        "the network's arithmetic: auto = bfloat16 on a CUDA GPU, float32 elsewhere; "
-        "bfloat16 on a CPU with AMX units (recent Xeons) takes 2-4x as many steps a "
-        "minute (no clear PSNR gain measured at 2-5 min on FMD)",
+        "the network's arithmetic: auto = bfloat16 on a CUDA GPU and on a CPU with AMX "
+        "units (recent Xeons: 2-4x the steps a minute, the same PSNR on FMD), float32 "
+        "elsewhere; bfloat16 elsewhere is emulated, slower",
         choices=PRECISIONS,
     )
     seed: int | None = option(

@@ -149,8 +149,9 @@ class Trainer:
         self.kept = KeptWeights()
         #: a start from N2V: the last validation's prior-mean error (the start's: the bound)
         self.location_error: float | None = None
-        amp = uses_bfloat16(self.device, cfg.precision, self.warnings)
-        outputs = HeadOutputs(model.net, model.config.mode == "supervised", amp=amp)
+        #: the body's arithmetic: what ``precision`` "auto" came to on this device
+        self.bfloat16 = uses_bfloat16(self.device, cfg.precision, self.warnings, training=True)
+        outputs = HeadOutputs(model.net, model.config.mode == "supervised", amp=self.bfloat16)
         self._outputs = for_processes(outputs, self.device)
 
     @property
@@ -338,8 +339,10 @@ class Trainer:
         model = self.model.copy()
         model.net.load_state_dict(self._kept_state())
         model.net.cpu()
-        # as trained: a measured blind radius included, and where PN2V started
-        model.training = asdict(self.config) | ({"start_from": "n2v"} if self.from_n2v else {})
+        # as trained: a measured blind radius, the arithmetic and where PN2V started included
+        arithmetic = {"arithmetic": "bfloat16" if self.bfloat16 else "float32"}
+        start = {"start_from": "n2v"} if self.from_n2v else {}
+        model.training = asdict(self.config) | arithmetic | start
         return model
 
     @property
