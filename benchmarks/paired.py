@@ -12,6 +12,10 @@ against the 50-frame average as it is, the output clipped to [0, 255], as the pu
 single-image numbers are computed.
 
     python -m benchmarks.paired --type Confocal_MICE --seed 0 [--preset quick]
+    python -m benchmarks.paired --type Confocal_MICE --seed 0 --precision bfloat16  # adds
+
+Every arm trains in float32 (the default on CPUs without AMX units) whatever this CPU has;
+``--precision bfloat16`` adds the default path trained in bfloat16 (the default with them).
 
 Writes benchmarks/results/paired-<type>-<preset>-seed<N>.json; ``python -m benchmarks.report``
 puts the table (means over seeds, the paired difference's spread) into docs/benchmarks.md.
@@ -39,6 +43,9 @@ from .quality import RESULTS, cpu_name
 
 #: the fit the widgets and ``pn2v train --bootstrap`` default to
 FIT = "gmm"
+#: the arithmetic of the files' own arms, whatever this CPU has (the default without AMX
+#: units; ``--precision`` adds the other)
+PRECISION = "float32"
 
 
 def result_path(kind: str, preset_name: str, seed: int):
@@ -96,12 +103,17 @@ def _arm(model, raw, fitted, average, seconds: float) -> dict:
 
 
 def run(
-    kind: str, seed: int, preset_name: str, save: Path | None = None, scratch: bool = True
+    kind: str,
+    seed: int,
+    preset_name: str,
+    save: Path | None = None,
+    scratch: bool = True,
+    precision: str = PRECISION,
 ) -> dict:
     """N2V (the bootstrap's) and PN2V started from it; with ``scratch`` PN2V from a fresh
-    network too, and the average of N2V's and its outputs."""
+    network too, and the average of N2V's and its outputs, trained in ``precision``."""
     raw, fitted, average, images = _frames(kind)
-    config = preset(preset_name, seed=seed)
+    config = preset(preset_name, seed=seed, precision=precision)
     start = time.perf_counter()
     made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
     bootstrap_seconds = time.perf_counter() - start
@@ -151,7 +163,7 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     scores are checked against the file's: same seed, same CPU, same network)."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
     raw, fitted, average, images = _frames(kind)
-    config = preset(preset_name, seed=seed)
+    config = preset(preset_name, seed=seed, precision=PRECISION)
     saved = None if models is None else models / f"{kind}-{preset_name}-seed{seed}-n2v.pt"
     if saved is not None and saved.exists():
         n2v = PN2VModel.load(saved)
@@ -167,6 +179,23 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     started, seconds = _train_pn2v(images, config, noise_model, n2v)
     result["pn2v_from_n2v"] = _arm(started, raw, fitted, average, seconds)[0]
     return result
+
+
+def add_precision(kind: str, seed: int, preset_name: str, precision: str) -> dict:
+    """An earlier run's file with the default path trained in ``precision`` added beside its
+    float32 arms, the same seed: ``n2v_<precision>`` and ``pn2v_from_n2v_<precision>``."""
+    result = json.loads(result_path(kind, preset_name, seed).read_text())
+    return result | precision_arms(run(kind, seed, preset_name, None, False, precision), precision)
+
+
+def precision_arms(result: dict, precision: str) -> dict:
+    """A default-path run's arms, date and machine, named for the ``precision`` it took."""
+    return {
+        f"n2v_{precision}": result["n2v"],
+        f"pn2v_from_n2v_{precision}": result["pn2v_from_n2v"],
+        f"{precision}_date": result["date"],
+        f"{precision}_machine": result["machine"],
+    }
 
 
 #: N2V2's changes by part: (the network's, the masked pixels' replacement); "both" is N2V2
@@ -189,7 +218,7 @@ def add_n2v2(
     result = json.loads(result_path(kind, preset_name, seed).read_text())
     raw, fitted, average, images = _frames(kind)
     network_changed, replacement = N2V2_PARTS[part]
-    config = preset(preset_name, seed=seed, replacement=replacement)
+    config = preset(preset_name, seed=seed, replacement=replacement, precision=PRECISION)
     network = ModelConfig(mode="pn2v", n2v2=network_changed)
     start = time.perf_counter()
     made = NoiseModelJob(
@@ -266,6 +295,12 @@ def main() -> None:
         "--n2v-only", action="store_true", help="with --n2v2: the N2V only, no PN2V from it"
     )
     parser.add_argument(
+        "--precision",
+        choices=("bfloat16",),
+        help="add the default path trained in this arithmetic to an earlier run's file (its "
+        "own arms train in float32; bfloat16 is the default on CPUs with AMX units)",
+    )
+    parser.add_argument(
         "--pn2v-replacement",
         choices=("neighbour", "median"),
         help="with --n2v2: train the PN2V from it with this replacement instead",
@@ -291,6 +326,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
+    elif args.precision:
+        result = add_precision(args.type, args.seed, args.preset, args.precision)
     elif args.n2v2:
         result = add_n2v2(
             args.type, args.seed, args.preset, args.n2v2, args.n2v_only, args.pn2v_replacement
@@ -303,6 +340,8 @@ def main() -> None:
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
     n2v = "n2v" if args.n2v2 is None else "n2v2" if args.n2v2 == "both" else f"n2v2_{args.n2v2}"
+    if args.precision:
+        n2v = f"n2v_{args.precision}"
     for arm in (n2v, f"pn2v_from_{n2v}", f"pn2v_{args.pn2v_replacement}_from_{n2v}"):
         if arm in result:
             score = np.mean(result[arm]["denoised_fitted"])

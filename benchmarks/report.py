@@ -14,6 +14,7 @@ from .report_field import field_section
 from .report_lowsnr import lowsnr_section
 from .report_paired import paired_section
 from .report_paths import DOC, PLOT, RESULTS
+from .report_precision import precision_section
 from .report_readme import update_readme
 from .report_sections import (
     memory_section,
@@ -212,6 +213,7 @@ def main() -> None:
     lines += network_size_section()
     lines += ceiling_section()
     lines += paired_section()
+    lines += precision_section()
     lines += field_section()
     lines += lowsnr_section()
     lines += responsiveness_section()
