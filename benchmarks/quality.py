@@ -34,7 +34,7 @@ from napari_pn2v.backend import (
     predict,
 )
 from napari_pn2v.backend.data.images import read_image
-from napari_pn2v.backend.devices import choose_device, describe_device
+from napari_pn2v.backend.devices import bfloat16_units, choose_device, describe_device
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.noise.calibration import frame_signals
 from napari_pn2v.jobs import NoiseModelJob, TrainingJob
@@ -122,13 +122,15 @@ def vst_bm3d(image: np.ndarray, gain: float, offset_var: float) -> np.ndarray:
 
 def cpu_name() -> str:
     """The CPU's model name: trainings of the same seed differ between CPUs (their float
-    rounding), by up to 0.6 dB in benchmarks.lowsnr."""
+    rounding), by up to 0.6 dB in benchmarks.lowsnr; and its AMX units, where it has them
+    (training's ``precision`` auto takes bfloat16 there)."""
+    amx = ", AMX" if "AMX" in bfloat16_units() else ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
         for line in cpuinfo.read_text().splitlines():
             if line.startswith("model name"):
-                return f"{platform.machine()} ({line.split(':', 1)[1].strip()})"
-    return platform.machine()
+                return f"{platform.machine()} ({line.split(':', 1)[1].strip()}{amx})"
+    return f"{platform.machine()}{amx}"
 
 
 def summary(values: list[float]) -> dict:
@@ -150,7 +152,7 @@ def run(
         "method": method,
         "preset": preset,
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, "
+        "machine": f"{cpu_name()}, {torch.get_num_threads()} threads, "
         f"{describe_device(choose_device(device))}",
     }
     if method == "input":
