@@ -101,7 +101,7 @@ class TrainConfig:
         "auto",
         "the network's arithmetic: auto = bfloat16 on a CUDA GPU and on a CPU with AMX "
         "units (recent Xeons: 2-4x the steps a minute, the same PSNR on FMD), float32 "
-        "elsewhere; bfloat16 elsewhere is emulated, slower",
+        "elsewhere; bfloat16 asked for on a CPU without bfloat16 units is emulated, slower",
         choices=PRECISIONS,
     )
     seed: int | None = option(
