@@ -3,7 +3,17 @@ by seed (benchmarks/paired.py --precision bfloat16)."""
 
 from __future__ import annotations
 
-from .report_paired import _arm, _cell, _difference, _holding, _minutes, _row, _runs
+from .report_paired import (
+    _arm,
+    _cell,
+    _difference,
+    _head,
+    _holding,
+    _minutes,
+    _row,
+    _runs,
+    _table,
+)
 
 TITLE = "### Training in bfloat16 on a CPU with AMX units (`paired.py --precision bfloat16`)"
 
@@ -21,16 +31,13 @@ INTRO = (
 
 def precision_section(precision: str = "bfloat16") -> list[str]:
     n2v_arm, pn2v_arm = f"n2v_{precision}", f"pn2v_from_n2v_{precision}"
-    lines = [
+    head = _head(
         TITLE,
-        "",
         INTRO,
-        "",
-        f"| type | preset | seeds | float32: N2V / PN2V | {precision}: N2V / PN2V "
+        f"type | preset | seeds | float32: N2V / PN2V | {precision}: N2V / PN2V "
         f"| N2V: {precision} − float32 | PN2V: {precision} − float32 | {precision}: PN2V − N2V "
-        f"| minutes float32: bootstrap / PN2V | minutes {precision}: bootstrap / PN2V |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
+        f"| minutes float32: bootstrap / PN2V | minutes {precision}: bootstrap / PN2V",
+    )
     rows = []
     for kind, preset, results in _holding(_runs(), pn2v_arm):
         n2v, pn2v = _arm(results, "n2v"), _arm(results, "pn2v_from_n2v")
@@ -45,4 +52,4 @@ def precision_section(precision: str = "bfloat16") -> list[str]:
             _minutes(results, (n2v_arm, pn2v_arm)),
         ]
         rows.append(_row(cells))
-    return [*lines, *rows, ""] if rows else []
+    return _table(head, rows)
