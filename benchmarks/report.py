@@ -213,8 +213,8 @@ def main() -> None:
     lines += network_size_section()
     lines += ceiling_section()
     lines += paired_section()
+    lines += field_section()  # the paired section's last text points to it as the next table
     lines += precision_section()
-    lines += field_section()
     lines += lowsnr_section()
     lines += responsiveness_section()
     lines += speed_section()
