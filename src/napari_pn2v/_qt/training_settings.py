@@ -45,6 +45,7 @@ ADVANCED = (
             "prior_mean_loss",
             "likelihood_body_weight",
             "initial_spread",
+            "start_lr_factor",
             "spread_calibration",
             "precision",
         ),

@@ -3,8 +3,9 @@ to the validation data (issue 36): PN2V's prior never ends further from the data
 it started from."""
 
 import numpy as np
+import pytest
 
-from napari_pn2v.backend import ModelConfig, TrainConfig, Trainer
+from napari_pn2v.backend import ModelConfig, PN2VError, TrainConfig, Trainer
 from napari_pn2v.backend.training import trainer as module
 from napari_pn2v.jobs.training import TrainingRun
 from tests.conftest import TINY_NET, TINY_TRAINING
@@ -69,3 +70,35 @@ def test_a_fresh_pn2v_is_not_bounded(noisy, noise_model):
     validated(trainer)
     assert trainer.location_error is None and trainer.best_model().epochs_trained > 0
     assert "start_from" not in trainer.best_model().training
+
+
+def weight_change_after_one_step(trainer: Trainer) -> float:
+    before = {k: v.clone() for k, v in trainer.model.net.state_dict().items()}
+    next(iter(trainer))
+    after = trainer.model.net.state_dict()
+    return max(float((after[k] - w).abs().max()) for k, w in before.items())
+
+
+def test_a_start_from_n2v_trains_on_at_a_fraction_of_the_rate(noisy, n2v_model, noise_model):
+    config = TrainConfig(**{**TINY_TRAINING, "start_lr_factor": 0.25})
+    trainer = Trainer(noisy, config, PN2V, noise_model=noise_model, start_from=n2v_model)
+    # Adam's first step moves every weight with a gradient by the rate itself
+    np.testing.assert_allclose(weight_change_after_one_step(trainer), 0.25 * config.lr, rtol=0.01)
+    fresh = Trainer(noisy, config, PN2V, noise_model=noise_model)
+    np.testing.assert_allclose(weight_change_after_one_step(fresh), config.lr, rtol=0.01)
+    trainer.use_network(PN2V)  # a fresh network instead (the short-budget rule): full rate
+    np.testing.assert_allclose(weight_change_after_one_step(trainer), config.lr, rtol=0.01)
+
+
+def test_a_time_budget_scales_the_start_s_schedule_too(noisy, n2v_model, noise_model):
+    config = TrainConfig(**{**TINY_TRAINING, "time_budget": 10.0, "start_lr_factor": 0.25})
+    trainer = Trainer(noisy, config, PN2V, noise_model=noise_model, start_from=n2v_model)
+    next(iter(trainer))
+    rate = trainer.optimizer.param_groups[0]["lr"]
+    assert 0.24 * config.lr < rate <= 0.25 * config.lr  # early in a cosine from 0.25 × lr
+
+
+def test_the_start_lr_factor_is_checked():
+    for factor in (0.0, 1.5):
+        with pytest.raises(PN2VError, match="start lr factor"):
+            TrainConfig(start_lr_factor=factor)

@@ -198,6 +198,17 @@ class TrainConfig:
         step=0.05,
         advanced=True,
     )
+    start_lr_factor: float = option(
+        1.0,
+        "PN2V started from an N2V model trains on at this fraction of the learning rate, to "
+        "stay nearer N2V's estimate (on FMD's low-SNR frames 0.2 gained on some seeds and "
+        "lost on others: docs/benchmarks.md)",
+        label="Learning rate from N2V (×)",
+        min=0.01,
+        max=1.0,
+        step=0.05,
+        advanced=True,
+    )
     #: optimiser steps during which a location-scale prior's K residuals keep their start (the
     #: samples stay normal quantiles around μ); 0 = they learn from the first step. An ablation:
     #: Adam moves every weight by ~lr per step however small its gradient.
@@ -294,6 +305,8 @@ class TrainConfig:
             raise PN2VError(f"blind-spot radius must be 0–4 pixels, got {self.blind_radius}")
         if self.residual_delay < 0:
             raise PN2VError(f"residual delay must be ≥ 0, got {self.residual_delay}")
+        if not 0 < self.start_lr_factor <= 1:
+            raise PN2VError(f"start lr factor must be in (0, 1], got {self.start_lr_factor}")
         if not self.initial_spread > 0:
             raise PN2VError(f"initial spread must be positive, got {self.initial_spread}")
 

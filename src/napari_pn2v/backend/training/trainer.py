@@ -50,10 +50,9 @@ class Trainer:
     one plane or as many as the input. ``validation`` (N2V and PN2V) are noisy images kept for
     validation only — ideally other scenes than the training images; then nothing of
     ``images`` is held out. ``start_from`` (PN2V with a location-scale prior): the N2V model
-    whose network PN2V starts from (:meth:`PN2VModel.from_n2v`), kept unless an epoch's
-    prior mean is at least as close to the validation data. Lazy images (dask, zarr,
-    memory-mapped; N2V and PN2V) are not loaded: each batch reads its patches, so the data
-    may be larger than memory.
+    whose network PN2V trains on from (at ``start_lr_factor`` × the rate), kept unless an
+    epoch's prior mean is as close to the validation data. Lazy images (dask, zarr, mapped;
+    N2V and PN2V) are not loaded: each batch reads its patches, so they may exceed memory.
     """
 
     def __init__(
@@ -140,7 +139,9 @@ class Trainer:
         model.std_factors = (1.0,)
         self._check: tuple[int, NoiseCheck] | None = None
         model.net.to(self.device)
-        self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr)
+        #: PN2V from N2V may train on at a fraction of the rate (``start_lr_factor``)
+        self._lr_scale = cfg.start_lr_factor if self.from_n2v else 1.0
+        self.optimizer = torch.optim.Adam(model.net.parameters(), lr=cfg.lr * self._lr_scale)
         #: the weights validated and kept (:mod:`.averaging`); None: the network's own
         self._average = WeightAverage(model.net, cfg.weight_average) if cfg.weight_average else None
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -255,7 +256,7 @@ class Trainer:
                 if self.stopping:
                     return
                 if budget:
-                    rate = cfg.rate_at((time.monotonic() - start) / budget)
+                    rate = self._lr_scale * cfg.rate_at((time.monotonic() - start) / budget)
                     for group in self.optimizer.param_groups:
                         group["lr"] = rate
                 group = int(torch.multinomial(self._weights, 1, generator=self._generator))
@@ -348,9 +349,8 @@ class Trainer:
     @property
     def spread(self) -> SpreadChoice:
         """The best model's spread and guard bands: SURE over every factor for its weights,
-        worked out once per best model when it is first asked for. (Chosen at every improving
-        epoch instead, it took a third of a quick PN2V training; it takes seconds, so a
-        stopped training's model comes that much after the stop.)"""
+        worked out once per best model when first asked for (at every improving epoch it took
+        a third of a quick PN2V training)."""
         if self._spread_patches is None or self.kept.state is None:
             return SpreadChoice()
         if self._choice is None or self._choice[0] != self.kept.epochs:
