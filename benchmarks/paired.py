@@ -13,9 +13,13 @@ single-image numbers are computed.
 
     python -m benchmarks.paired --type Confocal_MICE --seed 0 [--preset quick]
     python -m benchmarks.paired --type Confocal_MICE --seed 0 --precision bfloat16  # adds
+    python -m benchmarks.paired --type Confocal_MICE --seed 0 --precision bfloat16 \
+        --start-lr-factor 0.2  # adds PN2V from N2V at a fifth of the rate
 
-Every arm trains in float32 (the default on CPUs without AMX units) whatever this CPU has;
-``--precision bfloat16`` adds the default path trained in bfloat16 (the default with them).
+Every arm trains in float32 (the default on CPUs without AMX units) whatever this CPU has,
+and PN2V from N2V at the full learning rate (``start_lr_factor`` 1, the default), as the
+files' arms were measured; ``--precision bfloat16`` adds the default path trained in bfloat16
+(the default with them), and with ``--start-lr-factor`` PN2V from N2V at that fraction of it.
 
 Writes benchmarks/results/paired-<type>-<preset>-seed<N>.json; ``python -m benchmarks.report``
 puts the table (means over seeds, the paired difference's spread) into docs/benchmarks.md.
@@ -43,9 +47,15 @@ from .quality import RESULTS, cpu_name
 
 #: the fit the widgets and ``pn2v train --bootstrap`` default to
 FIT = "gmm"
-#: the arithmetic of the files' own arms, whatever this CPU has (the default without AMX
-#: units; ``--precision`` adds the other)
-PRECISION = "float32"
+#: how the files' own arms were measured, whatever this CPU has and the defaults are now:
+#: float32 (the default without AMX units; ``--precision`` adds the other) and PN2V from N2V at
+#: the full rate (``start_lr_factor`` 1, the default; ``--start-lr-factor`` adds another)
+MEASURED = {"precision": "float32", "start_lr_factor": 1.0}
+
+
+def _config(preset_name: str, seed: int, **changes: object):
+    """The preset's configuration as the files' arms were measured, with ``changes``."""
+    return preset(preset_name, **(MEASURED | {"seed": seed} | changes))
 
 
 def result_path(kind: str, preset_name: str, seed: int):
@@ -108,12 +118,13 @@ def run(
     preset_name: str,
     save: Path | None = None,
     scratch: bool = True,
-    precision: str = PRECISION,
+    **changes: object,
 ) -> dict:
     """N2V (the bootstrap's) and PN2V started from it; with ``scratch`` PN2V from a fresh
-    network too, and the average of N2V's and its outputs, trained in ``precision``."""
+    network too, and the average of N2V's and its outputs; trained as the files' arms were
+    measured, with ``changes`` to the configuration (``precision="bfloat16"``, …)."""
     raw, fitted, average, images = _frames(kind)
-    config = preset(preset_name, seed=seed, precision=precision)
+    config = _config(preset_name, seed, **changes)
     start = time.perf_counter()
     made = NoiseModelJob("bootstrap", images=[images], fit=FIT, training=config).run()
     bootstrap_seconds = time.perf_counter() - start
@@ -163,7 +174,7 @@ def add_started(kind: str, seed: int, preset_name: str, models: Path | None) -> 
     scores are checked against the file's: same seed, same CPU, same network)."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
     raw, fitted, average, images = _frames(kind)
-    config = preset(preset_name, seed=seed, precision=PRECISION)
+    config = _config(preset_name, seed)
     saved = None if models is None else models / f"{kind}-{preset_name}-seed{seed}-n2v.pt"
     if saved is not None and saved.exists():
         n2v = PN2VModel.load(saved)
@@ -185,7 +196,29 @@ def add_precision(kind: str, seed: int, preset_name: str, precision: str) -> dic
     """An earlier run's file with the default path trained in ``precision`` added beside its
     float32 arms, the same seed: ``n2v_<precision>`` and ``pn2v_from_n2v_<precision>``."""
     result = json.loads(result_path(kind, preset_name, seed).read_text())
-    return result | precision_arms(run(kind, seed, preset_name, None, False, precision), precision)
+    again = run(kind, seed, preset_name, None, False, precision=precision)
+    return result | precision_arms(again, precision)
+
+
+def start_rate_arm(precision: str, factor: float) -> str:
+    """The arm of PN2V from N2V trained in ``precision`` at ``factor`` × the rate."""
+    return f"pn2v_from_n2v_{precision}_start{factor:g}"
+
+
+def add_start_rate(kind: str, seed: int, preset_name: str, precision: str, factor: float) -> dict:
+    """An earlier run's file with PN2V from N2V trained in ``precision`` at ``factor`` × the
+    learning rate added (:func:`start_rate_arm`), paired with the file's arms in that
+    precision: the same bootstrap again, whose N2V must equal the file's N2V in it."""
+    result = json.loads(result_path(kind, preset_name, seed).read_text())
+    again = run(kind, seed, preset_name, None, False, precision=precision, start_lr_factor=factor)
+    arm = start_rate_arm(precision, factor)
+    result[arm] = again["pn2v_from_n2v"]
+    result[f"{arm}_date"], result[f"{arm}_machine"] = again["date"], again["machine"]
+    n2v = "n2v" if precision == MEASURED["precision"] else f"n2v_{precision}"
+    result[f"{arm}_n2v_differs_by"] = _largest_difference(
+        again["n2v"]["denoised_fitted"], result[n2v]["denoised_fitted"]
+    )
+    return result
 
 
 def precision_arms(result: dict, precision: str) -> dict:
@@ -218,7 +251,7 @@ def add_n2v2(
     result = json.loads(result_path(kind, preset_name, seed).read_text())
     raw, fitted, average, images = _frames(kind)
     network_changed, replacement = N2V2_PARTS[part]
-    config = preset(preset_name, seed=seed, replacement=replacement, precision=PRECISION)
+    config = _config(preset_name, seed, replacement=replacement)
     network = ModelConfig(mode="pn2v", n2v2=network_changed)
     start = time.perf_counter()
     made = NoiseModelJob(
@@ -296,9 +329,17 @@ def main() -> None:
     )
     parser.add_argument(
         "--precision",
-        choices=("bfloat16",),
+        choices=("bfloat16", "float32"),
         help="add the default path trained in this arithmetic to an earlier run's file (its "
-        "own arms train in float32; bfloat16 is the default on CPUs with AMX units)",
+        "own arms train in float32; bfloat16 is the default on CPUs with AMX units); float32"
+        " only with --start-lr-factor",
+    )
+    parser.add_argument(
+        "--start-lr-factor",
+        type=float,
+        metavar="F",
+        help="with --precision: add PN2V from N2V trained at F × the learning rate to a file "
+        "that holds that precision's arms (the files' own arms: the full rate)",
     )
     parser.add_argument(
         "--pn2v-replacement",
@@ -326,6 +367,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
+    elif args.precision and args.start_lr_factor is not None:
+        result = add_start_rate(
+            args.type, args.seed, args.preset, args.precision, args.start_lr_factor
+        )
+    elif args.precision == MEASURED["precision"]:
+        parser.error("--precision float32 adds only with --start-lr-factor")
     elif args.precision:
         result = add_precision(args.type, args.seed, args.preset, args.precision)
     elif args.n2v2:
@@ -340,9 +387,12 @@ def main() -> None:
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
     n2v = "n2v" if args.n2v2 is None else "n2v2" if args.n2v2 == "both" else f"n2v2_{args.n2v2}"
-    if args.precision:
+    if args.precision and args.precision != MEASURED["precision"]:
         n2v = f"n2v_{args.precision}"
-    for arm in (n2v, f"pn2v_from_{n2v}", f"pn2v_{args.pn2v_replacement}_from_{n2v}"):
+    arms = [n2v, f"pn2v_from_{n2v}", f"pn2v_{args.pn2v_replacement}_from_{n2v}"]
+    if args.precision and args.start_lr_factor is not None:
+        arms.append(start_rate_arm(args.precision, args.start_lr_factor))
+    for arm in arms:
         if arm in result:
             score = np.mean(result[arm]["denoised_fitted"])
             print(f"{args.type} seed {args.seed}: {arm} {score:.2f} dB")

@@ -23,6 +23,7 @@ from .report_sections import (
     validation_section,
 )
 from .report_speed import scaling_section, speed_section, three_d_section
+from .report_start_rate import start_rate_section
 
 VARIANTS = (
     "GMM of the (raw, avg50) pairs",
@@ -215,6 +216,7 @@ def main() -> None:
     lines += paired_section()
     lines += field_section()  # the paired section's last text points to it as the next table
     lines += precision_section()
+    lines += start_rate_section()
     lines += lowsnr_section()
     lines += responsiveness_section()
     lines += speed_section()
