@@ -53,6 +53,11 @@ FIT = "gmm"
 MEASURED = {"precision": "float32", "start_lr_factor": 1.0}
 
 
+def in_precision(arm: str, precision: str) -> str:
+    """A file's name of ``arm`` trained in ``precision``: its own arms carry no suffix."""
+    return arm if precision == MEASURED["precision"] else f"{arm}_{precision}"
+
+
 def _config(preset_name: str, seed: int, **changes: object):
     """The preset's configuration as the files' arms were measured, with ``changes``."""
     return preset(preset_name, **(MEASURED | {"seed": seed} | changes))
@@ -214,9 +219,8 @@ def add_start_rate(kind: str, seed: int, preset_name: str, precision: str, facto
     arm = start_rate_arm(precision, factor)
     result[arm] = again["pn2v_from_n2v"]
     result[f"{arm}_date"], result[f"{arm}_machine"] = again["date"], again["machine"]
-    n2v = "n2v" if precision == MEASURED["precision"] else f"n2v_{precision}"
     result[f"{arm}_n2v_differs_by"] = _largest_difference(
-        again["n2v"]["denoised_fitted"], result[n2v]["denoised_fitted"]
+        again["n2v"]["denoised_fitted"], result[in_precision("n2v", precision)]["denoised_fitted"]
     )
     return result
 
@@ -387,8 +391,8 @@ def main() -> None:
     path = result_path(args.type, args.preset, args.seed)
     path.write_text(json.dumps(result, indent=2))
     n2v = "n2v" if args.n2v2 is None else "n2v2" if args.n2v2 == "both" else f"n2v2_{args.n2v2}"
-    if args.precision and args.precision != MEASURED["precision"]:
-        n2v = f"n2v_{args.precision}"
+    if args.precision:
+        n2v = in_precision("n2v", args.precision)
     arms = [n2v, f"pn2v_from_{n2v}", f"pn2v_{args.pn2v_replacement}_from_{n2v}"]
     if args.precision and args.start_lr_factor is not None:
         arms.append(start_rate_arm(args.precision, args.start_lr_factor))

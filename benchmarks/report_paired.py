@@ -110,9 +110,10 @@ ARMS = (
 )
 
 
-def _kept(results: list[dict]) -> str:
-    """In how many of the seeds with the default arm PN2V kept its start from N2V."""
-    epochs = [r["pn2v_from_n2v"].get("epochs_kept") for r in results if "pn2v_from_n2v" in r]
+def _kept(results: list[dict], arm: str = "pn2v_from_n2v") -> str:
+    """In how many of the seeds with ``arm`` (the default's PN2V) PN2V kept its start from
+    N2V."""
+    epochs = [r[arm].get("epochs_kept") for r in results if arm in r]
     return f"{sum(e == 0 for e in epochs)} of {len(epochs)}" if epochs else "—"
 
 

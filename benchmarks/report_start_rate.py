@@ -4,8 +4,19 @@ beside the full rate, paired by seed (benchmarks/paired.py --precision bfloat16
 
 from __future__ import annotations
 
-from .paired import MEASURED, start_rate_arm
-from .report_paired import _arm, _cell, _difference, _head, _holding, _row, _runs, _table
+from .paired import in_precision, start_rate_arm
+from .report_paired import (
+    _arm,
+    _cell,
+    _difference,
+    _head,
+    _holding,
+    _kept,
+    _minutes,
+    _row,
+    _runs,
+    _table,
+)
 
 INTRO = (
     "PN2V from N2V trained on at a fraction of the learning rate (`start_lr_factor`, "
@@ -20,11 +31,6 @@ INTRO = (
     "one core each; the bfloat16 runs two at a time on the machine's 2 cores, the float32 "
     "runs three at a time beside a diagnostic: up to twice a free core's."
 )
-
-
-def _kept(results: list[dict], arm: str) -> str:
-    epochs = [r[arm]["epochs_kept"] for r in results]
-    return f"{sum(e == 0 for e in epochs)} of {len(epochs)}"
 
 
 #: the fraction measured (``paired.py --start-lr-factor``)
@@ -47,18 +53,13 @@ def start_rate_section(factor: float = FACTOR) -> list[str]:
 
 def _rows(precision: str, factor: float) -> list[str]:
     """A row per type and preset with PN2V from N2V at ``factor`` in ``precision``."""
-    suffix = "" if precision == MEASURED["precision"] else f"_{precision}"
-    n2v_arm, full = f"n2v{suffix}", f"pn2v_from_n2v{suffix}"
+    n2v_arm, full = (in_precision(arm, precision) for arm in ("n2v", "pn2v_from_n2v"))
     slow = start_rate_arm(precision, factor)
     rows = []
     for kind, preset, results in _holding(_runs(), slow):
         results = [r for r in results if slow in r and full in r]
         n2v, before, after = (_arm(results, arm) for arm in (n2v_arm, full, slow))
         prior = _arm(results, slow, "prior_mean_fitted")
-        minutes = (
-            f"{sum(r[arm]['train_seconds'] for r in results) / len(results) / 60:.1f}"
-            for arm in (full, slow)
-        )
         cells = [kind, precision, preset, ", ".join(str(r["seed"]) for r in results), _cell(n2v)]
         cells += [
             f"{_cell(before)} / {_cell(after)}",
@@ -66,7 +67,7 @@ def _rows(precision: str, factor: float) -> list[str]:
             _difference(after, n2v),
             _difference(prior, n2v),
             f"{_kept(results, full)} / {_kept(results, slow)}",
-            " / ".join(minutes),
+            _minutes(results, (full, slow)),
         ]
         rows.append(_row(cells))
     return rows
