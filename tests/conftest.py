@@ -59,6 +59,14 @@ def pn2v_model(noisy, noise_model):
     return Trainer(noisy, TrainConfig(**TINY_TRAINING), config, noise_model=noise_model).run()
 
 
+@pytest.fixture
+def shuffled_pn2v(pn2v_model):
+    """A model that sees sub-images of every 2nd pixel (backend/network/shuffle.py)."""
+    model = pn2v_model.copy()
+    model.shuffle = 2
+    return model
+
+
 @pytest.fixture(scope="session")
 def n2v_model(noisy):
     config = ModelConfig(mode="n2v", **TINY_NET)

@@ -40,6 +40,7 @@ ADVANCED = (
             "weight_average",
             "fit_network_to_budget",
             "blind_radius",
+            "shuffle",
             "replacement",
             "location_weight",
             "prior_mean_loss",

@@ -254,11 +254,14 @@ class TrainingRun:
         this torch), in float32"; the features as trained (a short time budget may have halved
         them) and the arithmetic (``precision`` auto: bfloat16 on a GPU or AMX units)."""
         from ..backend.devices import describe_device
+        from ..backend.network.shuffle import every
 
         trainer = self.trainer
         config = trainer.model.config
         units = "Z stack(s)" if trainer.dims == 3 else "plane(s)"
         processes = f" in each of {trainer.world_size} processes" if trainer.world_size > 1 else ""
+        s = trainer.model.shuffle  # pixel shuffle: the planes are the images' sub-images
+        units += f" (sub-images of {every(s)})" if s > 1 else ""
         return (
             f"{config.mode} ({trainer.dims}-D, {config.features} features) on {trainer.n_planes} "
             f"{units} with {describe_device(trainer.device)}{processes}, "

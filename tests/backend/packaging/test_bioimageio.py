@@ -19,7 +19,7 @@ def _member(path, name):
         return archive.read(name)
 
 
-@pytest.mark.parametrize("which", ["pn2v_model", "n2v_model"])
+@pytest.mark.parametrize("which", ["pn2v_model", "n2v_model", "shuffled_pn2v"])
 def test_a_package_passes_bioimageio_cores_model_test(which, request, noisy, tmp_path):
     from bioimageio.core import test_model
 
@@ -40,6 +40,9 @@ def test_a_package_passes_bioimageio_cores_model_test(which, request, noisy, tmp
     )
     readme = _member(path, "README.md").decode()
     assert model.config.mode in readme and "Krull" in readme
+    assert ("every 2nd pixel" in readme) == (model.shuffle == 2)
+    sizes = rdf["inputs"][0]["axes"][-1]["size"]  # Y and X: whole sub-images of the pooling
+    assert sizes == {"min": 24 * model.shuffle, "step": model.net.multiple * model.shuffle}
 
 
 def test_the_package_holds_the_users_data_and_reads_back_the_same(pn2v_model, noisy, tmp_path):

@@ -20,10 +20,18 @@ def test_n2v_has_one_output(n2v_model, noisy):
 
 
 @pytest.mark.parametrize(
-    "model, augment", [("pn2v_model", False), ("n2v_model", True), ("pn2v_model", True)]
+    "model, augment",
+    [
+        ("pn2v_model", False),
+        ("n2v_model", True),
+        ("pn2v_model", True),
+        ("shuffled_pn2v", False),
+        ("shuffled_pn2v", True),
+    ],
 )
 def test_tiled_equals_untiled(model, augment, request):
-    """Also with test-time augmentation, whose views turn non-square windows."""
+    """Also with test-time augmentation, whose views turn non-square windows, and for a
+    shuffled model, whose tiles hold the sub-images' tiles and average over neighbours."""
     model = request.getfixturevalue(model)
     rng = np.random.default_rng(0)
     image = rng.uniform(150, 500, (70, 90)).astype(np.float32)

@@ -27,11 +27,14 @@ def scene():
 
 @pytest.fixture(scope="module")
 def trained(scene):
-    """N2V with the blind spot of one pixel, and with the radius the noise asks for."""
+    """N2V with the blind spot of one pixel, and with the radius the noise asks for, on the
+    images themselves (no pixel shuffle: tests/backend/training/test_stride.py)."""
     noisy = scene[1]
     return {
         radius: Trainer(
-            noisy, TrainConfig(**TRAINING, blind_radius=radius), ModelConfig(mode="n2v", **TINY)
+            noisy,
+            TrainConfig(**TRAINING, blind_radius=radius, shuffle=1),
+            ModelConfig(mode="n2v", **TINY),
         )
         for radius in (0, None)
     }

@@ -11,7 +11,7 @@ from pathlib import Path
 from ..data.channels import NamedChannels
 from ..errors import PN2VError
 from ..noise.channels import ChannelNoiseModels
-from .model import FORMAT, PN2VModel, read_state, write_state
+from .model import FORMAT, SHUFFLED_VERSION, PN2VModel, read_state, write_state
 
 
 class ChannelModels(NamedChannels):
@@ -48,10 +48,12 @@ class ChannelModels(NamedChannels):
         return ChannelModels([m.copy() for m in self.models], self.names)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Format version 2: every channel's state, and the channels' names."""
+        """Format version 2 (3 where a channel's network needs shuffling): every channel's
+        state, and the channels' names."""
+        shuffled = any(m.shuffle > 1 for m in self.models)
         state = {
             "format": FORMAT,
-            "version": 2,
+            "version": SHUFFLED_VERSION if shuffled else 2,
             "names": self.names,
             "channels": [m.to_state() for m in self.models],
         }

@@ -24,9 +24,12 @@ from .prior import Prior, posterior
 from .unet import UNet
 
 FORMAT = "napari-pn2v-model"
-#: the newest format read: 1 holds one model, 2 one per channel (:mod:`.channels`); a file
-#: of one model is still written as version 1, so older versions read it
-FORMAT_VERSION = 2
+#: the newest format read: 1 holds one model, 2 one per channel (:mod:`.channels`), 3 a model
+#: whose network sees pixel-shuffled sub-images (:mod:`.shuffle`); a file is written with the
+#: lowest version that holds it, so older versions read what they can denoise right
+FORMAT_VERSION = 3
+#: the version of a file of one model (of models per channel: 2) whose network needs shuffling
+SHUFFLED_VERSION = 3
 #: the model file's name inside a bioimage.io package written by ``pn2v export``
 PACKAGE_MEMBER = "napari-pn2v-model.pt"
 
@@ -71,6 +74,9 @@ class PN2VModel:
         #: the training settings (TrainConfig's fields) it was trained with; empty for files
         #: from before they were recorded
         self.training: dict = {}
+        #: the pixel-shuffle stride (:mod:`.shuffle`): the network sees sub-images of every
+        #: s-th pixel, and each estimate is averaged over s × s pixels; 1: the image itself
+        self.shuffle = 1
 
     @staticmethod
     def _new_net(config: ModelConfig) -> UNet:
@@ -104,6 +110,7 @@ class PN2VModel:
                     state[name].copy_(value)
         model.net.load_state_dict(state)
         model.start_spread(spread)
+        model.shuffle = n2v.shuffle
         return model
 
     @staticmethod
@@ -213,6 +220,7 @@ class PN2VModel:
         clone.std_factors = self.std_factors
         clone.noise_check = self.noise_check
         clone.training = dict(self.training)
+        clone.shuffle = self.shuffle
         return clone
 
     def to_state(self) -> dict:
@@ -228,6 +236,7 @@ class PN2VModel:
             "std_factors": list(self.std_factors),
             "noise_check": None if self.noise_check is None else self.noise_check.to_state(),
             "training": dict(self.training),
+            "shuffle": self.shuffle,
             "weights": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
             "noise_model": None,
         }
@@ -240,7 +249,8 @@ class PN2VModel:
 
     def save(self, path: str | os.PathLike) -> None:
         """One file: format version, config, normalisation, weights and noise model."""
-        write_state({"format": FORMAT, "version": 1, **self.to_state()}, path)
+        version = SHUFFLED_VERSION if self.shuffle > 1 else 1
+        write_state({"format": FORMAT, "version": version, **self.to_state()}, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PN2VModel:
@@ -282,6 +292,9 @@ class PN2VModel:
             if state.get("noise_check") is not None:
                 model.noise_check = NoiseCheck.from_state(state["noise_check"])
             model.training = dict(state.get("training") or {})
+            model.shuffle = int(state.get("shuffle", 1))
+            if not 1 <= model.shuffle <= 8:
+                raise PN2VError(f"{source}: damaged napari-pn2v model file (shuffle)")
         except PN2VError:
             raise
         except Exception as error:  # missing keys, wrong shapes: a damaged file

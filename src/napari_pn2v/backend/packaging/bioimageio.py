@@ -24,7 +24,8 @@ import torch
 from ..data.images import check_finite, check_layout
 from ..errors import PN2VError
 from ..network.model import PACKAGE_MEMBER, PN2VModel
-from .denoiser import MARGIN, package_arguments, package_state, to_torchscript
+from ..network.shuffle import every
+from .denoiser import margin, package_arguments, package_state, side_step, to_torchscript
 
 #: edge of the test tensor cut from the user's image (smaller images are used whole)
 TEST_EDGE = 256
@@ -106,16 +107,16 @@ def _spec():
 
 def input_tensor(model: PN2VModel, image: np.ndarray) -> np.ndarray:
     """A (1, 1, Y, X) float32 cut of ``image``'s first plane, at most TEST_EDGE² from its
-    centre, its sides multiples of the network's pooling."""
+    centre, its sides multiples of :func:`.denoiser.side_step`."""
     check_layout(np.shape(image), image.dtype, "test image")
     plane = image  # a lazy stack is read one plane
     while np.ndim(plane) > 2:
         plane = plane[0]
     plane = np.asarray(plane, dtype=np.float32)
-    multiple = model.net.multiple
+    multiple, least = side_step(model), margin(model)
     sides = [min(TEST_EDGE, n) // multiple * multiple for n in plane.shape]
-    if min(sides) < MARGIN:
-        raise PN2VError(f"the test image must be at least {MARGIN}² pixels, got {plane.shape}")
+    if min(sides) < least:
+        raise PN2VError(f"the test image must be at least {least}² pixels, got {plane.shape}")
     starts = [(n - s) // 2 for n, s in zip(plane.shape, sides, strict=True)]
     cut = plane[starts[0] : starts[0] + sides[0], starts[1] : starts[1] + sides[1]]
     check_finite(cut, "test image")
@@ -151,7 +152,9 @@ def _readme(model: PN2VModel, output: str, name: str, training: dict | None) -> 
         "",
         "Input: one float32 image (batch, channel 1, y, x) in the units it was trained on "
         "(raw intensities: no normalisation needed, the module normalises itself). Sides must "
-        "be multiples of the network's pooling; edges are mirrored.",
+        f"be multiples of {side_step(model)} (the network's pooling"
+        + (f", in sub-images of {every(model.shuffle)}" if model.shuffle > 1 else "")
+        + "); edges are mirrored.",
         "",
         "## Training",
         "",
@@ -216,7 +219,7 @@ def write_package(
         environment.write_text(ENVIRONMENT, encoding="utf-8")
         native = folder / PACKAGE_MEMBER
         model.save(native)
-        size = v.ParameterizedSize(min=MARGIN, step=model.net.multiple)
+        size = v.ParameterizedSize(min=margin(model), step=side_step(model))
         version = v.Version(torch.__version__.split("+")[0])
         space_in = [v.SpaceInputAxis(id=v.AxisId(a), size=size) for a in "yx"]
         space_out = [

@@ -17,6 +17,7 @@ from torch import nn
 from ..errors import PN2VError
 from ..network.config import ModelConfig
 from ..network.model import PN2VModel
+from ..network.shuffle import phase_average, reach, shuffled
 from ..prediction.config import OVERLAP
 
 #: what a package can give: the MMSE (N2V: its prediction) or, for PN2V, the prior mean
@@ -35,6 +36,17 @@ def check_exportable(model: PN2VModel, output: str) -> None:
         raise PN2VError("only 2-D models can be exported so far; this one is 3-D")
 
 
+def margin(model: PN2VModel) -> int:
+    """Pixels a package mirrors on each side: :data:`MARGIN` in the network's sub-images."""
+    return MARGIN * model.shuffle
+
+
+def side_step(model: PN2VModel) -> int:
+    """What a package's input sides must be multiples of: the network's pooling, in its
+    sub-images where it sees pixel-shuffled ones (:mod:`..network.shuffle`)."""
+    return model.net.multiple * model.shuffle
+
+
 def mirror(x: torch.Tensor, margin: int) -> torch.Tensor:
     """``x`` padded by ``margin`` on both sides of its last two axes, np.pad's "symmetric"."""
     for axis in (-2, -1):
@@ -47,18 +59,21 @@ def mirror(x: torch.Tensor, margin: int) -> torch.Tensor:
 def denoise(model: PN2VModel, net: nn.Module, x: torch.Tensor, output: str) -> torch.Tensor:
     """``output`` of (B, 1, Y, X) intensities, as tiled prediction gives it for one tile."""
     batch, _, height, width = x.shape
-    m = MARGIN
-    raw = net(model.normalise(mirror(x, m)))[:, :, m : m + height, m : m + width]
+    stride, r = model.shuffle, reach(model.shuffle)  # r: the shuffled model's average's
+    m = margin(model)
+    padded = mirror(x, m)
+    inner = (slice(None), slice(None), slice(m - r, m + height + r), slice(m - r, m + width + r))
+    raw = shuffled(net, model.normalise(padded), stride)[inner]
     if not model.is_probabilistic:
-        return model.denormalise(raw[:, :1])
+        return phase_average(model.denormalise(raw[:, :1]), stride)
     raw = raw.permute(0, 2, 3, 1).reshape(-1, raw.shape[1])
-    result = model.estimate(raw, x.reshape(-1, 1))[output]
-    return result.reshape(batch, 1, height, width)
+    result = model.estimate(raw, padded[inner].reshape(-1, 1))[output]
+    return phase_average(result.reshape(batch, 1, height + 2 * r, width + 2 * r), stride)
 
 
 class Denoiser(nn.Module):
     """A 2-D model's ``output`` for (B, 1, Y, X) float32 intensities; Y and X multiples of
-    the network's pooling and at least :data:`MARGIN` (mirroring needs that many pixels)."""
+    :func:`side_step` and at least :func:`margin` (mirroring needs that many pixels)."""
 
     def __init__(self, model: PN2VModel, output: str = "denoised") -> None:
         super().__init__()

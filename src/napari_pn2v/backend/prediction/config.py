@@ -26,7 +26,9 @@ class PredictionConfig:
     tile: int | None = option(
         None,
         f"tile edge in pixels (default: {TILE[2]}; {TILE[3]} for a 3-D network); images "
-        "are denoised in tiles of this size to bound memory: lower it if memory runs out",
+        "are denoised in tiles of this size to bound memory: lower it if memory runs out "
+        "(a model that sees pixel-shuffled sub-images of every s-th pixel denoises s² such "
+        "tiles at once, in tiles s times this size, overlapping s times as much)",
         label="Tile size",
         min=0,
         max=8192,

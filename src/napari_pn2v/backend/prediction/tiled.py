@@ -28,6 +28,7 @@ from ..errors import PN2VError
 from ..network.channels import ChannelModels, models_for
 from ..network.model import PN2VModel
 from ..network.prior import CHUNK_VALUES
+from ..network.shuffle import phase_average, reach, shuffled
 from ..noise.coverage import check_coverage
 from .config import TILE, PredictionConfig
 from .views import VIEWS, View
@@ -88,7 +89,12 @@ class TiledPrediction:
                 f"tile size must be a multiple of {multiple} and larger than the overlap "
                 f"({overlap}), got {tile}"
             )
-        self.tile, self.overlap = tile, overlap
+        #: a shuffled model's (:mod:`..network.shuffle`) tiles hold s² sub-tiles of the size
+        #: asked for, so the network sees the same tiles and margins in its sub-images
+        self.stride = stride = model.shuffle if self.dims == 2 else 1
+        if overlap * stride // 2 < reach(stride):
+            raise PN2VError(f"this model averages over neighbours: overlap must be ≥ {step}")
+        self.tile, self.overlap, self.multiple = tile * stride, overlap * stride, multiple * stride
         self.device = choose_device(settings.device)
         self.warnings: list[str] = []
         self.bfloat16 = uses_bfloat16(self.device, settings.precision, self.warnings)
@@ -118,7 +124,7 @@ class TiledPrediction:
         """(tile, core) along one axis: as few tiles as ``tile`` allows, all of one size, just
         big enough to cover ``length`` (the network's work grows with the tiles' total area)."""
         count = math.ceil(length / (self.tile - self.overlap))
-        core = _round_up(math.ceil(length / count), self.model.net.multiple)
+        core = _round_up(math.ceil(length / count), self.multiple)
         return core + self.overlap, core
 
     @property
@@ -179,7 +185,11 @@ class TiledPrediction:
     ) -> dict[str, np.ndarray]:
         model = self.model
         x = torch.as_tensor(window, device=self.device)
-        centre = tuple(slice(margin, margin + core) for core in cores)
+        # a shuffled model's estimates are averaged with their neighbours': computed beyond
+        # the core by that reach
+        r = reach(self.stride)
+        shape = tuple(core + 2 * r for core in cores)
+        centre = tuple(slice(margin - r, margin + core + r) for core in cores)
         views = [self._features(net, x, view, centre) for view in self.views]
         observed = x[centre].reshape(-1, 1)
         chunk = max(1, CHUNK_VALUES // (model.config.out_channels * len(views)))
@@ -193,14 +203,28 @@ class TiledPrediction:
             results = model.estimate(raw, observed[start : start + chunk])
             for name in parts:
                 parts[name].append(results[name])
-        return {n: torch.cat(p).view(cores).cpu().numpy() for n, p in parts.items()}
+        return {n: self._averaged(n, torch.cat(p).view(shape)) for n, p in parts.items()}
+
+    def _averaged(self, name: str, values: torch.Tensor) -> np.ndarray:
+        """One output of a tile's core: a shuffled model's averaged over the sub-images
+        (:func:`..network.shuffle.phase_average`; the std as the root of the mean variance)."""
+        if self.stride > 1:
+            squared = name == "std"
+            values = values.square() if squared else values
+            values = phase_average(values[None, None], self.stride)[0, 0]
+            values = values.sqrt() if squared else values
+        return values.cpu().numpy()
 
     def _features(
         self, net: torch.nn.Module, x: torch.Tensor, view: View, centre: tuple[slice, ...]
     ) -> torch.Tensor:
         """(pixels, C) features of the tile's centre, the body run on one view of it."""
+
+        def body(planes: torch.Tensor) -> torch.Tensor:
+            return view.undo(net.body(self.model.normalise(view.apply(planes))))
+
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bfloat16):
-            features = view.undo(net.body(self.model.normalise(view.apply(x))[None, None]))
+            features = shuffled(body, x[None, None], self.stride)
         return features[(0, slice(None), *centre)].float().flatten(1).T
 
 

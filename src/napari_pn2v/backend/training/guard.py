@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,6 +38,8 @@ from ..noise.base import NoiseModel
 from ..noise.diagnostics import NoiseCheck
 from ..noise.estimate import NoiseLevels, noise_levels
 from .config import TrainConfig
+from .losses import HeadOutputs
+from .masking import Batch
 from .spread import SpreadChoice, Variance, choose_spread
 
 
@@ -113,6 +115,20 @@ def guarded_spread(
     if image_noise is not None and image_noise.levels.blind_radius > blind_radius:
         choice = replace(choice, trusted=(False,) * len(choice.trusted))
     return choice
+
+
+def held_out_outputs(
+    model, batches: Iterable[Batch]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(head outputs, observations) at the masked pixels of ``batches`` (the validation
+    patches), on the CPU: what :func:`check_noise` holds the model against."""
+    outputs = HeadOutputs(model.net, supervised=False, amp=False)
+    with torch.no_grad():
+        for batch in batches:
+            yield (
+                outputs(batch.inputs.cpu(), batch.index.cpu()),
+                model.denormalise(batch.targets.reshape(-1).cpu()),
+            )
 
 
 @torch.no_grad()

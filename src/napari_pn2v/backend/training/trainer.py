@@ -21,7 +21,6 @@ from dataclasses import asdict
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..devices import choose_device, uses_bfloat16
 from ..errors import PN2VError, Stopped
@@ -32,13 +31,14 @@ from ..noise.coverage import check_coverage
 from ..noise.diagnostics import NoiseCheck
 from .averaging import WeightAverage
 from .config import Progress, TrainConfig
-from .data import Images, TrainingData, mean_std
+from .data import Images, TrainingData, as_list, mean_std
 from .distributed import for_processes, mean_over_processes, world
-from .guard import ImageNoise, check_noise, guarded_spread, with_blind_radius
+from .guard import ImageNoise, check_noise, guarded_spread, held_out_outputs, with_blind_radius
 from .losses import HeadOutputs, location_error, mse_loss, prior_loss
 from .masking import Batch
 from .selection import KeptWeights
 from .spread import SpreadChoice
+from .stride import choose_stride, shuffled_images
 
 
 class Trainer:
@@ -74,6 +74,10 @@ class Trainer:
         if (model_config.mode == "supervised") != (targets is not None):
             raise PN2VError("clean targets are needed by, and only by, the supervised mode")
         self.dims = model_config.dims
+        self.warnings: list[str] = []
+        #: pixel shuffle (:mod:`.stride`): the network trains on sub-images of every s-th pixel
+        s = choose_stride(as_list(images), cfg, model_config, model or start_from, self.warnings)
+        images, validation = shuffled_images(images, s), shuffled_images(validation, s)
         self.data = data = TrainingData(
             images, cfg, self.dims, model_config.multiple, targets, validation
         )
@@ -89,8 +93,8 @@ class Trainer:
                 model = PN2VModel(model_config, *mean_std(data.samples), noise_model)
                 model.start_spread(cfg.initial_spread)
         self.model = model
+        model.shuffle = s
         self.patch_shape = data.patch_shape
-        self.warnings: list[str] = []
         self._check_coverage(data.samples, "training data")
         self._check_coverage(data.validation_samples, "validation data")
         self._train, held_out = data.frames(model.normalise, self.device)
@@ -125,6 +129,7 @@ class Trainer:
         if self.config.seed is not None:
             torch.manual_seed(self.config.seed)
         model = PN2VModel(model_config, old.mean, old.std, old.noise_model)
+        model.shuffle = old.shuffle
         model.start_spread(self.config.initial_spread)
         self._start_training(model)
 
@@ -382,19 +387,10 @@ class Trainer:
         model.std_factors = choice.std_factors
         if self._spread_patches is not None:
             if self._check is None or self._check[0] != self.kept.epochs:
+                held_out = held_out_outputs(model, self._val)
                 self._check = (
                     self.kept.epochs,
-                    check_noise(model, choice, self.image_noise, self._held_out_outputs(model.net)),
+                    check_noise(model, choice, self.image_noise, held_out),
                 )
             model.noise_check = self._check[1]
         return model
-
-    def _held_out_outputs(self, net: nn.Module) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(head outputs, observations) at the masked pixels of the validation patches."""
-        outputs = HeadOutputs(net, supervised=False, amp=False)
-        with torch.no_grad():
-            for batch in self._val:
-                yield (
-                    outputs(batch.inputs.cpu(), batch.index.cpu()),
-                    self.model.denormalise(batch.targets.reshape(-1).cpu()),
-                )

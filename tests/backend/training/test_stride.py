@@ -1,0 +1,67 @@
+"""Pixel shuffle for noise correlated between neighbouring pixels (backend/training/stride.py):
+automatic trains on the sub-images of every s-th pixel, the smallest s whose noise no longer
+correlates, and the model keeps that stride."""
+
+import dask.array as da
+import numpy as np
+import pytest
+
+from napari_pn2v.backend import ModelConfig, PN2VError, TrainConfig, Trainer, predict
+from napari_pn2v.backend.metrics import psnr
+from napari_pn2v.backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
+from napari_pn2v.backend.training.stride import choose_stride
+from tests.backend.training.test_blind_radius import TINY, TRAINING, scene  # noqa: F401
+
+N2V = ModelConfig(mode="n2v", **TINY)
+
+
+def stride(images, warnings=None, network=N2V, trained=None, **config) -> int:
+    said = [] if warnings is None else warnings
+    return choose_stride(images, TrainConfig(**config), network, trained, said)
+
+
+def test_auto_shuffles_where_the_noise_correlates_and_says_so(scene, noisy):  # noqa: F811
+    said: list[str] = []
+    assert stride([scene[1]], said) == 2
+    assert "every 2nd pixel" in said[0]
+    assert stride([noisy]) == 1  # independent noise: the images as they are
+
+
+def test_the_stride_set_or_trained_with_wins_and_some_data_is_never_shuffled(
+    scene,  # noqa: F811
+    n2v_model,
+):
+    correlated = scene[1]
+    assert stride([correlated], shuffle=1) == 1 and stride([correlated], shuffle=3) == 3
+    assert stride([correlated], trained=n2v_model) == n2v_model.shuffle == 1
+    assert stride([correlated], blind_radius=2) == 1  # a radius chosen by hand: its own remedy
+    assert stride([correlated], network=ModelConfig(mode="n2v", dims=3, **TINY)) == 1
+    assert stride([correlated], network=ModelConfig(mode="supervised", **TINY)) == 1
+    assert stride([da.from_array(correlated)]) == 1  # a lazy image is read patch by patch
+    with pytest.raises(PN2VError, match="stride"):
+        TrainConfig(shuffle=5)
+
+
+def test_a_shuffled_training_denoises_correlated_noise_better(scene):  # noqa: F811
+    clean, noisy = scene
+    scores = {}
+    for shuffle in (1, None):
+        config = TrainConfig(**TRAINING, shuffle=shuffle)
+        trainer = Trainer(noisy, config, N2V)
+        assert trainer.n_planes == len(noisy) * (1 if shuffle else 4)
+        model = trainer.run()
+        assert model.shuffle == (1 if shuffle else 2)
+        denoised = [predict(model, n)["denoised"] for n in noisy]
+        scores[shuffle] = np.mean([psnr(c, d, 100.0) for c, d in zip(clean, denoised, strict=True)])
+    assert scores[None] > scores[1] + 0.5, scores
+
+
+def test_pn2v_from_a_shuffled_n2v_keeps_its_stride(scene):  # noqa: F811
+    noisy = scene[1]
+    noise_model = PoissonGaussianNoiseModel(gain=0.0, variance_offset=225.0)
+    n2v = Trainer(noisy, TrainConfig(**{**TRAINING, "epochs": 1}), N2V).run()
+    assert n2v.shuffle == 2
+    config = TrainConfig(**{**TRAINING, "epochs": 1}, shuffle=1)  # the start's stride wins
+    pn2v = ModelConfig(mode="pn2v", samples=8, **TINY)
+    trainer = Trainer(noisy, config, pn2v, noise_model=noise_model, start_from=n2v)
+    assert trainer.model.shuffle == 2 and trainer.n_planes == 4 * len(noisy)
