@@ -49,8 +49,9 @@ from .quality import RESULTS, cpu_name
 FIT = "gmm"
 #: how the files' own arms were measured, whatever this CPU has and the defaults are now:
 #: float32 (the default without AMX units; ``--precision`` adds the other) and PN2V from N2V at
-#: the full rate (``start_lr_factor`` 1, the default; ``--start-lr-factor`` adds another)
-MEASURED = {"precision": "float32", "start_lr_factor": 1.0}
+#: the full rate (``start_lr_factor`` 1, the default; ``--start-lr-factor`` adds another), on
+#: the images themselves (``shuffle`` 1; ``--variant`` adds the automatic pixel shuffle)
+MEASURED = {"precision": "float32", "start_lr_factor": 1.0, "shuffle": 1}
 
 
 def in_precision(arm: str, precision: str) -> str:
@@ -225,6 +226,22 @@ def add_start_rate(kind: str, seed: int, preset_name: str, precision: str, facto
     return result
 
 
+#: default paths with these changes to the files' arms (``--variant``): the automatic
+#: pixel-shuffle stride (backend/training/stride.py), at the full rate or a fifth of it
+VARIANTS = {
+    "shuffled": {"shuffle": None},
+    "shuffled_start0.2": {"shuffle": None, "start_lr_factor": 0.2},
+}
+
+
+def add_variant(kind: str, seed: int, preset_name: str, precision: str, name: str) -> dict:
+    """An earlier run's file with the default path trained in ``precision`` with
+    :data:`VARIANTS`' ``name`` added: ``n2v_<precision>_<name>``, ``pn2v_from_n2v_...``."""
+    result = json.loads(result_path(kind, preset_name, seed).read_text())
+    again = run(kind, seed, preset_name, None, False, precision=precision, **VARIANTS[name])
+    return result | precision_arms(again, f"{precision}_{name}")
+
+
 def precision_arms(result: dict, precision: str) -> dict:
     """A default-path run's arms, date and machine, named for the ``precision`` it took."""
     return {
@@ -346,6 +363,12 @@ def main() -> None:
         "that holds that precision's arms (the files' own arms: the full rate)",
     )
     parser.add_argument(
+        "--variant",
+        choices=tuple(VARIANTS),
+        help="with --precision: add the default path with these changes (shuffled: the "
+        "automatic pixel-shuffle stride; shuffled_start0.2: and a fifth of the rate)",
+    )
+    parser.add_argument(
         "--pn2v-replacement",
         choices=("neighbour", "median"),
         help="with --n2v2: train the PN2V from it with this replacement instead",
@@ -371,6 +394,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     if args.add_started:
         result = add_started(args.type, args.seed, args.preset, args.save_models)
+    elif args.precision and args.variant:
+        result = add_variant(args.type, args.seed, args.preset, args.precision, args.variant)
     elif args.precision and args.start_lr_factor is not None:
         result = add_start_rate(
             args.type, args.seed, args.preset, args.precision, args.start_lr_factor
@@ -393,6 +418,7 @@ def main() -> None:
     n2v = "n2v" if args.n2v2 is None else "n2v2" if args.n2v2 == "both" else f"n2v2_{args.n2v2}"
     if args.precision:
         n2v = in_precision("n2v", args.precision)
+        n2v += f"_{args.variant}" if args.variant else ""
     arms = [n2v, f"pn2v_from_{n2v}", f"pn2v_{args.pn2v_replacement}_from_{n2v}"]
     if args.precision and args.start_lr_factor is not None:
         arms.append(start_rate_arm(args.precision, args.start_lr_factor))

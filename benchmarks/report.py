@@ -22,6 +22,7 @@ from .report_sections import (
     responsiveness_section,
     validation_section,
 )
+from .report_shuffle import shuffle_section
 from .report_speed import scaling_section, speed_section, three_d_section
 from .report_start_rate import start_rate_section
 
@@ -217,6 +218,7 @@ def main() -> None:
     lines += field_section()  # the paired section's last text points to it as the next table
     lines += precision_section()
     lines += start_rate_section()
+    lines += shuffle_section()
     lines += lowsnr_section()
     lines += responsiveness_section()
     lines += speed_section()
