@@ -9,6 +9,7 @@ import pytest
 from napari_pn2v.backend import ModelConfig, PN2VError, TrainConfig, Trainer, predict
 from napari_pn2v.backend.metrics import psnr
 from napari_pn2v.backend.noise.poisson_gaussian import PoissonGaussianNoiseModel
+from napari_pn2v.backend.training.data import holdout_spans
 from napari_pn2v.backend.training.stride import choose_stride
 from tests.backend.training.test_blind_radius import TINY, TRAINING, scene  # noqa: F401
 
@@ -17,7 +18,10 @@ N2V = ModelConfig(mode="n2v", **TINY)
 
 def stride(images, warnings=None, network=N2V, trained=None, **config) -> int:
     said = [] if warnings is None else warnings
-    return choose_stride(images, TrainConfig(**config), network, trained, said)
+    # 32² patches: the 96² test images' sub-images at stride 2 hold one and a strip
+    return choose_stride(
+        images, TrainConfig(**{"patch_size": 32, **config}), network, trained, said
+    )
 
 
 def test_auto_shuffles_where_the_noise_correlates_and_says_so(scene, noisy):  # noqa: F811
@@ -65,3 +69,17 @@ def test_pn2v_from_a_shuffled_n2v_keeps_its_stride(scene):  # noqa: F811
     pn2v = ModelConfig(mode="pn2v", samples=8, **TINY)
     trainer = Trainer(noisy, config, pn2v, noise_model=noise_model, start_from=n2v)
     assert trainer.model.shuffle == 2 and trainer.n_planes == 4 * len(noisy)
+
+
+def test_an_images_sub_images_are_held_out_together():
+    # 4 images of 9 sub-images: a tenth of 36 planes would split one image's sub-images
+    strip = holdout_spans(36, 170, 0.1, 64, group=9)[1]  # a strip of rows of every one
+    assert strip == (range(36), range(153, 170))
+    (train, _), (held_out, _) = holdout_spans(36, 170, 0.3, 64, group=9)
+    assert train == range(27) and held_out == range(27, 36)  # the last image, whole
+
+
+def test_images_too_small_for_sub_images_with_a_patch_keep_the_wider_blind_spot(scene):  # noqa: F811
+    correlated = scene[1]  # 96², noise correlated: sub-images of 48² at stride 2
+    assert stride([correlated]) == 2
+    assert stride([correlated], patch_size=48) == 1  # no room for a validation strip

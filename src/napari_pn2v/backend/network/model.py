@@ -293,7 +293,7 @@ class PN2VModel:
                 model.noise_check = NoiseCheck.from_state(state["noise_check"])
             model.training = dict(state.get("training") or {})
             model.shuffle = int(state.get("shuffle", 1))
-            if not 1 <= model.shuffle <= 8:
+            if not 1 <= model.shuffle <= 4:
                 raise PN2VError(f"{source}: damaged napari-pn2v model file (shuffle)")
         except PN2VError:
             raise

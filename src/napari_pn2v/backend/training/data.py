@@ -34,15 +34,16 @@ Span = tuple[range, range]  # (planes, rows) of a stack
 
 
 def holdout_spans(
-    n: int, height: int, fraction: float, patch: int, holdout: str = "frames"
+    n: int, height: int, fraction: float, patch: int, holdout: str = "frames", group: int = 1
 ) -> tuple[Span, Span]:
     """(planes, rows) to train on and to validate on: the last whole frames when there are
     enough (and ``holdout`` is "frames"), else a strip of rows at the bottom of every frame, at
-    least :data:`MIN_HOLDOUT_ROWS` high."""
+    least :data:`MIN_HOLDOUT_ROWS` high. Frames come in groups of ``group`` consecutive planes
+    (an image's pixel-shuffled sub-images, :mod:`..network.shuffle`), held out whole."""
     every_row = range(height)
     if fraction == 0:
         return (range(n), every_row), (range(0), every_row)
-    n_val = round(n * fraction)
+    n_val = round(n // group * fraction) * group
     if holdout == "frames" and 1 <= n_val < n:
         return (range(n - n_val), every_row), (range(n - n_val, n), every_row)
     rows = max(MIN_HOLDOUT_ROWS, round(height * fraction))
@@ -56,10 +57,10 @@ def holdout_spans(
 
 
 def split_validation(
-    stack: np.ndarray, fraction: float, patch: int, holdout: str = "frames"
+    stack: np.ndarray, fraction: float, patch: int, holdout: str = "frames", group: int = 1
 ) -> tuple[np.ndarray, np.ndarray]:
     """(training, validation) parts of an (N, [C,] Y, X) stack; see :func:`holdout_spans`."""
-    spans = holdout_spans(stack.shape[0], stack.shape[-2], fraction, patch, holdout)
+    spans = holdout_spans(stack.shape[0], stack.shape[-2], fraction, patch, holdout, group)
     return tuple(
         stack[planes.start : planes.stop, ..., rows.start : rows.stop, :] for planes, rows in spans
     )
@@ -200,8 +201,11 @@ class TrainingData:
         self.validation_samples: list[np.ndarray] = []
         self._held_out: list[np.ndarray | PlaneSource] = []
         if self._validation is None:
+            shuffled = (config.shuffle or 1) ** 2  # an image's sub-images are held out together
             self._splits = [
-                split_validation(g, config.val_fraction, config.patch_size, config.holdout)
+                split_validation(
+                    g, config.val_fraction, config.patch_size, config.holdout, shuffled
+                )
                 for g in self.groups
             ]
             self._spans = [

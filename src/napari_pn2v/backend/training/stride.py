@@ -13,7 +13,7 @@ from ..network.config import ModelConfig
 from ..network.model import PN2VModel
 from ..network.shuffle import every, sub_images
 from .config import TrainConfig
-from .data import as_list
+from .data import MIN_HOLDOUT_ROWS, as_list
 from .guard import ImageNoise
 
 #: the widest stride automatic tries: each sub-image holds 1/16 of the pixels
@@ -40,7 +40,11 @@ def choose_stride(
     measured = ImageNoise.measure(images)
     if measured is None or not measured.levels.blind_radius:
         return 1
+    # sub-images must hold a patch and a validation strip below it
+    side = min(min(np.shape(i)[-2:]) for i in images)
     for stride in range(2, MAX_STRIDE + 1):
+        if side // stride < config.patch_size + MIN_HOLDOUT_ROWS:
+            break
         parts = ImageNoise.measure([sub_images(np.asarray(i), stride) for i in images])
         if parts is not None and not parts.levels.blind_radius:
             warnings.append(

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import numpy as np
 import torch
@@ -78,6 +78,7 @@ class Trainer:
         #: pixel shuffle (:mod:`.stride`): the network trains on sub-images of every s-th pixel
         s = choose_stride(as_list(images), cfg, model_config, model or start_from, self.warnings)
         images, validation = shuffled_images(images, s), shuffled_images(validation, s)
+        self.config = cfg = replace(cfg, shuffle=s)
         self.data = data = TrainingData(
             images, cfg, self.dims, model_config.multiple, targets, validation
         )
