@@ -35,9 +35,7 @@ INTRO = (
     "fitted to each frame (range 255; *plain*: as it is, the output clipped to [0, 255]), mean"
     " of the 4 frames, then of the seeds. Minutes: the bootstrap (its N2V, then the fit) and "
     "PN2V from it, one core each, two runs sharing the machine's 2 cores (for part of the "
-    "time beside a test run); seeds 1 and 2 also ran a check of the kept epoch on training "
-    "pixels, since removed (docs/method.md), which kept every epoch and took about a minute "
-    "of their PN2V time."
+    "time beside a test run)."
 )
 
 #: the variant's arms (``paired.py --variant``) and the runs on the images themselves

@@ -152,7 +152,7 @@ class TrainConfig:
         "for noise correlated between neighbouring pixels: train on the images' s² "
         "sub-images of every s-th pixel along Y and X, whose noise is independent, and "
         "average each estimate over s × s pixels (pixel shuffle; on FMD's widefield frames "
-        "+1.5 dB, but detail finer than s pixels is averaged away); auto: the smallest s at "
+        "+1.2 dB, but detail finer than s pixels is averaged away); auto: the smallest s at "
         "which the sub-images' noise no longer correlates (1, the images as they are, for "
         "independent noise)",
         label="Pixel-shuffle stride",

@@ -2,7 +2,7 @@
 between neighbouring pixels, the network trains on sub-images whose pixels lie that many pixels
 apart. Where the training images' noise correlates (the measure the blind-spot radius comes
 from, :mod:`.guard`), automatic gives the smallest stride at which the sub-images' noise no
-longer does; on FMD's widefield frames 3 (N2V 33.00 → 34.23 dB, docs/method.md)."""
+longer does; on FMD's widefield frames 3 (PN2V 32.93 → 34.15 dB, docs/method.md)."""
 
 from __future__ import annotations
 
