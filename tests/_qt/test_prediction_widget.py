@@ -38,6 +38,7 @@ def test_a_model_file_can_be_loaded(qtbot, viewer, n2v_model, tmp_path, errors):
     widget = PredictionWidget(viewer)
     widget.load_from(str(tmp_path / "n2v.pt"))
     assert "N2V" in widget.model_label.text() and not widget.with_std.isEnabled()
+    assert "sub-images" not in widget.model_label.text()
     run(qtbot, widget)
     assert errors == [] and "noisy_denoised" in viewer.layers
     assert "noisy_std" not in viewer.layers
@@ -169,3 +170,10 @@ def test_the_axes_field_says_what_the_layer_holds_as_the_clis_axes_does(
     widget.axes.setText("")
     run(qtbot, widget, layer="stack")
     assert len(errors) == 1 and "stack_denoised" in viewer.layers
+
+
+def test_a_shuffled_model_is_named_so(viewer, shuffled_pn2v, tmp_path):
+    shuffled_pn2v.save(tmp_path / "shuffled.pt")
+    widget = PredictionWidget(viewer)
+    widget.load_from(str(tmp_path / "shuffled.pt"))
+    assert "sub-images of every 2nd pixel" in widget.model_label.text()

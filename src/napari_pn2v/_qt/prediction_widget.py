@@ -23,6 +23,7 @@ from ..backend.data.stores import open_zarr
 from ..backend.errors import PN2VError
 from ..backend.network.channels import load_model
 from ..backend.network.model import PN2VModel
+from ..backend.network.shuffle import every
 from ..backend.prediction.config import PredictionConfig
 from ..jobs.prediction import PredictionJob, PredictionRun
 from .axes_field import AxesField
@@ -192,6 +193,7 @@ class PredictionWidget(DockWidget):
                 f"{config.depth}, {config.features} features, "
                 f"{model.epochs_trained} epochs"
                 + (f", one per channel ({len(model)})" if hasattr(model, "models") else "")
+                + (f", sub-images of {every(s)}" if (s := getattr(model, "shuffle", 1)) > 1 else "")
             )
         busy = self.worker is not None
         probabilistic = model is not None and model.is_probabilistic
