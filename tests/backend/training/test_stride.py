@@ -19,9 +19,8 @@ N2V = ModelConfig(mode="n2v", **TINY)
 def stride(images, warnings=None, network=N2V, trained=None, **config) -> int:
     said = [] if warnings is None else warnings
     # 32² patches: the 96² test images' sub-images at stride 2 hold one and a strip
-    return choose_stride(
-        images, TrainConfig(**{"patch_size": 32, **config}), network, trained, said
-    )
+    config = TrainConfig(**{"patch_size": 32, **config})
+    return choose_stride(images, [], config, network, trained, said)
 
 
 def test_auto_shuffles_where_the_noise_correlates_and_says_so(scene, noisy):  # noqa: F811
@@ -83,3 +82,10 @@ def test_images_too_small_for_sub_images_with_a_patch_keep_the_wider_blind_spot(
     correlated = scene[1]  # 96², noise correlated: sub-images of 48² at stride 2
     assert stride([correlated]) == 2
     assert stride([correlated], patch_size=48) == 1  # no room for a validation strip
+
+
+def test_lazy_validation_images_are_not_shuffled_into_memory(scene):  # noqa: F811
+    correlated = scene[1]
+    config = TrainConfig(**{**TRAINING, "epochs": 1})
+    trainer = Trainer(correlated, config, N2V, validation=da.from_array(correlated[:1]))
+    assert trainer.model.shuffle == 1 and trainer.config.blind_radius >= 1

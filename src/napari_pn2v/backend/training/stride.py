@@ -22,20 +22,22 @@ MAX_STRIDE = 4
 
 def choose_stride(
     images: list,
+    validation: list,
     config: TrainConfig,
     network: ModelConfig,
     trained: PN2VModel | None,
     warnings: list[str],
 ) -> int:
-    """The stride for training on ``images``: that of the model ``trained`` on (or started
-    from), else the configuration's, else automatic (1 where the images are lazy, a blind-spot
+    """The stride for training on ``images`` (and validating on separate ``validation`` ones):
+    that of the model ``trained`` on (or started from), else the configuration's, else
+    automatic, from the training images' noise (1 where any image is lazy, a blind-spot
     radius is set, or the ``network`` is 3-D or supervised)."""
     if trained is not None:
         return trained.shuffle
     if config.shuffle is not None:
         return config.shuffle
     plain = network.dims != 2 or network.mode == "supervised"
-    if plain or config.blind_radius is not None or any(map(is_lazy, images)):
+    if plain or config.blind_radius is not None or any(map(is_lazy, [*images, *validation])):
         return 1
     measured = ImageNoise.measure(images)
     if measured is None or not measured.levels.blind_radius:

@@ -76,7 +76,10 @@ class Trainer:
         self.dims = model_config.dims
         self.warnings: list[str] = []
         #: pixel shuffle (:mod:`.stride`): the network trains on sub-images of every s-th pixel
-        s = choose_stride(as_list(images), cfg, model_config, model or start_from, self.warnings)
+        held = [] if validation is None else as_list(validation)
+        s = choose_stride(
+            as_list(images), held, cfg, model_config, model or start_from, self.warnings
+        )
         images, validation = shuffled_images(images, s), shuffled_images(validation, s)
         self.config = cfg = replace(cfg, shuffle=s)
         self.data = data = TrainingData(
