@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.lazy import is_lazy
+from ..data.images import plane_views
+from ..data.lazy import is_lazy, spaced_planes
 from ..network.config import ModelConfig
 from ..network.model import PN2VModel
 from ..network.shuffle import every, sub_images
 from .config import TrainConfig
-from .data import MIN_HOLDOUT_ROWS, as_list
+from .data import MIN_HOLDOUT_ROWS, NOISE_PIXELS, as_list
 from .guard import ImageNoise
 
 #: the widest stride automatic tries: each sub-image holds 1/16 of the pixels
@@ -39,7 +40,8 @@ def choose_stride(
     plain = network.dims != 2 or network.mode == "supervised"
     if plain or config.blind_radius is not None or any(map(is_lazy, [*images, *validation])):
         return 1
-    measured = ImageNoise.measure(images)
+    sample = [_noise_sample(i) for i in images]
+    measured = ImageNoise.measure(sample)
     if measured is None or not measured.levels.blind_radius:
         return 1
     # sub-images must hold a patch and a validation strip below it
@@ -47,7 +49,7 @@ def choose_stride(
     for stride in range(2, MAX_STRIDE + 1):
         if side // stride < config.patch_size + MIN_HOLDOUT_ROWS:
             break
-        parts = ImageNoise.measure([sub_images(np.asarray(i), stride) for i in images])
+        parts = ImageNoise.measure([sub_images(p, stride) for p in sample])
         if parts is not None and not parts.levels.blind_radius:
             warnings.append(
                 "the noise correlates between neighbouring pixels: the network trains on the "
@@ -57,6 +59,13 @@ def choose_stride(
             )
             return stride
     return 1
+
+
+def _noise_sample(image) -> np.ndarray:
+    """Evenly spaced whole planes of an in-memory image, up to :data:`.data.NOISE_PIXELS` (the
+    trainer's own sample of the noise): each stride tried copies that much, not the image."""
+    planes = plane_views(image)
+    return planes[spaced_planes(len(planes), planes.shape[1] * planes.shape[2], NOISE_PIXELS)]
 
 
 def shuffled_images(images, stride: int):
