@@ -71,8 +71,8 @@ def test_a_shuffled_model_denoises_each_sub_image_and_averages_them(n2v_model):
     np.testing.assert_allclose(got[1:-1, 1:-1][inner], want[inner], rtol=1e-4, atol=1e-3)
 
 
-def test_a_shuffled_model_is_packaged_as_predict_runs_it(pn2v_model, noisy):
-    model = shuffled_copy(pn2v_model)
+def test_a_shuffled_model_is_packaged_as_predict_runs_it(shuffled_pn2v, noisy):
+    model = shuffled_pn2v
     traced = to_torchscript(model, torch.as_tensor(noisy[0])[None, None])
     other = noisy[1, :, :56]  # another size than traced at, a multiple of 2 × the pooling
     with torch.no_grad():
